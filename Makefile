@@ -1,0 +1,37 @@
+# Molam Ops Controls — `make run` serves everything; `make test` proves it.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 8084
+export PORT
+
+.PHONY: run test lint bench venv migrate seed clean token
+
+$(BIN)/.installed: requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --disable-pip-version-check -q -r requirements-dev.txt
+	touch $@
+
+venv: $(BIN)/.installed
+
+## run: the whole system on http://127.0.0.1:$(PORT) (embedded defaults)
+run: venv
+	DEBUG=$${DEBUG:-1} $(BIN)/python scripts/run_local.py
+
+## test: the whole suite (PostgreSQL when DATABASE_URL names one)
+test: venv
+	$(BIN)/pytest -q $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check molam_ops audit controls payouts approvals plans widgets
+
+## bench: serve as in production and measure against floors (see bench/README.md)
+bench: venv
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+token: venv
+	@DEBUG=1 $(BIN)/python manage.py mint_token --sub alice --role pay_admin
+
+clean:
+	rm -rf var

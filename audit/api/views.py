@@ -1,0 +1,155 @@
+"""``GET /api/ops/actions``, its streamed export, and the chain check."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.db.models import QuerySet
+from django.http import StreamingHttpResponse
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import generics, serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from audit.filters import ActionLogFilter
+from audit.models import OpsActionLog
+from audit.selectors import action_log_chunks, action_log_list, action_log_verify
+from audit.serializers import EXPORT_FIELDS, audit_row
+from molam_ops.api import AuditRowSerializer
+from molam_ops.errors import OpsError
+
+
+class ActionLogSerializer(serializers.BaseSerializer):
+    def to_representation(self, instance: OpsActionLog) -> dict[str, Any]:
+        return audit_row(instance)
+
+
+@extend_schema(tags=["audit"], responses=AuditRowSerializer(many=True))
+class ActionLogListApi(generics.ListAPIView):
+    """Audit rows, newest first; filters actor_id, action_type, status, from, to."""
+
+    serializer_class = ActionLogSerializer
+    filterset_class = ActionLogFilter
+
+    def get_queryset(self) -> QuerySet[OpsActionLog]:
+        return action_log_list()
+
+
+def _filtered(request: Request, view: Any) -> QuerySet[OpsActionLog]:
+    fs = ActionLogFilter(request.query_params, queryset=action_log_list())
+    if not fs.is_valid():
+        raise OpsError(
+            "validation_error",
+            _("Some fields are invalid."),
+            fields={k: [str(e) for e in v] for k, v in fs.errors.items()},
+        )
+    return fs.qs
+
+
+async def _rows(qs: QuerySet[OpsActionLog]) -> AsyncIterator[list[dict[str, Any]]]:
+    # An async iterator: under ASGI a sync one would be read whole into memory.
+    chunks = action_log_chunks(qs)
+    while True:
+        rows = await sync_to_async(next, thread_sensitive=True)(chunks, None)
+        if rows is None:
+            return
+        yield [audit_row(r) for r in rows]
+
+
+async def _csv(qs: QuerySet[OpsActionLog]) -> AsyncIterator[str]:
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(EXPORT_FIELDS)
+    async for rows in _rows(qs):
+        for row in rows:
+            writer.writerow(
+                [
+                    json.dumps(row[f], sort_keys=True)
+                    if isinstance(row[f], dict)
+                    else ("" if row[f] is None else row[f])
+                    for f in EXPORT_FIELDS
+                ]
+            )
+        yield buf.getvalue()
+        buf.seek(0)
+        buf.truncate()
+    yield buf.getvalue()
+
+
+async def _json_array(qs: QuerySet[OpsActionLog]) -> AsyncIterator[str]:
+    yield "["
+    first = True
+    async for rows in _rows(qs):
+        for row in rows:
+            yield ("" if first else ",") + json.dumps(row, sort_keys=True)
+            first = False
+    yield "]"
+
+
+class ActionLogExportApi(APIView):
+    """Every matching row, oldest first, streamed as CSV or a JSON array."""
+
+    @extend_schema(
+        tags=["audit"],
+        parameters=[OpenApiParameter("format", str, enum=["csv", "json"])],
+        responses={
+            (200, "text/csv"): OpenApiTypes.STR,
+            (200, "application/json"): AuditRowSerializer(many=True),
+        },
+    )
+    def get(self, request: Request) -> StreamingHttpResponse:
+        fmt = request.query_params.get("format", "csv")
+        if fmt not in {"csv", "json"}:
+            raise OpsError(
+                "validation_error",
+                _("Some fields are invalid."),
+                fields={"format": [_("Expected csv or json.")]},
+            )
+        qs = _filtered(request, self)
+        stream = _csv(qs) if fmt == "csv" else _json_array(qs)
+        ctype = "text/csv" if fmt == "csv" else "application/json"
+        resp = StreamingHttpResponse(stream, content_type=f"{ctype}; charset=utf-8")
+        resp["Content-Disposition"] = f'attachment; filename="ops_actions_log.{fmt}"'
+        return resp
+
+
+class ChainVerifyApi(APIView):
+    """Walk the hash chain and name the first broken link, if any."""
+
+    @extend_schema(
+        tags=["audit"],
+        responses=inline_serializer(
+            "ChainReport",
+            {
+                "ok": serializers.BooleanField(),
+                "valid": serializers.BooleanField(),
+                "checked": serializers.IntegerField(),
+                "first_broken": serializers.DictField(allow_null=True),
+            },
+        ),
+    )
+    def get(self, request: Request) -> Response:
+        report = action_log_verify()
+        broken = None
+        if not report.valid:
+            broken = {
+                "seq": report.first_broken_seq,
+                "id": report.first_broken_id,
+                "reason": report.reason,
+            }
+        return Response(
+            {
+                "ok": True,
+                "valid": report.valid,
+                "checked": report.checked,
+                "first_broken": broken,
+            }
+        )

@@ -1,0 +1,24 @@
+import django_filters
+
+from audit.choices import ActionStatus
+from audit.models import OpsActionLog
+
+
+class ActionLogFilter(django_filters.FilterSet):
+    actor_id = django_filters.CharFilter()
+    action_type = django_filters.CharFilter()
+    action_id = django_filters.UUIDFilter()
+    status = django_filters.ChoiceFilter(choices=ActionStatus.choices)
+
+    class Meta:
+        model = OpsActionLog
+        fields = ["actor_id", "action_type", "action_id", "status"]
+
+
+# "from" is a Python keyword, so these two are added by name.
+ActionLogFilter.base_filters["from"] = django_filters.IsoDateTimeFilter(
+    field_name="created_at", lookup_expr="gte", label="from (ISO 8601, inclusive)"
+)
+ActionLogFilter.base_filters["to"] = django_filters.IsoDateTimeFilter(
+    field_name="created_at", lookup_expr="lt", label="to (ISO 8601, exclusive)"
+)

@@ -1,0 +1,48 @@
+"""``ops_actions_log``: the append-only audit trail (DESIGN §3)."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+
+from audit.choices import ActionStatus
+
+
+class OpsActionLog(models.Model):
+    """One row of an action's life; never updated, never deleted.
+
+    Database triggers (migration 0002) refuse UPDATE, DELETE and, on PostgreSQL,
+    TRUNCATE. ``seq`` orders the hash chain: ``hash`` covers the row and
+    ``prev_hash``, and the unique ``seq`` means two writers can never fork it.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    seq = models.BigIntegerField(unique=True)
+    action_id = models.UUIDField(db_index=True)
+    actor_id = models.CharField(max_length=255)
+    actor_role = models.CharField(max_length=32)
+    action_type = models.CharField(max_length=64)
+    target = models.JSONField(default=dict)
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)
+    status = models.CharField(max_length=16, choices=ActionStatus.choices)
+    details = models.JSONField(default=dict)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.TextField(blank=True, default="")
+    request_id = models.CharField(max_length=64, blank=True, default="")
+    created_at = models.DateTimeField()
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        db_table = "ops_actions_log"
+        ordering = ["-seq"]
+        indexes = [
+            models.Index(fields=["created_at"], name="audit_created_idx"),
+            models.Index(fields=["actor_id", "created_at"], name="audit_actor_idx"),
+            models.Index(fields=["action_type", "created_at"], name="audit_type_idx"),
+            models.Index(fields=["status", "created_at"], name="audit_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.seq} {self.action_type} {self.status} by {self.actor_id}"

@@ -1,0 +1,94 @@
+"""Writing the audit trail: the runner's audit sink (the only writer)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection
+from django.utils import timezone
+
+from audit.chain import GENESIS, row_hash
+from audit.models import OpsActionLog
+from audit.serializers import audit_row
+from molam_ops.actions.context import ActionContext
+
+# Serializes appends on PostgreSQL so each row links to the one before it; on
+# SQLite the IMMEDIATE transaction already holds the only write lock.
+CHAIN_LOCK_ID = 0x61756469740A  # "audit"
+
+
+def _json(value: dict[str, Any]) -> dict[str, Any]:
+    """Money and times as strings, so the hash survives the database round trip."""
+    return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+
+
+def append_row(
+    *,
+    action_id: uuid.UUID,
+    actor_id: str,
+    actor_role: str,
+    action_type: str,
+    status: str,
+    target: dict[str, Any],
+    details: dict[str, Any],
+    idempotency_key: str | None = None,
+    ip: str | None = None,
+    user_agent: str = "",
+    request_id: str = "",
+) -> OpsActionLog:
+    """Append one chained row. Must run inside the caller's transaction, which
+    holds the chain lock until it commits."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_ID])
+    last = OpsActionLog.objects.order_by("-seq").values_list("seq", "hash").first()
+    seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+    row = OpsActionLog(
+        seq=seq,
+        action_id=action_id,
+        actor_id=actor_id[:255],
+        actor_role=actor_role[:32],
+        action_type=action_type,
+        status=status,
+        target=_json(target),
+        details=_json(details),
+        idempotency_key=idempotency_key,
+        ip=ip or None,
+        user_agent=user_agent[:512],
+        request_id=request_id[:64],
+        created_at=timezone.now(),
+        prev_hash=prev,
+    )
+    row.hash = row_hash(row)
+    row.save(force_insert=True)
+    return row
+
+
+class AuditLogSink:
+    """The kernel runner's port onto this app."""
+
+    def append(
+        self,
+        ctx: ActionContext,
+        *,
+        status: str,
+        target: dict[str, Any],
+        details: dict[str, Any],
+    ) -> dict[str, Any]:
+        row = append_row(
+            action_id=ctx.action_id,
+            actor_id=ctx.actor_id,
+            actor_role=ctx.role,
+            action_type=ctx.action_type,
+            status=status,
+            target=target,
+            details=details,
+            idempotency_key=ctx.idempotency_key,
+            ip=ctx.meta.ip,
+            user_agent=ctx.meta.user_agent,
+            request_id=ctx.meta.request_id,
+        )
+        return audit_row(row)

@@ -1,0 +1,132 @@
+"""Idempotency-Key reservations (DESIGN §5), following Stripe's semantics.
+
+The key is reserved in its own short transaction *before* the effect, so a
+concurrent duplicate sees it at once (409) instead of running the effect too;
+the response is stored in the effect's transaction, so a replay can never
+return a response whose effect did not commit. A reservation whose request died
+stays ``in_flight`` (409) until an operator resolves it: its outcome is unknown.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from molam_ops.errors import OpsError
+from molam_ops.models import IdempotencyRecord
+
+MAX_KEY_LENGTH = 255
+
+
+def request_hash(action_type: str, payload: Any) -> str:
+    canonical = json.dumps(
+        [action_type, payload],
+        sort_keys=True,
+        separators=(",", ":"),
+        cls=DjangoJSONEncoder,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Replay:
+    status: int
+    body: dict[str, Any]
+
+
+def check_key(key: str | None, *, required: bool) -> None:
+    if key is None or key == "":
+        if required:
+            raise OpsError(
+                "idempotency_key_required",
+                _("State-changing requests need an Idempotency-Key header."),
+                fields={"Idempotency-Key": [_("This header is required.")]},
+            )
+        return
+    if len(key) > MAX_KEY_LENGTH:
+        raise OpsError(
+            "idempotency_key_invalid",
+            _("The Idempotency-Key is longer than 255 characters."),
+            fields={"Idempotency-Key": [_("At most 255 characters.")]},
+        )
+
+
+def reserve(
+    *, scope: str, key: str, digest: str, action_type: str, action_id: uuid.UUID
+) -> Replay | None:
+    """Reserve ``key`` for this request, or replay / refuse (409, 422)."""
+    for _attempt in range(2):
+        try:
+            # durable: the reservation must be visible to duplicates before
+            # the effect starts, whatever the caller's transaction state.
+            with transaction.atomic(durable=True):
+                IdempotencyRecord.objects.create(
+                    scope=scope,
+                    key=key,
+                    request_hash=digest,
+                    action_type=action_type,
+                    action_id=action_id,
+                    status=IdempotencyRecord.Status.IN_FLIGHT,
+                    created_at=timezone.now(),
+                )
+            return None
+        except IntegrityError:
+            existing = IdempotencyRecord.objects.filter(scope=scope, key=key).first()
+        if existing is None:
+            continue  # purged between our INSERT and SELECT: try again
+        cutoff = timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
+        if existing.created_at < cutoff:
+            IdempotencyRecord.objects.filter(pk=existing.pk).delete()
+            continue
+        if existing.request_hash != digest:
+            raise OpsError(
+                "idempotency_key_reused",
+                _("This Idempotency-Key was used with a different request."),
+                status=422,
+            )
+        if existing.status == IdempotencyRecord.Status.COMPLETED:
+            return Replay(existing.response_status or 200, existing.response_body or {})
+        raise OpsError(
+            "idempotency_key_in_use",
+            _(
+                "A request with this Idempotency-Key is in progress or its outcome "
+                "is unknown; it will not run twice."
+            ),
+            status=409,
+        )
+    raise OpsError("idempotency_key_in_use", _("Try again."), status=409)
+
+
+def complete(*, scope: str, key: str, status: int, body: dict[str, Any]) -> None:
+    """Store the response; call inside the effect's transaction."""
+    IdempotencyRecord.objects.filter(
+        scope=scope, key=key, status=IdempotencyRecord.Status.IN_FLIGHT
+    ).update(
+        status=IdempotencyRecord.Status.COMPLETED,
+        response_status=status,
+        response_body=json.loads(json.dumps(body, cls=DjangoJSONEncoder)),
+        completed_at=timezone.now(),
+    )
+
+
+def release(*, scope: str, key: str) -> None:
+    """Forget a reservation whose effect is known not to have committed."""
+    IdempotencyRecord.objects.filter(
+        scope=scope, key=key, status=IdempotencyRecord.Status.IN_FLIGHT
+    ).delete()
+
+
+def purge_expired() -> int:
+    cutoff = timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
+    deleted, _rows = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

@@ -1,0 +1,83 @@
+"""The registry of ops actions: the single source of truth for the RBAC matrix,
+approval rules, URLs and OpenAPI shapes (DESIGN §2).
+
+An action is declared once, in its app's ``services.py``::
+
+    @ops_action("pause_bank", roles={"pay_admin"}, input=PauseBankInput)
+    def pause_bank(ctx, *, bank_profile_id, reason): ...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from rest_framework import serializers
+
+from molam_ops.actions.context import ActionContext, Outcome
+
+# (ctx, validated data) -> number of signatures required (0: none).
+ApprovalRule = Callable[[ActionContext, dict[str, Any]], int]
+Effect = Callable[..., Outcome]
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    name: str
+    func: Effect
+    roles: frozenset[str]
+    input: type[serializers.Serializer]
+    approvals: ApprovalRule | None = None
+    # the resource key the response carries ("control", "payout", ...)
+    resource: str | None = None
+    # exposed as POST /api/ops/<url>; None keeps it internal (tasks, system)
+    http: bool = True
+    summary: str = ""
+
+    @property
+    def url(self) -> str:
+        return self.name.replace("_", "-")
+
+    def target_of(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Best-effort target for a refused call (before validation ran)."""
+        fields = getattr(self.input, "target_fields", ())
+        return {f: payload.get(f) for f in fields if isinstance(payload, dict)}
+
+
+_REGISTRY: dict[str, ActionSpec] = {}
+
+
+def ops_action(
+    name: str,
+    *,
+    roles: set[str] | frozenset[str],
+    input: type[serializers.Serializer],
+    approvals: ApprovalRule | None = None,
+    resource: str | None = None,
+    http: bool = True,
+) -> Callable[[Effect], Effect]:
+    def register(func: Effect) -> Effect:
+        if name in _REGISTRY and _REGISTRY[name].func is not func:
+            raise RuntimeError(f"ops action {name!r} declared twice")
+        _REGISTRY[name] = ActionSpec(
+            name=name,
+            func=func,
+            roles=frozenset(roles),
+            input=input,
+            approvals=approvals,
+            resource=resource,
+            http=http,
+            summary=(func.__doc__ or "").strip().split("\n")[0],
+        )
+        return func
+
+    return register
+
+
+def get_action(name: str) -> ActionSpec:
+    return _REGISTRY[name]
+
+
+def all_actions() -> Iterator[ActionSpec]:
+    return iter(sorted(_REGISTRY.values(), key=lambda s: s.name))

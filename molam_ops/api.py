@@ -1,0 +1,134 @@
+"""HTTP face of the registry: one thin POST view per ops action, generated from
+its ``ActionSpec`` so the URL, the RBAC, the input shape and the OpenAPI docs
+cannot drift apart (DESIGN §2)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import URLPattern, path
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.exceptions import ParseError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from molam_ops.actions import runner
+from molam_ops.actions.context import RequestMeta
+from molam_ops.actions.registry import ActionSpec, all_actions
+from molam_ops.identity import Principal, request_principal
+from molam_ops.permissions import IsAuthenticatedPrincipal
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    fields = serializers.DictField()
+
+
+class ErrorSerializer(serializers.Serializer):
+    ok = serializers.BooleanField(default=False)
+    error = ErrorDetailSerializer()
+
+
+class AuditRowSerializer(serializers.Serializer):
+    """The ``log`` of a response: one ``ops_actions_log`` row."""
+
+    id = serializers.UUIDField()
+    seq = serializers.IntegerField()
+    action_id = serializers.UUIDField()
+    actor_id = serializers.CharField()
+    actor_role = serializers.CharField()
+    action_type = serializers.CharField()
+    target = serializers.DictField()
+    idempotency_key = serializers.CharField(allow_null=True)
+    status = serializers.ChoiceField(
+        ["requested", "accepted", "rejected", "executed", "failed"]
+    )
+    details = serializers.DictField()
+    ip = serializers.CharField(allow_null=True)
+    user_agent = serializers.CharField()
+    request_id = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    prev_hash = serializers.CharField()
+    hash = serializers.CharField()
+
+
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    required=True,
+    description="Unique per intent, ≤ 255 characters (DESIGN §5).",
+)
+
+ERROR_RESPONSES: dict[int, Any] = dict.fromkeys(
+    (400, 401, 403, 404, 409, 422, 429), ErrorSerializer
+)
+
+
+def request_meta(request: Request) -> RequestMeta:
+    return RequestMeta(
+        ip=getattr(request, "client_ip", None) or request.META.get("REMOTE_ADDR"),
+        user_agent=request.headers.get("User-Agent", "")[:512],
+        request_id=getattr(request, "request_id", ""),
+    )
+
+
+def _response_serializer(spec: ActionSpec) -> Any:
+    fields: dict[str, Any] = {
+        "ok": serializers.BooleanField(),
+        "log": AuditRowSerializer(),
+    }
+    if spec.resource:
+        fields[spec.resource] = serializers.DictField()
+    fields["approval"] = serializers.DictField(required=False)
+    return inline_serializer(
+        f"{spec.input.__name__.removesuffix('Input')}Response", fields
+    )
+
+
+def action_view(spec: ActionSpec) -> type[APIView]:
+    class ActionView(APIView):
+        permission_classes = [IsAuthenticatedPrincipal]
+
+        def post(self, request: Request) -> Response:
+            principal: Principal = request_principal(request)  # type: ignore[assignment]
+            try:
+                payload = request.data
+            except ParseError:
+                payload = runner.MALFORMED
+            result = runner.run(
+                spec.name,
+                principal,
+                payload,
+                idempotency_key=request.headers.get("Idempotency-Key"),
+                require_key=True,
+                meta=request_meta(request),
+            )
+            headers = {"Idempotent-Replayed": "true"} if result.replayed else None
+            return Response(result.body, status=result.status, headers=headers)
+
+    response = _response_serializer(spec)
+    ActionView.post = extend_schema(  # type: ignore[method-assign]
+        operation_id=spec.name,
+        summary=spec.summary,
+        tags=["ops actions"],
+        request=spec.input,
+        parameters=[IDEMPOTENCY_HEADER],
+        description=f"Roles: {', '.join(sorted(spec.roles))}.",
+        responses={200: response, 202: response, **ERROR_RESPONSES},
+    )(ActionView.post)
+    ActionView.__name__ = ActionView.__qualname__ = (
+        "".join(p.title() for p in spec.name.split("_")) + "Api"
+    )
+    return ActionView
+
+
+def action_urls() -> list[URLPattern]:
+    return [
+        path(spec.url, action_view(spec).as_view(), name=spec.name)
+        for spec in all_actions()
+        if spec.http
+    ]

@@ -1,0 +1,201 @@
+"""Who is calling: Molam ID JWTs (RS256 only) and session users (DESIGN §4).
+
+Verification is simplejwt's ``TokenBackend`` (PyJWT underneath) pinned to
+RS256, so ``alg: none`` and HS256-signed-with-the-public-key tokens are refused
+by the library, not by code of ours. No database lookup: a JWT caller is a
+stateless principal built from its claims.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+from rest_framework import exceptions
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework_simplejwt.authentication import JWTStatelessUserAuthentication
+from rest_framework_simplejwt.backends import TokenBackend
+from rest_framework_simplejwt.exceptions import TokenBackendError
+
+# Highest first: the acting role recorded in audit is the highest one allowed.
+ROLE_ORDER = ("pay_admin", "finance_ops", "ops")
+KNOWN_ROLES = frozenset(ROLE_ORDER)
+SYSTEM_ROLE = "system"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller of an action: a person (JWT or session) or the system."""
+
+    id: str
+    roles: frozenset[str]
+    kind: str = "jwt"  # jwt | session | system
+    email: str = ""
+    lang: str = ""
+    claims: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    # DRF's IsAuthenticated and request.user checks read these.
+    is_authenticated = True
+    is_active = True
+
+    @property
+    def pk(self) -> str:
+        return self.id
+
+    def acting_role(self, allowed: frozenset[str]) -> str | None:
+        for role in ROLE_ORDER:
+            if role in self.roles and role in allowed:
+                return role
+        if SYSTEM_ROLE in self.roles and SYSTEM_ROLE in allowed:
+            return SYSTEM_ROLE
+        return None
+
+
+def system_principal(name: str = "system") -> Principal:
+    return Principal(id=name, roles=frozenset({SYSTEM_ROLE}), kind="system")
+
+
+def principal_from_user(user: Any) -> Principal | None:
+    """A Django session user; its roles are its groups named like the roles."""
+    if isinstance(user, Principal):
+        return user
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    roles = frozenset(user.groups.values_list("name", flat=True)) & KNOWN_ROLES
+    return Principal(
+        id=f"user:{user.pk}", roles=roles, kind="session", email=user.email or ""
+    )
+
+
+# --- keys ---------------------------------------------------------------------
+
+
+def _read_pem(value: str) -> str:
+    if value.lstrip().startswith("-----BEGIN"):
+        return value
+    return Path(value).read_text()
+
+
+def dev_key_paths() -> tuple[Path, Path]:
+    d = Path(settings.DEV_JWT_DIR)
+    return d / "private.pem", d / "public.pem"
+
+
+def ensure_dev_keypair() -> tuple[str, str]:
+    """Make (once) and return the development RSA pair under ``var/``."""
+    private_path, public_path = dev_key_paths()
+    if not private_path.exists():
+        private_path.parent.mkdir(parents=True, exist_ok=True)
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        private_pem = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        public_pem = key.public_key().public_bytes(
+            serialization.Encoding.PEM,
+            serialization.PublicFormat.SubjectPublicKeyInfo,
+        )
+        tmp = private_path.with_suffix(".tmp")
+        tmp.write_bytes(private_pem)
+        tmp.chmod(0o600)
+        public_path.write_bytes(public_pem)
+        tmp.rename(private_path)
+    return private_path.read_text(), public_path.read_text()
+
+
+def public_key_pem() -> str:
+    if settings.MOLAM_ID_JWT_PUBLIC:
+        return _read_pem(settings.MOLAM_ID_JWT_PUBLIC)
+    if settings.DEV_DEFAULTS:
+        return ensure_dev_keypair()[1]
+    raise exceptions.AuthenticationFailed(_("No token verification key configured."))
+
+
+@lru_cache(maxsize=8)
+def _backend(pem: str, issuer: str | None, audience: str | None, leeway: int) -> Any:
+    return TokenBackend(
+        "RS256", verifying_key=pem, issuer=issuer, audience=audience, leeway=leeway
+    )
+
+
+def token_backend() -> TokenBackend:
+    return _backend(
+        public_key_pem(),
+        settings.MOLAM_ID_ISSUER,
+        settings.MOLAM_ID_AUDIENCE,
+        settings.JWT_LEEWAY_SECONDS,
+    )
+
+
+def decode_token(raw: str) -> Principal:
+    """Verify a Molam ID token and build its principal, or raise 401."""
+    try:
+        claims = token_backend().decode(raw)
+    except TokenBackendError as exc:
+        raise exceptions.AuthenticationFailed(
+            _("The token is invalid or expired."), code="token_invalid"
+        ) from exc
+    sub = claims.get("sub")
+    if "exp" not in claims:
+        raise exceptions.AuthenticationFailed(
+            _("The token has no expiry."), code="token_invalid"
+        )
+    if not isinstance(sub, str) or not sub:
+        raise exceptions.AuthenticationFailed(
+            _("The token names no subject."), code="token_invalid"
+        )
+    raw_roles = claims.get("roles") or []
+    roles = raw_roles if isinstance(raw_roles, list) else []
+    return Principal(
+        id=sub,
+        roles=frozenset(r for r in roles if isinstance(r, str)) & KNOWN_ROLES,
+        kind="jwt",
+        email=str(claims.get("email") or ""),
+        lang=str(claims.get("lang") or ""),
+        claims=claims,
+    )
+
+
+class MolamJWTAuthentication(JWTStatelessUserAuthentication):
+    """``Authorization: Bearer <JWT>`` → a stateless :class:`Principal`."""
+
+    www_authenticate_realm = "molam-ops"
+
+    def authenticate(self, request: Request) -> tuple[Principal, str] | None:
+        header = self.get_header(request)
+        if header is None:
+            return None
+        raw = self.get_raw_token(header)
+        if raw is None:
+            return None
+        try:
+            text = raw.decode("ascii")
+        except UnicodeDecodeError as exc:
+            raise exceptions.AuthenticationFailed(
+                _("The token is invalid or expired."), code="token_invalid"
+            ) from exc
+        return decode_token(text), text
+
+
+def request_principal(request: Request) -> Principal | None:
+    return principal_from_user(getattr(request, "user", None))
+
+
+class HasKnownRole(BasePermission):
+    """Authenticated and holding at least one known role (every GET, DESIGN §4)."""
+
+    message = _("Your roles do not allow this.")
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        principal = request_principal(request)
+        if principal is None:
+            raise exceptions.NotAuthenticated()
+        return bool(principal.roles & KNOWN_ROLES)

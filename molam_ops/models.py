@@ -1,0 +1,64 @@
+"""Kernel tables: idempotency reservations and the event outbox."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+
+
+class IdempotencyRecord(models.Model):
+    """A caller's ``Idempotency-Key``: reserved before the effect, completed with
+    the response in the effect's own transaction (DESIGN §5)."""
+
+    class Status(models.TextChoices):
+        IN_FLIGHT = "in_flight"
+        COMPLETED = "completed"
+
+    scope = models.CharField(max_length=255, help_text="The caller (principal id).")
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    action_type = models.CharField(max_length=64)
+    action_id = models.UUIDField()
+    status = models.CharField(max_length=16, choices=Status.choices)
+    response_status = models.PositiveSmallIntegerField(null=True)
+    response_body = models.JSONField(null=True)
+    created_at = models.DateTimeField(db_index=True)
+    completed_at = models.DateTimeField(null=True)
+
+    class Meta:
+        db_table = "ops_idempotency_keys"
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "key"], name="uniq_idem_scope_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope}/{self.key} ({self.status})"
+
+
+class OutboxEvent(models.Model):
+    """An event written with its action's effect, relayed to the bus afterwards.
+
+    ``id`` is the relay order; ``sent_at`` marks what the bus acknowledged.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    event_id = models.UUIDField(default=uuid.uuid4, unique=True)
+    topic = models.CharField(max_length=128)
+    action_id = models.UUIDField(null=True)
+    payload = models.JSONField()
+    created_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True)
+
+    class Meta:
+        db_table = "ops_outbox"
+        indexes = [
+            models.Index(
+                fields=["id"],
+                name="outbox_unsent_idx",
+                condition=models.Q(sent_at__isnull=True),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.topic} {self.event_id}"

@@ -1,0 +1,101 @@
+"""The event outbox: events are written with the effect, relayed after commit.
+
+The relay publishes in ``id`` order and marks rows sent only after the bus
+accepted them, so delivery is at least once and in order; one relay runs at a
+time (a PostgreSQL advisory lock; SQLite's IMMEDIATE transactions serialize it).
+Consumers de-duplicate on ``event_id``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from typing import Any, Protocol
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, transaction
+from django.utils import timezone
+
+from molam_ops.models import OutboxEvent
+
+log = logging.getLogger(__name__)
+RELAY_LOCK_ID = 0x6F7574626F78  # "outbox"
+BATCH = 500
+
+
+def add(topic: str, payload: dict[str, Any], *, action_id: uuid.UUID | None) -> None:
+    """Queue an event; call inside the transaction that makes it true."""
+    OutboxEvent.objects.create(
+        topic=topic,
+        action_id=action_id,
+        payload=json.loads(json.dumps(payload, cls=DjangoJSONEncoder)),
+        created_at=timezone.now(),
+    )
+
+
+class Bus(Protocol):
+    def publish(self, events: list[OutboxEvent]) -> None: ...
+
+
+class RedisStreamBus:
+    """``XADD`` to the ``molam.ops.events`` stream, one pipeline per batch."""
+
+    def __init__(self, url: str, stream: str) -> None:
+        import redis
+
+        self.client = redis.Redis.from_url(url)
+        self.stream = stream
+
+    def publish(self, events: list[OutboxEvent]) -> None:
+        pipe = self.client.pipeline(transaction=False)
+        for ev in events:
+            pipe.xadd(
+                self.stream,
+                {
+                    "event_id": str(ev.event_id),
+                    "topic": ev.topic,
+                    "action_id": str(ev.action_id or ""),
+                    "payload": json.dumps(ev.payload, sort_keys=True),
+                    "created_at": ev.created_at.isoformat(),
+                },
+            )
+        pipe.execute()
+
+
+class LogBus:
+    """Embedded mode has no bus: events are logged and kept in the outbox."""
+
+    def publish(self, events: list[OutboxEvent]) -> None:
+        for ev in events:
+            log.info("event %s %s %s", ev.topic, ev.event_id, ev.action_id)
+
+
+def default_bus() -> Bus:
+    if settings.REDIS_URL:
+        return RedisStreamBus(settings.REDIS_URL, settings.EVENT_BUS_STREAM)
+    return LogBus()
+
+
+def relay(bus: Bus | None = None, *, batch: int = BATCH) -> int:
+    """Publish unsent events in order; return how many were sent."""
+    bus = bus or default_bus()
+    sent = 0
+    while True:
+        # one relay at a time, held while publishing, so order holds
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cur:
+                    cur.execute("SELECT pg_advisory_xact_lock(%s)", [RELAY_LOCK_ID])
+            events = list(
+                OutboxEvent.objects.filter(sent_at__isnull=True).order_by("id")[:batch]
+            )
+            if not events:
+                return sent
+            ids = [e.id for e in events]
+            bus.publish(events)  # raises: nothing is marked, all is retried
+            OutboxEvent.objects.filter(id__in=ids).update(sent_at=timezone.now())
+        sent += len(events)
+        if len(events) < batch:
+            return sent

@@ -1,0 +1,16 @@
+"""Kernel tasks: the outbox relay and the idempotency-key purge (beat)."""
+
+from celery import shared_task
+
+from molam_ops import outbox
+from molam_ops.actions import idempotency
+
+
+@shared_task(ignore_result=True)
+def relay_outbox() -> int:
+    return outbox.relay()
+
+
+@shared_task(ignore_result=True)
+def purge_idempotency_keys() -> int:
+    return idempotency.purge_expired()

@@ -1,0 +1,31 @@
+from django.contrib import admin
+from django.urls import include, path, re_path
+from django_prometheus.exports import ExportToDjangoView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from molam_ops import health
+from molam_ops.api import action_urls
+from molam_ops.errors import api_not_found
+
+api_ops = [
+    *action_urls(),
+    path("", include("audit.api.urls")),
+    path("", include("controls.api.urls")),
+    path("", include("payouts.api.urls")),
+]
+
+urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("metrics", ExportToDjangoView, name="metrics"),
+    path("api/ops/", include(api_ops)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("api-auth/", include("rest_framework.urls")),
+    path("admin/", admin.site.urls),
+    # unmatched /api paths answer the §6 JSON 404 even with DEBUG on
+    re_path(r"^api/", api_not_found),
+]
+
+handler404 = "molam_ops.errors.handler404"
+handler500 = "molam_ops.errors.handler500"

@@ -1,0 +1,25 @@
+"""Reads of the rails: banks, accounts, payouts."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db.models import QuerySet
+
+from payouts.models import BankProfile, Payout, TreasuryAccount
+
+
+def bank_list() -> QuerySet[BankProfile]:
+    return BankProfile.objects.all().order_by("name")
+
+
+def bank_get(bank_profile_id: uuid.UUID) -> BankProfile | None:
+    return BankProfile.objects.filter(pk=bank_profile_id).first()
+
+
+def account_list() -> QuerySet[TreasuryAccount]:
+    return TreasuryAccount.objects.select_related("bank_profile")
+
+
+def payout_list() -> QuerySet[Payout]:
+    return Payout.objects.all().order_by("-created_at", "id")

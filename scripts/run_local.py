@@ -1,0 +1,113 @@
+"""`make run`: migrate, seed, then serve the web process with a Celery worker
+and beat beside it, and stop them all together (Ctrl-C)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+PORT = os.environ.get("PORT", "8084")
+
+
+def manage(*args: str) -> None:
+    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, check=True)
+
+
+def banner() -> str:
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "molam_ops.settings")
+    import django
+
+    django.setup()
+    from django.conf import settings
+
+    from molam_ops.demo import DEMO_OPERATORS, DEMO_PASSWORD
+
+    base = f"http://127.0.0.1:{PORT}"
+    db = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
+    users = "\n".join(
+        f"    {name:<8} {', '.join(roles)}" for name, roles in DEMO_OPERATORS.items()
+    )
+    return f"""
+  Molam Ops Controls is starting on {base}
+    API         {base}/api/ops/   (browsable: sign in below, then open it)
+    API docs    {base}/api/docs/
+    admin       {base}/admin/
+    health      {base}/healthz  {base}/readyz  {base}/metrics
+  database: {db}; broker: {"redis" if settings.REDIS_URL else "embedded (var/broker)"}
+
+  Sign in (session) with password {DEMO_PASSWORD!r} as:
+{users}
+  API token:  DEBUG=1 .venv/bin/python manage.py mint_token --sub alice --role pay_admin
+  then:       curl -H "Authorization: Bearer $TOKEN" {base}/api/ops/banks
+"""
+
+
+def main() -> int:
+    manage("migrate", "--noinput")
+    manage("seed_demo")
+    procs = {
+        "worker": subprocess.Popen(
+            [
+                str(BIN / "celery"),
+                "-A",
+                "molam_ops",
+                "worker",
+                "-B",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                "2",
+                "--schedule",
+                str(ROOT / "var" / "celerybeat-schedule"),
+            ],
+            cwd=ROOT,
+        ),
+        "web": subprocess.Popen(
+            [
+                str(BIN / "uvicorn"),
+                "molam_ops.asgi:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                PORT,
+                "--no-access-log",
+            ],
+            cwd=ROOT,
+        ),
+    }
+    print(banner(), flush=True)
+    stopping = False
+
+    def stop(*_args: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    code = 0
+    while not stopping:
+        for name, proc in procs.items():
+            if proc.poll() is not None:
+                print(f"{name} exited with {proc.returncode}; stopping", flush=True)
+                stopping, code = True, proc.returncode or 1
+        time.sleep(0.5)
+    for proc in procs.values():
+        if proc.poll() is None:
+            proc.terminate()
+    for proc in procs.values():
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
