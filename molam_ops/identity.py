@@ -8,6 +8,7 @@ stateless principal built from its claims.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -83,32 +84,49 @@ def _read_pem(value: str) -> str:
     return Path(value).read_text()
 
 
-def dev_key_paths() -> tuple[Path, Path]:
-    d = Path(settings.DEV_JWT_DIR)
-    return d / "private.pem", d / "public.pem"
+def dev_key_path() -> Path:
+    return Path(settings.DEV_JWT_DIR) / "private.pem"
 
 
 def ensure_dev_keypair() -> tuple[str, str]:
-    """Make (once) and return the development RSA pair under ``var/``."""
-    private_path, public_path = dev_key_paths()
-    if not private_path.exists():
-        private_path.parent.mkdir(parents=True, exist_ok=True)
+    """Make (once) and return the development RSA pair (private, public PEM).
+
+    Only the private key is stored, written under a temporary name and renamed,
+    so processes starting together can never pair one's public key with
+    another's private key; the public key is derived from it.
+    """
+    path = dev_key_path()
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        private_pem = key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
+        tmp = path.with_name(f".private-{uuid.uuid4().hex}.pem")
+        tmp.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
         )
-        public_pem = key.public_key().public_bytes(
+        tmp.chmod(0o600)
+        if path.exists():  # another process won the race: keep its key
+            tmp.unlink()
+        else:
+            tmp.rename(path)
+    private_pem = path.read_bytes()
+    return private_pem.decode(), _public_of(private_pem)
+
+
+@lru_cache(maxsize=4)
+def _public_of(private_pem: bytes) -> str:
+    key = serialization.load_pem_private_key(private_pem, password=None)
+    return (
+        key.public_key()
+        .public_bytes(
             serialization.Encoding.PEM,
             serialization.PublicFormat.SubjectPublicKeyInfo,
         )
-        tmp = private_path.with_suffix(".tmp")
-        tmp.write_bytes(private_pem)
-        tmp.chmod(0o600)
-        public_path.write_bytes(public_pem)
-        tmp.rename(private_path)
-    return private_path.read_text(), public_path.read_text()
+        .decode()
+    )
 
 
 def public_key_pem() -> str:

@@ -1,0 +1,153 @@
+"""Shared fixtures: a client per role, real tokens, databases that keep the
+audit triggers, and helpers to call ops actions the way clients do."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from django.db import connection
+from rest_framework.response import Response
+from rest_framework.test import APIClient
+
+from audit import triggers
+from molam_ops.celery import app as celery_app
+from molam_ops.tokens import mint
+from tests.factories import BankProfileFactory
+
+# Tasks queued by the code under test run inline; no broker needed.
+celery_app.conf.task_always_eager = True
+
+ROLES = ("pay_admin", "finance_ops", "ops")
+
+
+def is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
+    from django.conf import settings
+
+    engine = settings.DATABASES["default"]["ENGINE"]
+    if "postgresql" in engine:
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL)")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def make_token() -> Callable[..., str]:
+    def _make(sub: str = "alice", roles: list[str] | None = None, **kw: Any) -> str:
+        return mint(sub=sub, roles=roles if roles is not None else ["pay_admin"], **kw)
+
+    return _make
+
+
+def _client(token: str | None) -> APIClient:
+    client = APIClient()
+    if token:
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return client
+
+
+@pytest.fixture
+def client_for(make_token: Callable[..., str]) -> Callable[..., APIClient]:
+    """``client_for("finance_ops", sub="bruno")`` → an authenticated APIClient."""
+
+    def _for(*roles: str, sub: str | None = None) -> APIClient:
+        return _client(make_token(sub=sub or f"{'-'.join(roles) or 'nobody'}-user",
+                                  roles=list(roles)))
+
+    return _for
+
+
+@pytest.fixture
+def pay_admin(client_for: Callable[..., APIClient]) -> APIClient:
+    return client_for("pay_admin", sub="alice")
+
+
+@pytest.fixture
+def finance_ops(client_for: Callable[..., APIClient]) -> APIClient:
+    return client_for("finance_ops", sub="bruno")
+
+
+@pytest.fixture
+def ops(client_for: Callable[..., APIClient]) -> APIClient:
+    return client_for("ops", sub="chloe")
+
+
+@pytest.fixture
+def outsider(client_for: Callable[..., APIClient]) -> APIClient:
+    """Authenticated, but with no known role."""
+    return client_for("auditor", sub="mallory")
+
+
+@pytest.fixture
+def anonymous() -> APIClient:
+    return APIClient()
+
+
+def post_action(
+    client: APIClient,
+    action: str,
+    body: Any,
+    *,
+    key: str | None = "auto",
+    **extra: Any,
+) -> Response:
+    """POST /api/ops/<action> as JSON with an Idempotency-Key (new unless given)."""
+    headers = {}
+    if key == "auto":
+        key = uuid.uuid4().hex
+    if key is not None:
+        headers["HTTP_IDEMPOTENCY_KEY"] = key
+    return client.post(f"/api/ops/{action}", body, format="json", **headers, **extra)
+
+
+@pytest.fixture
+def bank(db: None) -> Any:
+    return BankProfileFactory()
+
+
+@pytest.fixture
+def _restore_audit_triggers(django_db_blocker: Any) -> Iterator[None]:
+    # set up before transactional_db, so this teardown runs after its flush
+    yield
+    with django_db_blocker.unblock():
+        triggers.install(connection)
+
+
+@pytest.fixture
+def tx_db(_restore_audit_triggers: None, transactional_db: None) -> Iterator[None]:
+    """A real-commit database (for threads and processes). The flush between
+    tests must empty ops_actions_log, which its triggers refuse, so they are
+    dropped just before it and re-installed just after, as the owner would."""
+    yield
+    connection.close_if_unusable_or_obsolete()
+    triggers.drop(connection)
+
+
+def redis_url() -> str:
+    return os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture
+def redis_client() -> Iterator[Any]:
+    """A real Redis (db 15 by default), flushed before and after."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url())
+    try:
+        client.ping()
+    except redis.ConnectionError:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip("no Redis at " + redis_url())
+    client.flushdb()
+    yield client
+    client.flushdb()
