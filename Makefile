@@ -18,9 +18,11 @@ venv: $(BIN)/.installed
 run: venv
 	DEBUG=$${DEBUG:-1} $(BIN)/python scripts/run_local.py
 
-## test: the whole suite (PostgreSQL when DATABASE_URL names one)
+## test: the whole suite (PostgreSQL when DATABASE_URL names one), on
+## TEST_WORKERS processes (pytest-xdist; each gets its own test database)
+TEST_WORKERS ?= 2
 test: venv
-	$(BIN)/pytest -q $(PYTEST_ARGS)
+	$(BIN)/pytest -q -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 lint: venv
 	$(BIN)/ruff check .
@@ -29,6 +31,7 @@ lint: venv
 ## bench: serve as in production and measure against floors (see bench/README.md)
 bench: venv
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+	$(BIN)/python bench/freeze_to_effect.py $(FREEZE_BENCH_ARGS)
 
 token: venv
 	@DEBUG=1 $(BIN)/python manage.py mint_token --sub alice --role pay_admin

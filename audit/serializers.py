@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from audit.models import OpsActionLog
+from molam_ops.lib.fields import iso_utc
 
 EXPORT_FIELDS = (
     "id",
@@ -30,5 +31,5 @@ def audit_row(row: OpsActionLog) -> dict[str, Any]:
     out = {f: getattr(row, f) for f in EXPORT_FIELDS}
     out["id"] = str(row.id)
     out["action_id"] = str(row.action_id)
-    out["created_at"] = row.created_at.isoformat().replace("+00:00", "Z")
+    out["created_at"] = iso_utc(row.created_at)
     return out

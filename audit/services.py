@@ -55,7 +55,8 @@ def append_row(
         status=status,
         target=_json(target),
         details=_json(details),
-        idempotency_key=idempotency_key,
+        # the refusal of an over-long key (400) is recorded too: clip it to fit
+        idempotency_key=idempotency_key[:255] if idempotency_key else idempotency_key,
         ip=ip or None,
         user_agent=user_agent[:512],
         request_id=request_id[:64],

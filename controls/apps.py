@@ -6,4 +6,7 @@ class ControlsConfig(AppConfig):
     verbose_name = "Treasury controls"
 
     def ready(self) -> None:
-        from controls import services  # noqa: F401  (registers the ops actions)
+        from controls import dispatch_gate, metrics, services  # noqa: F401
+
+        dispatch_gate.install()
+        metrics.install()

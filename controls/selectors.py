@@ -8,7 +8,7 @@ from datetime import datetime
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from controls.keys import FREEZE_GLOBAL
+from controls.keys import FREEZE_GLOBAL, feature_key
 from controls.models import TreasuryControl, active_q
 from payouts import selectors as payout_selectors
 from payouts.models import BankProfile
@@ -45,3 +45,20 @@ def bank_list_with_controls(now: datetime | None = None) -> list[BankView]:
             BankView(bank, f"pause_bank_{bank.id}" in active, scope is not None, scope)
         )
     return out
+
+
+def control_expired_list(now: datetime | None = None) -> QuerySet[TreasuryControl]:
+    """Controls still switched on but past ``expires_at``: what beat closes."""
+    return TreasuryControl.objects.filter(
+        enabled=True, expires_at__lte=now or timezone.now()
+    ).order_by("key")
+
+
+def flag_list() -> QuerySet[TreasuryControl]:
+    """Every ``feature:<name>`` control, active or not."""
+    prefix = feature_key("")
+    return TreasuryControl.objects.filter(key__startswith=prefix).order_by("key")
+
+
+def flag_get(name: str) -> TreasuryControl | None:
+    return TreasuryControl.objects.filter(key=feature_key(name)).first()

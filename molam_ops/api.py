@@ -9,7 +9,7 @@ from typing import Any
 from django.urls import URLPattern, path
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.exceptions import ParseError
+from rest_framework.exceptions import ParseError, UnsupportedMediaType
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -93,12 +93,17 @@ def action_view(spec: ActionSpec) -> type[APIView]:
     class ActionView(APIView):
         permission_classes = [IsAuthenticatedPrincipal]
 
-        def post(self, request: Request) -> Response:
+        def post(self, request: Request, **path_params: Any) -> Response:
             principal: Principal = request_principal(request)  # type: ignore[assignment]
             try:
                 payload = request.data
             except ParseError:
                 payload = runner.MALFORMED
+            except UnsupportedMediaType:
+                payload = runner.UNSUPPORTED_MEDIA
+            if path_params and isinstance(payload, dict):
+                # path parameters are part of the action's input (and its hash)
+                payload = {**payload, **{k: str(v) for k, v in path_params.items()}}
             result = runner.run(
                 spec.name,
                 principal,

@@ -78,7 +78,11 @@ def principal_from_user(user: Any) -> Principal | None:
 # --- keys ---------------------------------------------------------------------
 
 
+@lru_cache(maxsize=4)
 def _read_pem(value: str) -> str:
+    """PEM text, or the text of the file it names (read once per process: the
+    key is on every request's path; rotating it means restarting, as a
+    change of settings does)."""
     if value.lstrip().startswith("-----BEGIN"):
         return value
     return Path(value).read_text()
@@ -133,8 +137,13 @@ def public_key_pem() -> str:
     if settings.MOLAM_ID_JWT_PUBLIC:
         return _read_pem(settings.MOLAM_ID_JWT_PUBLIC)
     if settings.DEV_DEFAULTS:
-        return ensure_dev_keypair()[1]
+        return _dev_public_key(str(dev_key_path()))
     raise exceptions.AuthenticationFailed(_("No token verification key configured."))
+
+
+@lru_cache(maxsize=4)
+def _dev_public_key(path: str) -> str:
+    return ensure_dev_keypair()[1]
 
 
 @lru_cache(maxsize=8)

@@ -12,6 +12,11 @@ ACTION_REQUESTS = Counter(
     "Ops action calls by action and outcome status.",
     ["action", "status"],
 )
+PLAN_EXECUTIONS = Counter(
+    "molam_ops_plan_executions_total",
+    "Plans reaching executed, failed or cancelled, by plan type.",
+    ["plan_type", "status"],
+)
 ACTION_DURATION = Histogram(
     "molam_ops_action_duration_seconds",
     "Time spent in the ops-action runner.",

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import environ
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -25,7 +26,12 @@ def secret(name: str, default: str | None = None) -> str | None:
     """A secret from ``NAME`` or from the file named by ``NAME_FILE``."""
     path = env.str(f"{name}_FILE", default="")
     if path:
-        return Path(path).read_text().strip()
+        try:
+            return Path(path).read_text().strip()
+        except OSError as exc:
+            raise ImproperlyConfigured(
+                f"{name}_FILE: cannot read {path} ({exc.strerror})"
+            ) from exc
     return env.str(name, default=default)
 
 
@@ -52,6 +58,7 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 PORT = env.int("PORT", default=8084)
 
 INSTALLED_APPS = [
+    "modeltranslation",  # before admin (it patches the model admin)
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -83,6 +90,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "widgets.middleware.OperatorLanguageMiddleware",  # JWT lang, preference
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -162,7 +170,9 @@ else:
 _broker_dir = VAR_DIR / "broker"
 CELERY_BROKER_URL = REDIS_URL or "filesystem://"
 CELERY_BROKER_TRANSPORT_OPTIONS = (
-    {}
+    # acks_late: a task whose worker died is handed to another worker once
+    # this many seconds have passed since its delivery (kombu's default, 1 h)
+    {"visibility_timeout": env.int("BROKER_VISIBILITY_TIMEOUT", default=3600)}
     if REDIS_URL
     else {
         "data_folder_in": str(_broker_dir),
@@ -180,14 +190,39 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 OUTBOX_RELAY_INTERVAL = env.float("OUTBOX_RELAY_INTERVAL", default=2.0)
+# Plan execution (plans/execution): how often beat re-checks blocked steps; a
+# running step whose worker cannot be proven dead (SQLite) is orphaned after
+# PLAN_STEP_TIMEOUT_SECONDS; a task finding its plan busy retries after
+# PLAN_BUSY_RETRY_SECONDS. PLAN_STEP_DELAY_SECONDS (tests only, default 0)
+# slows each step so a test can kill a worker in the middle of one.
+PLAN_RESUME_INTERVAL = env.float("PLAN_RESUME_INTERVAL", default=5.0)
+PLAN_STEP_TIMEOUT_SECONDS = env.int("PLAN_STEP_TIMEOUT_SECONDS", default=300)
+PLAN_BUSY_RETRY_SECONDS = env.float("PLAN_BUSY_RETRY_SECONDS", default=5.0)
+PLAN_STEP_DELAY_SECONDS = env.float("PLAN_STEP_DELAY_SECONDS", default=0.0)
 CELERY_BEAT_SCHEDULE = {
     "relay-outbox": {
         "task": "molam_ops.tasks.relay_outbox",
         "schedule": OUTBOX_RELAY_INTERVAL,
     },
+    "expire-approvals": {
+        "task": "approvals.tasks.expire_approvals",
+        "schedule": 60.0,
+    },
+    "expire-controls": {
+        "task": "controls.tasks.expire_controls",
+        "schedule": 30.0,
+    },
     "purge-idempotency-keys": {
         "task": "molam_ops.tasks.purge_idempotency_keys",
         "schedule": 3600.0,
+    },
+    "requeue-generating-plans": {
+        "task": "plans.tasks.requeue_generating_plans",
+        "schedule": 120.0,
+    },
+    "resume-blocked-plan-steps": {
+        "task": "plans.tasks.resume_blocked_steps",
+        "schedule": PLAN_RESUME_INTERVAL,
     },
 }
 
@@ -199,6 +234,12 @@ JWT_LEEWAY_SECONDS = env.int("JWT_LEEWAY_SECONDS", default=0)
 DEV_JWT_DIR = VAR_DIR / "dev-jwt"
 if not MOLAM_ID_JWT_PUBLIC and not DEV_DEFAULTS:
     _required("MOLAM_ID_JWT_PUBLIC", None)
+# PEM text or a file path; a wrong path must stop the boot, not 500 every call.
+_jwt_is_path = not MOLAM_ID_JWT_PUBLIC.lstrip().startswith("-----BEGIN")
+if MOLAM_ID_JWT_PUBLIC and _jwt_is_path and not Path(MOLAM_ID_JWT_PUBLIC).is_file():
+    raise ImproperlyConfigured(
+        "MOLAM_ID_JWT_PUBLIC is neither a PEM nor a readable file path"
+    )
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -237,9 +278,88 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- ops actions ------------------------------------------------------------
+# Multi-signature rules (DESIGN §7); the strictest applicable rule wins.
+APPROVAL_AMOUNT_TIERS_USD = [  # (strictly above this many USD, signatures)
+    (env.int("APPROVAL_USD_3_SIGNATURES", default=100_000), 3),
+    (env.int("APPROVAL_USD_2_SIGNATURES", default=10_000), 2),
+]
+APPROVAL_GLOBAL_FREEZE_SIGNATURES = env.int(
+    "APPROVAL_GLOBAL_FREEZE_SIGNATURES", default=2
+)
+APPROVAL_PLAN_PAYOUTS_THRESHOLD = env.int(
+    "APPROVAL_PLAN_PAYOUTS_THRESHOLD", default=1000
+)
+APPROVAL_PLAN_PAYOUTS_SIGNATURES = env.int(
+    "APPROVAL_PLAN_PAYOUTS_SIGNATURES", default=2
+)
+APPROVAL_TTL_HOURS = env.int("APPROVAL_TTL_HOURS", default=24)
+APPROVER_ROLES = ("pay_admin", "finance_ops")
+
+# --- plans and SIRA (DESIGN §8) ---------------------------------------------
+# Fernet keys for plan_data, comma-separated: the first encrypts, all decrypt,
+# so a new key goes first and the old one leaves after `reencrypt_plan_data`.
+PLAN_DATA_KEYS = [k.strip() for k in (secret("PLAN_DATA_KEYS") or "").split(",")]
+PLAN_DATA_KEYS = [k for k in PLAN_DATA_KEYS if k]
+if not PLAN_DATA_KEYS and not DEV_DEFAULTS:
+    _required("PLAN_DATA_KEYS", None)
+for _n, _key in enumerate(PLAN_DATA_KEYS, start=1):
+    try:
+        Fernet(_key)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"PLAN_DATA_KEYS: key {_n} is not a Fernet key (32 url-safe base64 bytes)"
+        ) from None
+DEV_PLAN_DATA_KEY_PATH = VAR_DIR / "dev-plan-data" / "fernet.key"
+# Unset: the local planner only. Timeouts in seconds; retries after the first try.
+SIRA_URL = env.str("SIRA_URL", default="").rstrip("/")
+SIRA_TIMEOUT_SECONDS = env.float("SIRA_TIMEOUT_SECONDS", default=5.0)
+SIRA_RETRIES = env.int("SIRA_RETRIES", default=2)
+SIRA_BACKOFF_SECONDS = env.float("SIRA_BACKOFF_SECONDS", default=0.5)
+SIRA_CLIENT_CERT = env.str("SIRA_CLIENT_CERT", default="")
+SIRA_CLIENT_KEY = env.str("SIRA_CLIENT_KEY", default="")
+SIRA_CA_BUNDLE = env.str("SIRA_CA_BUNDLE", default="")
+if bool(SIRA_CLIENT_CERT) != bool(SIRA_CLIENT_KEY):
+    raise ImproperlyConfigured("SIRA_CLIENT_CERT and SIRA_CLIENT_KEY go together")
+if SIRA_TIMEOUT_SECONDS <= 0 or SIRA_RETRIES < 0 or SIRA_BACKOFF_SECONDS < 0:
+    raise ImproperlyConfigured(
+        "SIRA_TIMEOUT_SECONDS must be > 0, SIRA_RETRIES and SIRA_BACKOFF_SECONDS >= 0"
+    )
+# GET /api/ops/suggestions asks SIRA (or derives them) at most this often.
+SUGGESTIONS_REFRESH_SECONDS = env.int("SUGGESTIONS_REFRESH_SECONDS", default=60)
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8084")
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=48)
 EVENT_BUS_STREAM = env.str("EVENT_BUS_STREAM", default="molam.ops.events")
 EVENT_BUS_TOKEN = secret("EVENT_BUS_TOKEN", default="")
+
+# --- payout dispatcher, simulated bank connector, circuit breaker (issue 3) ---
+# Standalone mode: the dispatcher sends to a simulated bank (payouts/connector.py)
+# whose latency and failure rate are set here, per bank overridable with a JSON
+# object keyed by bank code or id: {"bicis-sn": {"latency_ms": 900,
+# "failure_rate": 0.1}}.
+CONNECTOR_LATENCY_MS = env.int("CONNECTOR_LATENCY_MS", default=0)
+CONNECTOR_FAILURE_RATE = env.float("CONNECTOR_FAILURE_RATE", default=0.0)
+CONNECTOR_BANKS = env.json("CONNECTOR_BANKS", default={})
+if not 0 <= CONNECTOR_FAILURE_RATE <= 1 or CONNECTOR_LATENCY_MS < 0:
+    raise ImproperlyConfigured(
+        "CONNECTOR_FAILURE_RATE must be in [0, 1], CONNECTOR_LATENCY_MS >= 0"
+    )
+if not isinstance(CONNECTOR_BANKS, dict) or not all(
+    isinstance(v, dict) for v in CONNECTOR_BANKS.values()
+):
+    raise ImproperlyConfigured("CONNECTOR_BANKS must be a JSON object of objects")
+# closed → open after this many failures in a row, or when the failure rate over
+# the last WINDOW outcomes (at least MIN_CALLS of them) reaches FAILURE_RATE;
+# open → half_open after COOLDOWN seconds.
+PAYOUT_BREAKER_CONSECUTIVE_FAILURES = env.int(
+    "PAYOUT_BREAKER_CONSECUTIVE_FAILURES", default=5
+)
+PAYOUT_BREAKER_WINDOW = env.int("PAYOUT_BREAKER_WINDOW", default=20)
+PAYOUT_BREAKER_MIN_CALLS = env.int("PAYOUT_BREAKER_MIN_CALLS", default=10)
+PAYOUT_BREAKER_FAILURE_RATE = env.float("PAYOUT_BREAKER_FAILURE_RATE", default=0.5)
+PAYOUT_BREAKER_COOLDOWN_SECONDS = env.int("PAYOUT_BREAKER_COOLDOWN_SECONDS", default=30)
+# Standalone only: the simulated rails settle a sent payout after this many
+# seconds (0: never), so the demo's "settled" figures move.
+PAYOUT_SETTLE_AFTER_SECONDS = env.int("PAYOUT_SETTLE_AFTER_SECONDS", default=30)
 
 # --- i18n, time ---------------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -247,11 +367,25 @@ LANGUAGES = [("en", "English"), ("fr", "Français")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
+# Stored human text (bank names, control descriptions, suggestion texts) in
+# every UI language; an empty translation falls back to English, then French.
+MODELTRANSLATION_DEFAULT_LANGUAGE = "en"
+MODELTRANSLATION_LANGUAGES = ("en", "fr")
+MODELTRANSLATION_FALLBACK_LANGUAGES = ("en", "fr")
+
+# --- live widgets (widgets/live.py) -------------------------------------------
+# The KPI summary is cached this long (seconds; 0: computed on every read);
+# ops actions drop it when they commit. Sockets recompute every
+# KPI_LIVE_INTERVAL seconds to follow changes made outside the runner.
+KPI_CACHE_SECONDS = env.float("KPI_CACHE_SECONDS", default=2.0)
+KPI_LIVE_INTERVAL = env.float("KPI_LIVE_INTERVAL", default=5.0)
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = VAR_DIR / "static"
-STATIC_ROOT.mkdir(exist_ok=True)
+# The container image collects static files at build time outside var/, which
+# is a writable volume at run time (the image's root filesystem is read-only).
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "static")))
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -263,6 +397,7 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = DEBUG or TESTING
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1_048_576)
 
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="ops-controls@molam.test")
 EMAIL_BACKEND = env.str(
     "EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
 )

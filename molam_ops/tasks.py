@@ -8,6 +8,11 @@ from molam_ops.actions import idempotency
 
 @shared_task(ignore_result=True)
 def relay_outbox() -> int:
+    from django.core.cache import cache
+
+    from molam_ops.actions.runner import RELAY_QUEUED_FLAG
+
+    cache.delete(RELAY_QUEUED_FLAG)  # before reading: later commits queue anew
     return outbox.relay()
 
 

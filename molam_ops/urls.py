@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 from django_prometheus.exports import ExportToDjangoView
@@ -6,12 +7,16 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from molam_ops import health
 from molam_ops.api import action_urls
 from molam_ops.errors import api_not_found
+from widgets.api import urls as widget_api
 
 api_ops = [
     *action_urls(),
     path("", include("audit.api.urls")),
     path("", include("controls.api.urls")),
     path("", include("payouts.api.urls")),
+    path("", include("approvals.api.urls")),
+    path("", include("plans.api.urls")),
+    path("", include(widget_api.ops_urls)),  # GET /api/ops/me
 ]
 
 urlpatterns = [
@@ -19,13 +24,20 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("metrics", ExportToDjangoView, name="metrics"),
     path("api/ops/", include(api_ops)),
+    path("api/metrics/", include(widget_api.metrics_urls)),
+    path("api/widgets/", include(widget_api.widgets_urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api-auth/", include("rest_framework.urls")),
     path("admin/", admin.site.urls),
+    path("", include("widgets.urls")),  # the dashboard, its manifest and worker
     # unmatched /api paths answer the §6 JSON 404 even with DEBUG on
     re_path(r"^api/", api_not_found),
 ]
 
+if settings.BENCH_ENDPOINTS:  # the floors of `make bench`, never in production
+    urlpatterns.insert(0, path("bench/", include("bench.urls")))
+
+handler400 = "molam_ops.errors.handler400"
 handler404 = "molam_ops.errors.handler404"
 handler500 = "molam_ops.errors.handler500"

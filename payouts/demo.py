@@ -10,7 +10,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from payouts.choices import BankStatus, CircuitState, PayoutStatus
-from payouts.models import BankProfile, Payout, TreasuryAccount
+from payouts.models import BankProfile, CurrencyRate, Payout, TreasuryAccount
+from payouts.rates import DEFAULT_RATES
 
 BANKS = [
     # code, name, country, currencies, success, latency ms, fee %, fixed fee
@@ -97,6 +98,11 @@ def _health(success: Decimal, latency: int) -> tuple[str, str]:
 @transaction.atomic
 def seed(*, payouts: int = 3000, seed: int = 7) -> dict[str, int]:
     """Create the demo rails once. A second call adds nothing."""
+    for currency, rate in DEFAULT_RATES.items():
+        CurrencyRate.objects.get_or_create(
+            currency=currency,
+            defaults={"usd_per_unit": rate, "updated_at": timezone.now()},
+        )
     if BankProfile.objects.filter(code=BANKS[0][0]).exists():
         return {"banks": 0, "accounts": 0, "payouts": 0}
     rng = random.Random(seed)  # noqa: S311 - demo data, reproducible on purpose

@@ -30,6 +30,14 @@ class BankProfile(models.Model):
     fee_fixed = models.DecimalField(max_digits=12, decimal_places=2, default=0)
     daily_capacity = models.PositiveIntegerField(default=10_000)
     last_health_check_at = models.DateTimeField(null=True, blank=True)
+    # The circuit breaker's working state (payouts/breaker.py): the recent
+    # connector outcomes it judges, and when it opened / let a trial through.
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    recent_outcomes = models.JSONField(
+        default=list, blank=True, help_text="[[ok 0/1, latency ms], ...], newest last"
+    )
+    circuit_opened_at = models.DateTimeField(null=True, blank=True)
+    circuit_trial_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -106,3 +114,53 @@ class Payout(models.Model):
 
     def __str__(self) -> str:
         return f"{self.amount} {self.currency} ({self.status})"
+
+
+class CurrencyRate(models.Model):
+    """USD value of one unit of a currency, for the approval thresholds."""
+
+    currency = models.CharField(max_length=3, primary_key=True)
+    usd_per_unit = models.DecimalField(max_digits=20, decimal_places=10)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "currency_rates"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(usd_per_unit__gt=0), name="rate_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"1 {self.currency} = {self.usd_per_unit} USD"
+
+
+class SimulatedBankTransfer(models.Model):
+    """The simulated bank's own ledger (standalone mode, payouts/connector.py).
+
+    One row per ``bank_reference`` the bank has paid: the unique constraint is
+    what lets the bank answer "already paid" to a second attempt instead of
+    paying twice. ``attempts`` and ``last_attempt_at`` count every time the
+    reference reached the bank, so a benchmark can see the last dispatch.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    bank_reference = models.CharField(max_length=64, unique=True)
+    bank_profile_id = models.UUIDField(db_index=True)
+    payout_id = models.UUIDField()
+    amount = models.DecimalField(max_digits=18, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    attempts = models.PositiveIntegerField(default=1)
+    paid_at = models.DateTimeField()
+    last_attempt_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "simulated_bank_transfers"
+        indexes = [
+            models.Index(
+                fields=["bank_profile_id", "last_attempt_at"], name="simbank_bank_last"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.bank_reference}: {self.amount} {self.currency}"

@@ -23,3 +23,7 @@ def account_list() -> QuerySet[TreasuryAccount]:
 
 def payout_list() -> QuerySet[Payout]:
     return Payout.objects.all().order_by("-created_at", "id")
+
+
+def payout_get(payout_id: uuid.UUID) -> Payout | None:
+    return Payout.objects.filter(pk=payout_id).first()

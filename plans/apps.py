@@ -3,3 +3,10 @@ from django.apps import AppConfig
 
 class PlansConfig(AppConfig):
     name = "plans"
+    verbose_name = "SIRA plans"
+
+    def ready(self) -> None:
+        from plans import services  # noqa: F401  (registers the ops actions)
+        from plans.services import generation
+
+        generation.connect_approvals()

@@ -1,5 +1,6 @@
 """`make run`: migrate, seed, then serve the web process with a Celery worker
-and beat beside it, and stop them all together (Ctrl-C)."""
+and beat and the payout dispatcher beside it, and stop them all together
+(Ctrl-C)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 PORT = os.environ.get("PORT", "8084")
+# The demo's simulated bank (payouts/connector.py): a few payouts a second,
+# a slow and flaky bank or two so health shows yellow and red; sent payouts
+# settle after a minute. Any of these set in the environment wins.
+DEMO_CONNECTOR = {
+    "CONNECTOR_LATENCY_MS": "150",
+    "CONNECTOR_FAILURE_RATE": "0.02",
+    "CONNECTOR_BANKS": (
+        '{"bicis-sn": {"latency_ms": 850, "failure_rate": 0.12},'
+        ' "equity-ke": {"latency_ms": 600, "failure_rate": 0.06}}'
+    ),
+    "PAYOUT_SETTLE_AFTER_SECONDS": "60",
+}
 
 
 def manage(*args: str) -> None:
@@ -68,6 +81,21 @@ def main() -> int:
                 str(ROOT / "var" / "celerybeat-schedule"),
             ],
             cwd=ROOT,
+        ),
+        # sends pending payouts through the simulated bank, so the demo moves
+        "dispatcher": subprocess.Popen(
+            [
+                sys.executable,
+                "manage.py",
+                "dispatch_payouts",
+                "--for-real",
+                "--batch",
+                "5",
+                "--interval",
+                "0.5",
+            ],
+            cwd=ROOT,
+            env={**DEMO_CONNECTOR, **os.environ},
         ),
         "web": subprocess.Popen(
             [

@@ -133,7 +133,15 @@ def tx_db(_restore_audit_triggers: None, transactional_db: None) -> Iterator[Non
 
 
 def redis_url() -> str:
-    return os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    """The test Redis; under pytest-xdist each worker gets its own database
+    (db 15, 14, … counting down) so one worker's FLUSHDB spares the others."""
+    base = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    index = int(worker.removeprefix("gw") or 0)
+    if not index:
+        return base
+    root, _, db = base.rpartition("/")
+    return f"{root}/{int(db or 0) - index}"
 
 
 @pytest.fixture

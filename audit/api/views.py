@@ -64,20 +64,25 @@ async def _rows(qs: QuerySet[OpsActionLog]) -> AsyncIterator[list[dict[str, Any]
         yield [audit_row(r) for r in rows]
 
 
+# A cell a spreadsheet would read as a formula is prefixed with a quote:
+# user_agent and actor_id come from callers (CSV injection, OWASP).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    text = json.dumps(value, sort_keys=True) if isinstance(value, dict) else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
 async def _csv(qs: QuerySet[OpsActionLog]) -> AsyncIterator[str]:
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(EXPORT_FIELDS)
     async for rows in _rows(qs):
         for row in rows:
-            writer.writerow(
-                [
-                    json.dumps(row[f], sort_keys=True)
-                    if isinstance(row[f], dict)
-                    else ("" if row[f] is None else row[f])
-                    for f in EXPORT_FIELDS
-                ]
-            )
+            writer.writerow([_cell(row[f]) for f in EXPORT_FIELDS])
         yield buf.getvalue()
         buf.seek(0)
         buf.truncate()
@@ -87,10 +92,10 @@ async def _csv(qs: QuerySet[OpsActionLog]) -> AsyncIterator[str]:
 async def _json_array(qs: QuerySet[OpsActionLog]) -> AsyncIterator[str]:
     yield "["
     first = True
-    async for rows in _rows(qs):
-        for row in rows:
-            yield ("" if first else ",") + json.dumps(row, sort_keys=True)
-            first = False
+    async for rows in _rows(qs):  # one chunk per page of rows, not per row
+        text = ",".join(json.dumps(row, sort_keys=True) for row in rows)
+        yield ("" if first else ",") + text
+        first = False
     yield "]"
 
 

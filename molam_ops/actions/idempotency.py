@@ -18,7 +18,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -64,47 +64,84 @@ def check_key(key: str | None, *, required: bool) -> None:
 def reserve(
     *, scope: str, key: str, digest: str, action_type: str, action_id: uuid.UUID
 ) -> Replay | None:
-    """Reserve ``key`` for this request, or replay / refuse (409, 422)."""
-    for _attempt in range(2):
-        try:
-            # durable: the reservation must be visible to duplicates before
-            # the effect starts, whatever the caller's transaction state.
-            with transaction.atomic(durable=True):
-                IdempotencyRecord.objects.create(
-                    scope=scope,
-                    key=key,
-                    request_hash=digest,
-                    action_type=action_type,
-                    action_id=action_id,
-                    status=IdempotencyRecord.Status.IN_FLIGHT,
-                    created_at=timezone.now(),
-                )
-            return None
-        except IntegrityError:
-            existing = IdempotencyRecord.objects.filter(scope=scope, key=key).first()
+    """Reserve ``key`` for this request, or replay / refuse (409, 422).
+
+    The existing record is looked up first, so a replay costs one SELECT; a
+    new key is INSERTed, and of two concurrent INSERTs the unique constraint
+    lets one through — the other reads the winner's record.
+    """
+    for _attempt in range(3):
+        existing = IdempotencyRecord.objects.filter(scope=scope, key=key).first()
         if existing is None:
-            continue  # purged between our INSERT and SELECT: try again
+            if _insert(scope, key, digest, action_type, action_id):
+                return None
+            continue  # a concurrent request reserved it first: read its record
         cutoff = timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
         if existing.created_at < cutoff:
             IdempotencyRecord.objects.filter(pk=existing.pk).delete()
             continue
-        if existing.request_hash != digest:
-            raise OpsError(
-                "idempotency_key_reused",
-                _("This Idempotency-Key was used with a different request."),
-                status=422,
-            )
-        if existing.status == IdempotencyRecord.Status.COMPLETED:
-            return Replay(existing.response_status or 200, existing.response_body or {})
-        raise OpsError(
-            "idempotency_key_in_use",
-            _(
-                "A request with this Idempotency-Key is in progress or its outcome "
-                "is unknown; it will not run twice."
-            ),
-            status=409,
-        )
+        return _judge(existing, digest)
     raise OpsError("idempotency_key_in_use", _("Try again."), status=409)
+
+
+def _insert(
+    scope: str, key: str, digest: str, action_type: str, action_id: uuid.UUID
+) -> bool:
+    try:
+        # durable: the reservation must be visible to duplicates before the
+        # effect starts, whatever the caller's transaction state.
+        with transaction.atomic(durable=True):
+            if connection.vendor == "postgresql":
+                # Losing this commit in a crash is harmless (the effect, whose
+                # own commit is flushed, has not run), so skip its WAL flush.
+                with connection.cursor() as cur:
+                    cur.execute("SET LOCAL synchronous_commit = off")
+            IdempotencyRecord.objects.create(
+                scope=scope,
+                key=key,
+                request_hash=digest,
+                action_type=action_type,
+                action_id=action_id,
+                status=IdempotencyRecord.Status.IN_FLIGHT,
+                created_at=timezone.now(),
+            )
+    except IntegrityError:
+        return False
+    return True
+
+
+def _judge(existing: IdempotencyRecord, digest: str) -> Replay:
+    if existing.request_hash != digest:
+        raise OpsError(
+            "idempotency_key_reused",
+            _("This Idempotency-Key was used with a different request."),
+            status=422,
+        )
+    if existing.status == IdempotencyRecord.Status.COMPLETED:
+        return Replay(existing.response_status or 200, existing.response_body or {})
+    raise OpsError(
+        "idempotency_key_in_use",
+        _(
+            "A request with this Idempotency-Key is in progress or its outcome "
+            "is unknown; it will not run twice."
+        ),
+        status=409,
+    )
+
+
+def completed_replay(*, scope: str, key: str, digest: str) -> Replay | None:
+    """The stored response of a completed, unexpired, identical request."""
+    cutoff = timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
+    record = IdempotencyRecord.objects.filter(
+        scope=scope,
+        key=key,
+        request_hash=digest,
+        created_at__gte=cutoff,
+        status=IdempotencyRecord.Status.COMPLETED,
+    ).first()
+    if record is None:
+        return None
+    return Replay(record.response_status or 200, record.response_body or {})
 
 
 def complete(*, scope: str, key: str, status: int, body: dict[str, Any]) -> None:

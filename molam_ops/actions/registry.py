@@ -31,13 +31,19 @@ class ActionSpec:
     approvals: ApprovalRule | None = None
     # the resource key the response carries ("control", "payout", ...)
     resource: str | None = None
-    # exposed as POST /api/ops/<url>; None keeps it internal (tasks, system)
+    # exposed as POST /api/ops/<url>; False keeps it internal or custom-routed
     http: bool = True
     summary: str = ""
+    # URL under /api/ops/ when it carries path parameters ("approve/<uuid:approval_id>")
+    route: str | None = None
+    # refusals to make before asking for signatures (e.g. already frozen)
+    precheck: Callable[..., None] | None = None
+    # at quorum: "execute" the action, or issue a single-use "token" for it
+    approval_mode: str = "execute"
 
     @property
     def url(self) -> str:
-        return self.name.replace("_", "-")
+        return self.route or self.name.replace("_", "-")
 
     def target_of(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Best-effort target for a refused call (before validation ran)."""
@@ -56,6 +62,9 @@ def ops_action(
     approvals: ApprovalRule | None = None,
     resource: str | None = None,
     http: bool = True,
+    precheck: Callable[..., None] | None = None,
+    route: str | None = None,
+    approval_mode: str = "execute",
 ) -> Callable[[Effect], Effect]:
     def register(func: Effect) -> Effect:
         if name in _REGISTRY and _REGISTRY[name].func is not func:
@@ -68,6 +77,9 @@ def ops_action(
             approvals=approvals,
             resource=resource,
             http=http,
+            precheck=precheck,
+            route=route,
+            approval_mode=approval_mode,
             summary=(func.__doc__ or "").strip().split("\n")[0],
         )
         return func

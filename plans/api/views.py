@@ -1,0 +1,124 @@
+"""GET /api/ops/plans, /api/ops/plans/<id>, /api/ops/suggestions. The POSTs
+(generate-plan, execute-plan, suggestions/<id>/accept|decline) are the
+registry's generated action views."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import generics, serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from molam_ops.errors import OpsError
+from molam_ops.identity import request_principal
+from plans.filters import PlanFilter, SuggestionFilter
+from plans.models import Plan, Suggestion
+from plans.selectors import plan_get, plan_list, suggestion_list
+from plans.serializers import plans_data, suggestion_data
+from plans.services import suggestions
+
+
+class PlanSerializer(serializers.Serializer):
+    """Documents ``plan_data`` (DESIGN §6, §8) for the OpenAPI schema."""
+
+    id = serializers.UUIDField()
+    plan_type = serializers.CharField()
+    status = serializers.CharField()
+    source = serializers.CharField(allow_null=True)
+    summary = serializers.CharField()
+    steps = serializers.ListField(child=serializers.DictField())
+    total_amount = serializers.DecimalField(max_digits=20, decimal_places=2)
+    currency = serializers.CharField()
+    payout_count = serializers.IntegerField()
+    approval_required = serializers.BooleanField()
+    approval_id = serializers.UUIDField(allow_null=True)
+    approval = serializers.DictField(required=False)
+    details = serializers.DictField()
+    params = serializers.DictField()
+    planner_version = serializers.CharField()
+    input_hash = serializers.CharField()
+    fallback_reason = serializers.CharField(allow_null=True)
+    created_by = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class SuggestionSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    source = serializers.CharField()
+    title = serializers.CharField()
+    description = serializers.CharField()
+    confidence = serializers.DecimalField(max_digits=4, decimal_places=3)
+    action = serializers.DictField()
+    status = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    decided_by = serializers.CharField(allow_null=True)
+    decided_at = serializers.DateTimeField(allow_null=True)
+    result = serializers.DictField(allow_null=True)
+
+    def to_representation(self, instance: Suggestion) -> dict[str, Any]:
+        return suggestion_data(instance)
+
+
+def _viewer(request: Request) -> str | None:
+    principal = request_principal(request)
+    return principal.id if principal else None
+
+
+@extend_schema(tags=["plans"])
+class PlanListApi(generics.ListAPIView):
+    """Plans, newest first; filters status, plan_type, source (repeatable),
+    created_by, created_from/created_to."""
+
+    serializer_class = PlanSerializer
+    filterset_class = PlanFilter
+
+    def get_queryset(self) -> QuerySet[Plan]:
+        return plan_list()
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        assert page is not None  # noqa: S101 (pagination is always on)
+        return self.get_paginated_response(plans_data(page, viewer_id=_viewer(request)))
+
+
+class PlanDetailApi(APIView):
+    @extend_schema(
+        tags=["plans"],
+        responses=inline_serializer(
+            "PlanDetail", {"ok": serializers.BooleanField(), "plan": PlanSerializer()}
+        ),
+    )
+    def get(self, request: Request, plan_id: uuid.UUID) -> Response:
+        """One plan, with its approval request when it has one."""
+        plan = plan_get(plan_id)
+        if plan is None:
+            raise OpsError("plan_not_found", _("No plan with this id."), status=404)
+        (data,) = plans_data([plan], viewer_id=_viewer(request))
+        return Response({"ok": True, "plan": data})
+
+
+@extend_schema(tags=["plans"])
+class SuggestionListApi(generics.ListAPIView):
+    """Suggestions (open ones unless ``status`` says otherwise), most confident
+    first; refreshed from SIRA or the local planner when stale."""
+
+    serializer_class = SuggestionSerializer
+    filterset_class = SuggestionFilter
+
+    def get_queryset(self) -> QuerySet[Suggestion]:
+        queryset = suggestion_list()
+        if "status" not in self.request.query_params:
+            queryset = queryset.filter(status="open")
+        return queryset
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        suggestions.refresh()
+        return super().list(request, *args, **kwargs)

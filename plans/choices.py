@@ -1,0 +1,39 @@
+from django.db import models
+
+
+class PlanType(models.TextChoices):
+    ROUTING_OPTIMIZATION = "routing_optimization"
+    FLOAT_REBALANCE = "float_rebalance"
+    RISK_MITIGATION = "risk_mitigation"
+
+
+class PlanStatus(models.TextChoices):
+    GENERATING = "generating"
+    PENDING = "pending"  # generated; waiting for approval or execution
+    APPROVED = "approved"  # its approval reached quorum; token issued
+    EXECUTING = "executing"
+    EXECUTED = "executed"
+    FAILED = "failed"
+    REJECTED = "rejected"  # its approval was declined or expired
+    CANCELLED = "cancelled"
+
+
+class PlanSource(models.TextChoices):
+    SIRA = "sira"
+    HEURISTIC = "heuristic"  # the local (solver-backed) planner
+
+
+class StepStatus(models.TextChoices):
+    PENDING = "pending"
+    RUNNING = "running"
+    BLOCKED = "blocked"  # a freeze or pause forbids it for now; it waits
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class SuggestionStatus(models.TextChoices):
+    OPEN = "open"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    EXPIRED = "expired"  # no longer proposed by its source at a refresh

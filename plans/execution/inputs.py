@@ -1,0 +1,34 @@
+"""Input shapes of the execution actions (validated by the runner)."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from molam_ops.lib.fields import UUIDStringField
+
+
+class ExecutePlanInput(serializers.Serializer):
+    target_fields = ("plan_id",)
+    plan_id = UUIDStringField()
+    # the single-use token of the plan's approval, issued at quorum
+    approval_token = serializers.CharField(
+        max_length=255, required=False, allow_blank=True, default=""
+    )
+
+
+class CancelPlanInput(serializers.Serializer):
+    target_fields = ("plan_id",)
+    plan_id = UUIDStringField()
+    reason = serializers.CharField(max_length=500)
+
+
+class PlanIdInput(serializers.Serializer):
+    target_fields = ("plan_id",)
+    plan_id = UUIDStringField()
+
+
+class RecordPlanRollbackInput(serializers.Serializer):
+    target_fields = ("plan_id",)
+    plan_id = UUIDStringField()
+    steps = serializers.ListField(child=serializers.DictField(), allow_empty=True)
+    complete = serializers.BooleanField()

@@ -1,0 +1,238 @@
+"""The executor: runs a plan's steps in order, each at most once.
+
+One Celery task per plan (``plans.tasks.execute_plan_steps``) calls
+:func:`run_plan`; see the package docstring for why, and for the reasoning
+that makes each step's effect happen at most once.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+
+from molam_ops.actions import idempotency, runner
+from molam_ops.errors import OpsError
+from molam_ops.models import IdempotencyRecord
+from plans.choices import PlanStatus, StepStatus
+from plans.execution import locks, progress
+from plans.execution.blockers import step_blockers
+from plans.models import Plan, PlanStep
+
+log = logging.getLogger("plans.execution")
+
+# what run_plan reports (the task retries on BUSY)
+EXECUTED = "executed"
+FAILED = "failed"
+BLOCKED = "blocked"
+BUSY = "busy"
+STOPPED = "stopped"
+
+BLOCKED_CODES = frozenset({"blocked_by_control"})
+# refusals that mean the step's effect is already in place: the step is done
+ALREADY_DONE_CODES = frozenset({"bank_already_paused"})
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    kind: str  # done | blocked | failed | busy
+    body: dict[str, Any] = field(default_factory=dict)
+    code: str = ""
+    message: str = ""
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+def run_plan(plan_id: uuid.UUID) -> str:
+    """Run what is left of an ``executing`` plan, in step order, until it is
+    executed, a step fails or blocks, or it is cancelled. Safe to call twice,
+    at once or after a crash: see the package docstring."""
+    with locks.plan_lock(plan_id) as held:
+        if not held:
+            return BUSY
+        return _run_steps(plan_id, lock_held=held)
+
+
+def _next_step(plan_id: uuid.UUID) -> PlanStep | None:
+    return (
+        PlanStep.objects.filter(plan_id=plan_id)
+        .exclude(status=StepStatus.DONE)
+        .order_by("index")
+        .first()
+    )
+
+
+def _run_steps(plan_id: uuid.UUID, *, lock_held: bool) -> str:
+    while True:
+        plan = Plan.objects.filter(pk=plan_id).first()
+        if plan is None or plan.status != PlanStatus.EXECUTING:
+            return STOPPED
+        step = _next_step(plan_id)
+        if step is None:
+            progress.complete(plan_id)
+            return EXECUTED
+        if step.status == StepStatus.FAILED:
+            progress.fail(plan_id, failed_step=step.index)  # died in between
+            return FAILED
+        if step.status == StepStatus.CANCELLED:
+            return STOPPED  # cancel-plan moves the plan itself
+        if step.status == StepStatus.RUNNING:
+            if not locks.orphaned(step.started_at, lock_held=lock_held):
+                return BUSY
+            outcome = _run_step(plan, step, recovering=True)
+        else:
+            keys = step_blockers(step.action, step.fields)
+            if keys:
+                progress.block(step, keys)
+                return BLOCKED
+            outcome = _run_step(plan, step, recovering=False)
+        if outcome is not None and outcome != EXECUTED:
+            return outcome
+        # done (or the claim lost to cancel-plan): look again
+
+
+def _run_step(plan: Plan, step: PlanStep, *, recovering: bool) -> str | None:
+    claimed = progress.claim(step, recovering=recovering)
+    if claimed is None:
+        return None
+    key = progress.step_key(plan.id, step.index)
+    if recovering:
+        # The last attempt's worker is gone (locks.orphaned) and with it its
+        # transaction: its effect either committed together with its stored
+        # response, which the runner now replays, or rolled back, leaving a
+        # reservation no one will ever complete. Only the latter is released.
+        idempotency.release(scope=progress.EXECUTOR.id, key=key)
+    outcome = _call(plan, claimed, key)
+    if settings.PLAN_STEP_DELAY_SECONDS:
+        # tests only: the effect has committed and the step is not yet marked
+        # done, the worst moment for a worker to die
+        time.sleep(settings.PLAN_STEP_DELAY_SECONDS)
+    return _record(claimed, key, outcome)
+
+
+def step_payload(plan: Plan, step: PlanStep) -> dict[str, Any]:
+    """The step's fields as its action's input; a bank pause gets a reason
+    naming the plan when the planner gave none."""
+    payload = dict(step.fields or {})
+    if step.action == "pause_bank" and not payload.get("reason"):
+        payload["reason"] = f"plan {plan.id} step {step.index} ({plan.plan_type})"
+    return payload
+
+
+def _call(plan: Plan, step: PlanStep, key: str) -> StepOutcome:
+    try:
+        result = runner.run(
+            step.action,
+            progress.EXECUTOR,
+            step_payload(plan, step),
+            idempotency_key=key,
+        )
+    except OpsError as exc:
+        return _refused(exc.code, str(exc.message), exc.fields)
+    except Exception as exc:  # an unknown action, a bug: the step fails, loudly
+        log.exception("plan %s step %s raised", plan.id, step.index)
+        return StepOutcome("failed", code="step_error", message=type(exc).__name__)
+    if result.status >= 400:  # a refusal stored under the key, replayed
+        error = result.body.get("error") or {}
+        return _refused(
+            str(error.get("code", "")),
+            str(error.get("message", "")),
+            error.get("fields") or {},
+        )
+    if result.status != 200:
+        return StepOutcome(
+            "failed",
+            code="step_needs_signatures",
+            message="the step asked for signatures",
+        )
+    return StepOutcome("done", body=result.body)
+
+
+def _refused(code: str, message: str, fields: dict[str, Any]) -> StepOutcome:
+    if code in BLOCKED_CODES:
+        return StepOutcome("blocked", code=code, message=message, fields=fields)
+    if code in ALREADY_DONE_CODES:
+        return StepOutcome("done", code=code, message=message)
+    if code == "idempotency_key_in_use":
+        # another attempt's reservation is open: not ours to judge here; the
+        # retry finds the step running and recovers it once its worker is gone
+        return StepOutcome("busy", code=code, message=message)
+    return StepOutcome("failed", code=code, message=message, fields=fields)
+
+
+def step_result(outcome: StepOutcome) -> dict[str, Any]:
+    if outcome.kind == "done" and outcome.code:
+        return {"noop": outcome.code, "message": outcome.message}
+    if outcome.kind == "done":
+        body = outcome.body
+        row = body.get("log") or {}
+        return {
+            "log": {k: row.get(k) for k in ("id", "action_id", "status")},
+            **{k: v for k, v in body.items() if k not in ("ok", "log")},
+        }
+    return {
+        "error": {
+            "code": outcome.code,
+            "message": outcome.message,
+            "fields": outcome.fields,
+        }
+    }
+
+
+def _record(step: PlanStep, key: str, outcome: StepOutcome) -> str | None:
+    if outcome.kind == "busy":
+        return BUSY
+    if outcome.kind == "blocked":
+        _forget_refusal(key)
+        keys = [str(k) for k in outcome.fields.get("controls", [])]
+        progress.finish(
+            step,
+            StepStatus.BLOCKED,
+            result=step_result(outcome),
+            error="blocked by " + (", ".join(keys) or outcome.code),
+        )
+        return BLOCKED
+    if outcome.kind == "failed":
+        progress.finish(
+            step,
+            StepStatus.FAILED,
+            result=step_result(outcome),
+            error=f"{outcome.code}: {outcome.message}",
+        )
+        return FAILED
+    progress.finish(step, StepStatus.DONE, result=step_result(outcome))
+    return None
+
+
+def _forget_refusal(key: str) -> None:
+    """A control refused the step inside its effect (it was set between our
+    check and the effect): nothing committed, but the runner stored the 409
+    under the key and would replay it forever. Forget it, so the step runs
+    for real when the control lifts."""
+    forget_refusal(scope=progress.EXECUTOR.id, key=key, codes=BLOCKED_CODES)
+
+
+def forget_refusal(
+    *, scope: str, key: str, codes: frozenset[str] | None = None
+) -> bool:
+    """Delete the refusal stored under ``key`` (of these ``codes``, or any).
+
+    Safe by the runner's contract: a refusal from an effect rolls the effect
+    back before the refusal is stored, so nothing it would replay committed.
+    An executed (2xx) response is never touched."""
+    records = IdempotencyRecord.objects.filter(
+        scope=scope,
+        key=key,
+        status=IdempotencyRecord.Status.COMPLETED,
+        response_status__gte=400,
+    )
+    if codes is not None:
+        records = records.filter(response_body__error__code__in=sorted(codes))
+    # one DELETE, in its own transaction: the retry that follows reserves anew
+    with transaction.atomic():
+        deleted, _rows = records.delete()
+    return bool(deleted)

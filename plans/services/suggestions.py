@@ -1,0 +1,522 @@
+"""Suggestions for the widgets (issue 4 point 5): from SIRA's
+``GET /api/suggestions`` when it answers, else derived here from bank health
+and the local planner. Each proposes one ops action; accepting runs that
+action as the caller, with its own roles and approval rules, in the same
+transaction as the acceptance; declining records the decision.
+
+Suggestions are stored (``sira_suggestions``) so that a decision is taken
+once and audited. ``GET /api/ops/suggestions`` refreshes them at most every
+``SUGGESTIONS_REFRESH_SECONDS``, through the system action
+``refresh_suggestions``, and only when something changed (a new proposal,
+new figures, or one no longer proposed, which expires). A suggestion
+accepted or declined is not proposed again for ``DECIDED_SNOOZE`` (24 h):
+its cause may last (a declined pause) or take time to go (a plan being
+generated and signed).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from molam_ops.actions import runner
+from molam_ops.actions.context import ActionContext, Outcome
+from molam_ops.actions.ports import ports
+from molam_ops.actions.registry import ActionSpec, get_action, ops_action
+from molam_ops.errors import OpsError, validation_fields
+from molam_ops.identity import system_principal
+from payouts import gates, health
+from payouts import selectors as payout_selectors
+from payouts.choices import CircuitState
+from plans import sira_client
+from plans.choices import PlanSource, PlanType, SuggestionStatus
+from plans.models import Suggestion
+from plans.serializers import suggestion_data
+
+log = logging.getLogger(__name__)
+
+CACHE_KEY = "plans:suggestions:refreshed"
+SYSTEM_ACTOR = "plans.suggestions"
+SUGGESTION_ROLES = {"pay_admin", "finance_ops", "ops"}
+DECIDED_SNOOZE = timedelta(hours=24)
+COMPARED = ("source", "title", "description", "confidence", "action_type", "payload")
+
+
+def _confidence(value: Any) -> Decimal:
+    return min(Decimal(1), max(Decimal(0), Decimal(str(value)))).quantize(
+        Decimal("0.001")
+    )
+
+
+# --- candidates ----------------------------------------------------------------
+
+
+def candidate(
+    *,
+    fingerprint: str,
+    source: str,
+    title: str,
+    description: str,
+    confidence: Any,
+    action_type: str,
+    payload: dict[str, Any],
+) -> dict[str, Any]:
+    return {
+        "fingerprint": fingerprint[:255],
+        "source": source,
+        "title": title[:255],
+        "description": description,
+        "confidence": str(_confidence(confidence)),
+        "action_type": action_type,
+        "payload": payload,
+    }
+
+
+def from_sira(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        candidate(
+            fingerprint=f"sira:{item['id']}",
+            source=PlanSource.SIRA,
+            title=item["title"],
+            description=item.get("description", ""),
+            confidence=item["confidence"],
+            action_type=item["action"]["action_type"],
+            payload=item["action"]["payload"],
+        )
+        for item in items
+    ]
+
+
+def _pct(rate: Decimal) -> str:
+    return f"{(rate * 100).quantize(Decimal('0.1')).normalize():f}"
+
+
+def bank_candidates() -> list[dict[str, Any]]:
+    """Pause a failing bank that still takes payouts; resume a paused bank
+    that has recovered (the green thresholds of ``payouts.health``)."""
+    try:
+        blocked = gates.gate().blocked().banks
+    except gates.GateNotInstalled:
+        blocked = {}
+    found = []
+    for bank in payout_selectors.bank_list():
+        success = Decimal(bank.success_rate)
+        failure = 1 - success
+        paused = blocked.get(bank.id) == gates.BANK_PAUSE
+        is_open = bank.circuit_state == CircuitState.OPEN
+        if not paused and (is_open or success < health.YELLOW_MIN_SUCCESS):
+            confidence = (
+                Decimal("0.95")
+                if is_open
+                else Decimal("0.5") + (health.YELLOW_MIN_SUCCESS - success) * 5
+            )
+            why = _("failure rate %(rate)s%%") % {"rate": _pct(failure)}
+            if is_open:
+                why = _("circuit open, %(why)s") % {"why": why}
+            found.append(
+                candidate(
+                    fingerprint=f"pause_bank:{bank.id}",
+                    source=PlanSource.HEURISTIC,
+                    title=str(
+                        _("Pause bank %(name)s: %(why)s")
+                        % {"name": bank.name, "why": why}
+                    ),
+                    description=str(
+                        _(
+                            "%(name)s succeeds on %(ok)s%% of recent payouts "
+                            "(threshold %(min)s%%); pausing it holds new "
+                            "payouts until it recovers."
+                        )
+                        % {
+                            "name": bank.name,
+                            "ok": _pct(success),
+                            "min": _pct(health.YELLOW_MIN_SUCCESS),
+                        }
+                    ),
+                    confidence=confidence,
+                    action_type="pause_bank",
+                    payload={
+                        "bank_profile_id": str(bank.id),
+                        "reason": str(_("Suggested: %(why)s") % {"why": why}),
+                    },
+                )
+            )
+        elif paused and not is_open and success >= health.GREEN_MIN_SUCCESS:
+            found.append(
+                candidate(
+                    fingerprint=f"resume_bank:{bank.id}",
+                    source=PlanSource.HEURISTIC,
+                    title=str(_("Resume bank %(name)s") % {"name": bank.name}),
+                    description=str(
+                        _("%(name)s is paused but succeeds on %(ok)s%% of payouts.")
+                        % {"name": bank.name, "ok": _pct(success)}
+                    ),
+                    confidence=Decimal("0.6"),
+                    action_type="resume_bank",
+                    payload={
+                        "bank_profile_id": str(bank.id),
+                        "reason": str(_("Suggested: the bank has recovered")),
+                    },
+                )
+            )
+    return found
+
+
+PLANNER_SUGGESTIONS = {
+    PlanType.FLOAT_REBALANCE: (_("Rebalance %(what)s float"), Decimal("0.7")),
+    PlanType.ROUTING_OPTIMIZATION: (
+        _("Reroute pending payouts to cheaper banks (%(what)s)"),
+        Decimal("0.75"),
+    ),
+}
+
+
+def planner_candidates() -> list[dict[str, Any]]:
+    """What the local planner would improve now, proposed as ``generate_plan``
+    (the full plan then goes through its own approval)."""
+    from plans.planner import plan as local_plan
+    from plans.planner.snapshot import build_snapshot
+
+    found = []
+    for plan_type, (title, confidence) in PLANNER_SUGGESTIONS.items():
+        try:
+            result = local_plan(plan_type, build_snapshot(plan_type), {})
+        except Exception:
+            log.warning("planner suggestion %s failed", plan_type, exc_info=True)
+            continue
+        if result.status != "ok" or not result.steps:
+            continue
+        currencies = sorted(
+            {
+                str(s.fields.get("currency"))
+                for s in result.steps
+                if s.fields.get("currency")
+            }
+        )
+        what = ", ".join(currencies) or str(len(result.steps))
+        found.append(
+            candidate(
+                fingerprint=f"generate_plan:{plan_type}",
+                source=PlanSource.HEURISTIC,
+                title=str(title % {"what": what}),
+                description=result.summary,
+                confidence=confidence,
+                action_type="generate_plan",
+                payload={"plan_params": {"type": str(plan_type), "timeframe": 24}},
+            )
+        )
+    return found
+
+
+def candidates() -> tuple[str, list[dict[str, Any]], str]:
+    """(source, candidates, why SIRA was not used)."""
+    reason = "not_configured"
+    if sira_client.configured():
+        try:
+            return PlanSource.SIRA, from_sira(sira_client.fetch_suggestions()), ""
+        except sira_client.SiraUnavailable as exc:
+            reason = exc.reason
+    return PlanSource.HEURISTIC, bank_candidates() + planner_candidates(), reason
+
+
+def _differs(stored: Suggestion, new: dict[str, Any]) -> bool:
+    current = {
+        "source": stored.source,
+        "title": stored.title,
+        "description": stored.description,
+        "confidence": f"{stored.confidence:.3f}",
+        "action_type": stored.action_type,
+        "payload": stored.payload,
+    }
+    return any(current[k] != new[k] for k in COMPARED)
+
+
+def refresh(*, force: bool = False) -> bool:
+    """Bring the open suggestions up to date (at most every
+    ``SUGGESTIONS_REFRESH_SECONDS``); True when something was written."""
+    ttl = settings.SUGGESTIONS_REFRESH_SECONDS
+    if not force and ttl > 0 and cache.get(CACHE_KEY):
+        return False
+    source, found, reason = candidates()
+    # decided lately: not proposed again at once (declined, or accepted and
+    # still taking effect, like a plan being generated and signed)
+    snoozed = set(
+        Suggestion.objects.filter(
+            decided_at__gte=timezone.now() - DECIDED_SNOOZE
+        ).values_list("fingerprint", flat=True)
+    )
+    found = [c for c in found if c["fingerprint"] not in snoozed]
+    open_now = {s.fingerprint: s for s in Suggestion.objects.filter(status="open")}
+    wanted = {c["fingerprint"]: c for c in found}
+    changed = set(open_now) != set(wanted) or any(
+        _differs(open_now[f], c) for f, c in wanted.items() if f in open_now
+    )
+    if changed:
+        runner.run(
+            "refresh_suggestions",
+            system_principal(SYSTEM_ACTOR),
+            {"source": source, "candidates": found, "fallback_reason": reason},
+        )
+    if ttl > 0:
+        cache.set(CACHE_KEY, 1, ttl)
+    return changed
+
+
+# --- refresh_suggestions (system) ---------------------------------------------
+
+
+class CandidateInput(serializers.Serializer):
+    fingerprint = serializers.CharField(max_length=255)
+    source = serializers.ChoiceField(choices=PlanSource.choices)
+    title = serializers.CharField(max_length=255)
+    description = serializers.CharField(allow_blank=True)
+    confidence = serializers.DecimalField(
+        max_digits=4, decimal_places=3, min_value=Decimal(0), max_value=Decimal(1)
+    )
+    action_type = serializers.ChoiceField(choices=sira_client.SUGGESTION_ACTIONS)
+    payload = serializers.DictField()
+
+
+class RefreshSuggestionsInput(serializers.Serializer):
+    source = serializers.ChoiceField(choices=PlanSource.choices)
+    candidates = CandidateInput(many=True, max_length=200)
+    fallback_reason = serializers.CharField(allow_blank=True, required=False)
+
+
+@ops_action(
+    "refresh_suggestions", roles={"system"}, input=RefreshSuggestionsInput, http=False
+)
+def refresh_suggestions(
+    ctx: ActionContext,
+    *,
+    source: str,
+    candidates: list[dict[str, Any]],
+    fallback_reason: str = "",
+) -> Outcome:
+    """Store new suggestions, update changed ones, expire those gone (system)."""
+    now = timezone.now()
+    wanted = {c["fingerprint"]: c for c in candidates}
+    created, updated = [], []
+    for fingerprint, c in wanted.items():
+        fields = {k: c[k] for k in COMPARED}
+        if Suggestion.objects.filter(fingerprint=fingerprint, status="open").update(
+            **fields, updated_at=now
+        ):
+            updated.append(fingerprint)
+            continue
+        try:
+            with transaction.atomic():  # a concurrent refresh may have made it
+                Suggestion.objects.create(
+                    fingerprint=fingerprint, created_at=now, updated_at=now, **fields
+                )
+            created.append(fingerprint)
+        except IntegrityError:
+            continue
+    expired = list(
+        Suggestion.objects.filter(status="open")
+        .exclude(fingerprint__in=wanted)
+        .values_list("fingerprint", flat=True)
+    )
+    Suggestion.objects.filter(status="open", fingerprint__in=expired).update(
+        status=SuggestionStatus.EXPIRED, updated_at=now
+    )
+    return Outcome(
+        target={"source": source},
+        details={
+            "source": source,
+            "fallback_reason": fallback_reason,
+            "created": created,
+            "updated": updated,
+            "expired": expired,
+        },
+    )
+
+
+# --- accept / decline ----------------------------------------------------------
+
+
+class SuggestionIdInput(serializers.Serializer):
+    target_fields = ("suggestion_id",)
+    suggestion_id = serializers.UUIDField()
+
+
+class DeclineSuggestionInput(SuggestionIdInput):
+    reason = serializers.CharField(
+        max_length=500, required=False, allow_blank=True, default=""
+    )
+
+
+def _open_suggestion(suggestion_id: uuid.UUID) -> Suggestion:
+    suggestion = Suggestion.objects.filter(pk=suggestion_id).first()
+    if suggestion is None:
+        raise OpsError(
+            "suggestion_not_found", _("No suggestion with this id."), status=404
+        )
+    if suggestion.status != SuggestionStatus.OPEN:
+        raise _closed(suggestion)
+    return suggestion
+
+
+def _closed(suggestion: Suggestion) -> OpsError:
+    return OpsError(
+        "suggestion_closed",
+        _("This suggestion is already %(status)s.") % {"status": suggestion.status},
+        status=409,
+    )
+
+
+def _decide(
+    suggestion: Suggestion, status: str, ctx: ActionContext, **extra: Any
+) -> None:
+    """open → accepted/declined, by the one transaction that finds it open."""
+    now = timezone.now()
+    if not Suggestion.objects.filter(
+        pk=suggestion.pk, status=SuggestionStatus.OPEN
+    ).update(
+        status=status, decided_by=ctx.actor_id, decided_at=now, updated_at=now, **extra
+    ):
+        suggestion.refresh_from_db()
+        raise _closed(suggestion)
+    suggestion.refresh_from_db()
+
+
+def _proposed_spec(suggestion: Suggestion) -> ActionSpec:
+    try:
+        spec = get_action(suggestion.action_type)
+    except KeyError:
+        spec = None
+    if spec is None or suggestion.action_type not in sira_client.SUGGESTION_ACTIONS:
+        raise OpsError(
+            "suggestion_action_unknown",
+            _("This suggestion proposes an action that cannot run here."),
+            status=409,
+        )
+    return spec
+
+
+def _run_proposed(
+    ctx: ActionContext, spec: ActionSpec, role: str, payload: dict[str, Any]
+) -> tuple[Outcome, str]:
+    """The proposed action as the runner would run it for the caller (steps 2,
+    4 and 5 of DESIGN §2), inside the acceptance's transaction: its own
+    validation, approval rule and effect, and its own audit row and events
+    under its own action id. A refusal undoes the acceptance as well."""
+    from molam_ops.actions.runner import _finish  # the runner's own writer
+
+    inner = ActionContext(
+        action_id=uuid.uuid4(),
+        action_type=spec.name,
+        principal=ctx.principal,
+        role=role,
+        meta=ctx.meta,
+    )
+    serializer = spec.input(data=payload)
+    if not serializer.is_valid():
+        raise OpsError(
+            "suggestion_invalid",
+            _("The proposed action is no longer valid."),
+            status=422,
+            fields=validation_fields(serializer.errors),
+        )
+    data = dict(serializer.validated_data)
+    if spec.precheck is not None:
+        spec.precheck(inner, **data)
+    required = spec.approvals(inner, data) if spec.approvals else 0
+    if required:
+        if ports.approvals is None:
+            raise RuntimeError("approval required but no approvals app")
+        approval = ports.approvals.request(inner, data, payload, required)
+        outcome = Outcome(
+            target=spec.target_of(payload),
+            resource={"approval": approval},
+            details={"required_approvals": required},
+            status=202,
+        )
+        status = "requested"
+    else:
+        with transaction.atomic():  # a savepoint around the effect alone
+            outcome = spec.func(inner, **data)
+        status = "executed"
+    row = _finish(inner, outcome, status).body["log"]
+    return Outcome(
+        target=outcome.target,
+        resource={"log": row, **(outcome.resource or {})},
+        details={"action_id": str(inner.action_id), "status": status},
+        status=outcome.status,
+    ), status
+
+
+@ops_action(
+    "accept_suggestion",
+    roles=SUGGESTION_ROLES,
+    input=SuggestionIdInput,
+    resource="suggestion",
+    route="suggestions/<uuid:suggestion_id>/accept",
+)
+def accept_suggestion(ctx: ActionContext, *, suggestion_id: uuid.UUID) -> Outcome:
+    """Accept a suggestion: run the action it proposes, as the caller."""
+    suggestion = _open_suggestion(suggestion_id)
+    spec = _proposed_spec(suggestion)
+    role = ctx.principal.acting_role(spec.roles)
+    if role is None:
+        raise OpsError(
+            "forbidden",
+            _("Your roles do not allow the action this suggestion proposes."),
+            status=403,
+        )
+    _decide(suggestion, SuggestionStatus.ACCEPTED, ctx)
+    result, status = _run_proposed(ctx, spec, role, suggestion.payload)
+    summary = {
+        "action_type": spec.name,
+        "action_id": result.details["action_id"],
+        "status": status,
+        "http_status": result.status,
+    }
+    Suggestion.objects.filter(pk=suggestion.pk).update(result=summary)
+    suggestion.refresh_from_db()
+    return Outcome(
+        target={
+            "suggestion_id": str(suggestion.id),
+            "action_type": spec.name,
+            "proposed_action_id": summary["action_id"],
+        },
+        resource={
+            "suggestion": suggestion_data(suggestion),
+            "result": result.resource,
+        },
+        details={"title": suggestion.title, **summary},
+        status=result.status,
+    )
+
+
+@ops_action(
+    "decline_suggestion",
+    roles=SUGGESTION_ROLES,
+    input=DeclineSuggestionInput,
+    resource="suggestion",
+    route="suggestions/<uuid:suggestion_id>/decline",
+)
+def decline_suggestion(
+    ctx: ActionContext, *, suggestion_id: uuid.UUID, reason: str = ""
+) -> Outcome:
+    """Decline a suggestion; it is not proposed again while its cause lasts."""
+    suggestion = _open_suggestion(suggestion_id)
+    _decide(suggestion, SuggestionStatus.DECLINED, ctx, result={"reason": reason})
+    return Outcome(
+        target={
+            "suggestion_id": str(suggestion.id),
+            "action_type": suggestion.action_type,
+        },
+        resource={"suggestion": suggestion_data(suggestion)},
+        details={"title": suggestion.title, "reason": reason},
+    )

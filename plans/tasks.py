@@ -1,0 +1,28 @@
+"""The plans app's Celery tasks: thin, they take ids and call services; each
+is safe to run twice (STYLE rule 9)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.db import InterfaceError, OperationalError
+
+from plans import execution_tasks  # noqa: F401  (its tasks are plans.tasks.*)
+from plans.services import generation
+
+
+@shared_task(
+    ignore_result=True,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    max_retries=5,
+)
+def generate_plan_task(plan_id: str) -> str:
+    """Build a plan that is ``generating``: SIRA or the local planner, then
+    ``record_plan``. A second delivery finds it recorded and does nothing."""
+    return generation.build(plan_id)
+
+
+@shared_task(ignore_result=True)
+def requeue_generating_plans() -> int:
+    """Beat: queue again the plans left ``generating`` (broker down at commit)."""
+    return generation.requeue_stuck()

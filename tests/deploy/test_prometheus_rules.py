@@ -1,0 +1,280 @@
+"""deploy/prometheus/alerts.yaml and deploy/grafana/ops-controls.json
+(issue 6): every PromQL expression parsed by a real parser and allowed to
+name only the metrics (and labels) this service exports — the seed's five
+``molam_ops_*`` and django-prometheus's — then the rules checked and unit
+tested by promtool when it is installed (CI installs it). No database."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import promql_parser
+import pytest
+import yaml
+from prometheus_client import REGISTRY
+from prometheus_client.metrics import MetricWrapperBase
+
+import molam_ops.metrics  # noqa: F401  (registers the kernel's metrics)
+
+ROOT = Path(__file__).resolve().parents[2]
+ALERTS = ROOT / "deploy" / "prometheus" / "alerts.yaml"
+ALERT_TESTS = ROOT / "deploy" / "prometheus" / "alerts.test.yaml"
+DASHBOARD = ROOT / "deploy" / "grafana" / "ops-controls.json"
+
+# The seed's contract: exactly these names and labels (issue 6, point 3).
+CONTRACT: dict[str, tuple[str, set[str]]] = {
+    "molam_ops_action_requests_total": ("counter", {"action", "status"}),
+    "molam_ops_action_duration_seconds": ("histogram", {"action"}),
+    "molam_ops_freeze_active": ("gauge", {"scope"}),
+    "molam_ops_plan_executions_total": ("counter", {"plan_type", "status"}),
+    "molam_ops_multi_sig_pending_count": ("gauge", set()),
+}
+TARGET_LABELS = {"job", "instance"}  # added by Prometheus at scrape
+
+
+def series(name: str, kind: str, labels: set[str]) -> dict[str, set[str]]:
+    """The series names a metric exports, each with its labels."""
+    if kind == "counter":
+        base = name.removesuffix("_total")
+        return {f"{base}_total": labels}
+    if kind == "histogram":
+        return {
+            f"{name}_bucket": labels | {"le"},
+            f"{name}_sum": labels,
+            f"{name}_count": labels,
+        }
+    return {name: labels}
+
+
+def django_prometheus_metrics() -> Iterator[MetricWrapperBase]:
+    from django_prometheus.db import metrics as db_metrics
+    from django_prometheus.middleware import Metrics
+
+    for value in [*vars(db_metrics).values(), *vars(Metrics.get_instance()).values()]:
+        if isinstance(value, MetricWrapperBase):
+            yield value
+
+
+def known_series() -> dict[str, set[str]]:
+    known: dict[str, set[str]] = {}
+    for name, (kind, labels) in CONTRACT.items():
+        known |= series(name, kind, labels)
+    for metric in django_prometheus_metrics():
+        # prometheus_client keeps a metric's name, type and labels here
+        known |= series(metric._name, metric._type, set(metric._labelnames))
+    return known
+
+
+def references(expr: str) -> tuple[set[str], set[str]]:
+    """(metric names, label names) an expression uses; raises on bad PromQL."""
+    names: set[str] = set()
+    labels: set[str] = set()
+
+    def visit(node: Any) -> None:
+        if isinstance(node, promql_parser.VectorSelector):
+            names.add(node.name)
+            labels.update(m.name for m in node.matchers.matchers)
+        elif isinstance(node, promql_parser.AggregateExpr) and node.modifier:
+            labels.update(node.modifier.labels)
+        elif isinstance(node, promql_parser.BinaryExpr) and node.modifier:
+            if node.modifier.matching:
+                labels.update(node.modifier.matching.labels)
+            labels.update(node.modifier.group_labels or [])
+
+    promql_parser.walk(promql_parser.parse(expr), visit)
+    return names, labels - {"__name__"}
+
+
+def unknown_references(expr: str) -> list[str]:
+    known = known_series()
+    names, labels = references(expr)
+    problems = [f"unknown metric {n}" for n in sorted(names - set(known))]
+    allowed = TARGET_LABELS.union(*(known.get(n, set()) for n in names))
+    problems += [
+        f"label {lbl} not on {sorted(names)}" for lbl in sorted(labels - allowed)
+    ]
+    return problems
+
+
+def grafana_expr(expr: str) -> str:
+    """A panel query as Prometheus sees it: Grafana's range variables filled."""
+    return re.sub(r"\$__(rate_interval|interval|range)\b", "5m", expr)
+
+
+def alert_rules() -> list[dict[str, Any]]:
+    groups = yaml.safe_load(ALERTS.read_text())["groups"]
+    return [rule for group in groups for rule in group["rules"]]
+
+
+def dashboard_targets() -> list[tuple[str, str]]:
+    dashboard = json.loads(DASHBOARD.read_text())
+    return [
+        (panel["title"], grafana_expr(target["expr"]))
+        for panel in dashboard["panels"]
+        if panel["type"] != "row"
+        for target in panel["targets"]
+    ]
+
+
+def promtool() -> str:
+    path = shutil.which("promtool")
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail("promtool missing (Debian package prometheus)")
+        pytest.skip("promtool not installed (apt-get install prometheus)")
+    return path
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, cwd=cwd, capture_output=True, text=True, check=False)
+
+
+# --- the catalogue itself ------------------------------------------------------
+
+
+def test_the_kernel_defines_the_contract_names_and_labels():
+    """Metrics already defined in code carry exactly the contract's labels."""
+    defined = {
+        collector._name: (collector._type, set(collector._labelnames))
+        for collector in REGISTRY._collector_to_names
+        if isinstance(collector, MetricWrapperBase)
+        and collector._name.startswith("molam_ops_")
+    }
+    assert "molam_ops_action_requests" in defined  # prometheus_client drops _total
+    for name, (kind, labels) in defined.items():
+        contract = CONTRACT.get(name) or CONTRACT[f"{name}_total"]
+        assert (kind, labels) == contract, name
+
+
+def test_references_catch_unknown_metrics_and_labels():
+    assert (
+        unknown_references(
+            "sum by (action) (rate(molam_ops_action_requests_total[5m]))"
+        )
+        == []
+    )
+    assert unknown_references("rate(molam_ops_actions_total[5m])") == [
+        "unknown metric molam_ops_actions_total"
+    ]
+    assert unknown_references('max by (bank) (molam_ops_freeze_active{job="x"})') == [
+        "label bank not on ['molam_ops_freeze_active']"
+    ]
+    with pytest.raises(ValueError):
+        references("sum by (action) (rate(molam_ops_action_requests_total[5m])")
+
+
+# --- alert rules --------------------------------------------------------------
+
+
+def test_alert_rules_name_only_exported_metrics():
+    rules = alert_rules()
+    assert rules
+    for rule in rules:
+        assert unknown_references(rule["expr"]) == [], rule["alert"]
+        assert rule["labels"]["severity"] in {"warning", "critical"}, rule["alert"]
+        assert rule["annotations"]["summary"], rule["alert"]
+
+
+def test_the_seed_alerts_are_there():
+    by_metric = {}
+    for rule in alert_rules():
+        for name in references(rule["expr"])[0]:
+            by_metric.setdefault(name, []).append(rule)
+    (freeze,) = by_metric["molam_ops_freeze_active"]
+    assert re.fullmatch(
+        r"max( by \(scope\))? \(molam_ops_freeze_active\) > 0", freeze["expr"]
+    )
+    assert freeze["for"] == "1h"
+    (multi_sig,) = by_metric["molam_ops_multi_sig_pending_count"]
+    assert multi_sig["expr"].endswith("(molam_ops_multi_sig_pending_count) > 10")
+    five_xx = by_metric["django_http_responses_total_by_status_view_method_total"]
+    assert any('status=~"5.."' in rule["expr"] for rule in five_xx)
+    assert any(
+        "histogram_quantile" in rule["expr"]
+        for rule in by_metric["molam_ops_action_duration_seconds_bucket"]
+    )
+
+
+def test_promtool_checks_the_rules():
+    result = run(promtool(), "check", "rules", str(ALERTS), cwd=ALERTS.parent)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"SUCCESS: {len(alert_rules())} rules found" in result.stdout
+
+
+def test_promtool_unit_tests_of_the_alerts():
+    """alerts.test.yaml: the freeze alert silent at 59 min and firing at 61,
+    the approvals backlog at 11, the 5xx ratio, slow and failing actions."""
+    result = run(promtool(), "test", "rules", ALERT_TESTS.name, cwd=ALERT_TESTS.parent)
+    assert result.returncode == 0, result.stdout + result.stderr
+    tested = set(re.findall(r"alertname: (\w+)", ALERT_TESTS.read_text()))
+    assert {"OpsFreezeActiveOverOneHour", "OpsMultiSigPendingBacklog"} <= tested
+
+
+# --- the Grafana dashboard ----------------------------------------------------
+
+
+def test_dashboard_is_the_ops_controls_overview():
+    dashboard = json.loads(DASHBOARD.read_text())
+    assert dashboard["title"] == "Ops Controls Overview"
+    assert dashboard["uid"]
+    variables = {v["name"]: v for v in dashboard["templating"]["list"]}
+    assert variables["datasource"]["query"] == "prometheus"
+    panels = dashboard["panels"]
+    assert len({p["id"] for p in panels}) == len(panels)
+    cells = set()
+    for panel in panels:
+        grid = panel["gridPos"]
+        assert grid["x"] + grid["w"] <= 24, panel["title"]
+        area = {
+            (x, y)
+            for x in range(grid["x"], grid["x"] + grid["w"])
+            for y in range(grid["y"], grid["y"] + grid["h"])
+        }
+        assert not area & cells, f"{panel['title']} overlaps another panel"
+        cells |= area
+        if panel["type"] != "row":
+            assert panel["datasource"]["uid"] == "${datasource}", panel["title"]
+            assert panel["targets"], panel["title"]
+
+
+def test_dashboard_queries_name_only_exported_metrics():
+    for title, expr in dashboard_targets():
+        assert unknown_references(expr) == [], title
+
+
+def test_dashboard_covers_the_contract_and_django_prometheus():
+    used = set().union(*(references(expr)[0] for _, expr in dashboard_targets()))
+    for name, (kind, labels) in CONTRACT.items():
+        assert used & set(series(name, kind, labels)), name
+    assert {
+        "django_http_requests_total_by_view_transport_method_total",
+        "django_http_requests_latency_seconds_by_view_method_bucket",
+    } <= used
+    assert any(name.startswith("django_db_") for name in used)
+
+
+def test_promtool_parses_every_dashboard_query(tmp_path):
+    """promtool has no expression checker: each query becomes a recording
+    rule, which ``check rules`` parses with Prometheus' own parser."""
+    rules = {
+        "groups": [
+            {
+                "name": "dashboard",
+                "rules": [
+                    {"record": f"dashboard:panel_{i}", "expr": expr}
+                    for i, (_, expr) in enumerate(dashboard_targets())
+                ],
+            }
+        ]
+    }
+    path = tmp_path / "dashboard-rules.yaml"
+    path.write_text(yaml.safe_dump(rules))
+    result = run(promtool(), "check", "rules", str(path), cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -1,0 +1,188 @@
+"""Production settings (DESIGN §4, §10; STYLE rule 12), checked in fresh
+processes with a clean environment: under pytest the settings run in test
+mode (development defaults), so they cannot be observed in-process.
+
+With ``DEBUG`` off the service refuses to start without a secret key or a JWT
+public key, and says so in one line naming the variable; secrets come from
+``X`` or ``X_FILE``; the JWT key is PEM text or a file path.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from django.conf import settings
+from django.utils import timezone
+
+BASE_DIR = Path(settings.BASE_DIR)
+
+# Prints the settings values under test, then verifies a token given in argv.
+PROBE = """
+import sys, django
+django.setup()
+from django.conf import settings
+print(settings.DEBUG, settings.DEV_DEFAULTS)
+print(settings.SECRET_KEY)
+if len(sys.argv) > 1:
+    from molam_ops.identity import decode_token
+    print(decode_token(sys.argv[1]).id)
+"""
+
+
+@pytest.fixture(scope="module")
+def key_pair() -> tuple[str, str]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(
+            serialization.Encoding.PEM,
+            serialization.PublicFormat.SubjectPublicKeyInfo,
+        )
+        .decode()
+    )
+    return private, public
+
+
+def production_env(tmp_path: Path, **variables: str) -> dict[str, str]:
+    """DEBUG off and nothing else from this process (no TESTING, no keys)."""
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "DEBUG": "0",
+        "DJANGO_SETTINGS_MODULE": "molam_ops.settings",
+        "MOLAM_VAR_DIR": str(tmp_path / "var"),
+        # plan_data encryption (issue 4); PLAN_DATA_KEYS="" tests its absence
+        "PLAN_DATA_KEYS": "Y29sbGVjdHN0YXRpYy1hdC1idWlsZC10aW1lLW9ubHk=",
+        **variables,
+    }
+
+
+def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def assert_one_line_refusal(proc: subprocess.CompletedProcess[str], name: str) -> None:
+    assert proc.returncode != 0, proc.stdout
+    lines = proc.stderr.strip().splitlines()
+    assert lines, "no message on stderr"
+    assert lines[-1].startswith("error: "), proc.stderr
+    assert name in lines[-1]
+    assert "Traceback" not in proc.stderr
+
+
+def token(private_pem: str, sub: str = "alice") -> str:
+    exp = timezone.now() + timedelta(minutes=5)
+    return jwt.encode(
+        {"sub": sub, "roles": ["ops"], "exp": int(exp.timestamp())},
+        private_pem,
+        "RS256",
+    )
+
+
+# --- refusing to start -------------------------------------------------------------
+
+
+def test_check_refuses_to_start_without_secret_key(tmp_path: Path) -> None:
+    proc = run(["manage.py", "check"], production_env(tmp_path))
+    assert_one_line_refusal(proc, "DJANGO_SECRET_KEY")
+    assert proc.returncode == 1
+
+
+def test_check_refuses_to_start_without_jwt_public_key(tmp_path: Path) -> None:
+    env = production_env(tmp_path, DJANGO_SECRET_KEY="s3cret-for-this-test")
+    proc = run(["manage.py", "check"], env)
+    assert_one_line_refusal(proc, "MOLAM_ID_JWT_PUBLIC")
+    assert proc.returncode == 1
+
+
+def test_check_passes_with_secret_and_jwt_key(
+    tmp_path: Path, key_pair: tuple[str, str]
+) -> None:
+    env = production_env(
+        tmp_path,
+        DJANGO_SECRET_KEY="s3cret-for-this-test",
+        MOLAM_ID_JWT_PUBLIC=key_pair[1],
+    )
+    proc = run(["manage.py", "check"], env)
+    assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.parametrize("module", ["molam_ops.wsgi", "molam_ops.asgi"])
+def test_server_entry_point_refuses_in_one_line(tmp_path: Path, module: str) -> None:
+    proc = run(["-c", f"import {module}"], production_env(tmp_path))
+    assert_one_line_refusal(proc, "DJANGO_SECRET_KEY")
+    assert proc.returncode == 1
+
+
+def test_unreadable_secret_file_is_named(tmp_path: Path) -> None:
+    env = production_env(tmp_path, DJANGO_SECRET_KEY_FILE=str(tmp_path / "missing"))
+    proc = run(["manage.py", "check"], env)
+    assert_one_line_refusal(proc, "DJANGO_SECRET_KEY_FILE")
+
+
+def test_jwt_key_path_that_is_no_file_is_refused_at_boot(tmp_path: Path) -> None:
+    env = production_env(
+        tmp_path,
+        DJANGO_SECRET_KEY="s3cret-for-this-test",
+        MOLAM_ID_JWT_PUBLIC=str(tmp_path / "nowhere.pem"),
+    )
+    proc = run(["manage.py", "check"], env)
+    assert_one_line_refusal(proc, "MOLAM_ID_JWT_PUBLIC")
+
+
+# --- where values come from --------------------------------------------------------
+
+
+def test_secret_key_is_read_from_secret_file(
+    tmp_path: Path, key_pair: tuple[str, str]
+) -> None:
+    secret_file = tmp_path / "secret_key"
+    secret_file.write_text("from-a-mounted-file\n")
+    env = production_env(
+        tmp_path,
+        DJANGO_SECRET_KEY="overridden-by-the-file",
+        DJANGO_SECRET_KEY_FILE=str(secret_file),
+        MOLAM_ID_JWT_PUBLIC=key_pair[1],
+    )
+    proc = run(["-c", PROBE], env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[:2] == ["False False", "from-a-mounted-file"]
+
+
+@pytest.mark.parametrize("how", ["pem_text", "file_path", "pem_file_variable"])
+def test_jwt_public_key_from_pem_text_or_file(
+    tmp_path: Path, key_pair: tuple[str, str], how: str
+) -> None:
+    private, public = key_pair
+    pem_file = tmp_path / "molam-id.pem"
+    pem_file.write_text(public)
+    source: dict[str, Any] = {
+        "pem_text": {"MOLAM_ID_JWT_PUBLIC": public},
+        "file_path": {"MOLAM_ID_JWT_PUBLIC": str(pem_file)},
+        "pem_file_variable": {"MOLAM_ID_JWT_PUBLIC_FILE": str(pem_file)},
+    }[how]
+    env = production_env(tmp_path, DJANGO_SECRET_KEY="s3cret-for-this-test", **source)
+    proc = run(["-c", PROBE, token(private, sub="alice")], env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1] == "alice"

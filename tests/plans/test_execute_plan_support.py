@@ -1,0 +1,162 @@
+"""Helpers for the execute-plan tests (no tests here): plans made directly in
+the database — a ``Plan`` and its ``PlanStep`` rows — so execution is tested
+apart from generation."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from django.utils import timezone
+from prometheus_client import REGISTRY
+
+from audit.models import OpsActionLog
+from molam_ops.actions import runner
+from molam_ops.actions.context import ActionContext
+from molam_ops.actions.ports import ports
+from molam_ops.identity import Principal
+from molam_ops.models import OutboxEvent
+from plans.choices import PlanStatus
+from plans.execution.progress import step_key
+from plans.models import Plan, PlanStep
+from tests.conftest import post_action
+
+ALICE = Principal(id="alice", roles=frozenset({"pay_admin"}))
+
+
+def make_plan(
+    *steps: tuple[str, dict[str, Any]],
+    status: str = PlanStatus.PENDING,
+    plan_type: str = "float_rebalance",
+    approval_required: bool = False,
+    total_amount: Decimal = Decimal("100.00"),
+    payout_count: int = 0,
+) -> Plan:
+    now = timezone.now()
+    plan = Plan.objects.create(
+        plan_type=plan_type,
+        status=status,
+        source="heuristic",
+        planner_version="test",
+        summary="test plan",
+        steps=[{"action": action, **fields} for action, fields in steps],
+        total_amount=total_amount,
+        payout_count=payout_count,
+        approval_required=approval_required,
+        details={"timings": {"total_ms": 1}},
+        created_by="alice",
+        created_at=now,
+        updated_at=now,
+    )
+    PlanStep.objects.bulk_create(
+        PlanStep(plan=plan, index=i, action=action, fields=fields)
+        for i, (action, fields) in enumerate(steps)
+    )
+    return plan
+
+
+def transfer(source: Any, destination: Any, amount: str) -> tuple[str, dict[str, Any]]:
+    return (
+        "transfer_funds",
+        {
+            "from_account_id": str(source.id),
+            "to_account_id": str(destination.id),
+            "amount": amount,
+        },
+    )
+
+
+def reroute(
+    source: Any, destination: Any, count: int, currency: str = "XOF"
+) -> tuple[str, dict[str, Any]]:
+    return (
+        "reroute_payouts",
+        {
+            "from_bank_id": str(source.id),
+            "to_bank_id": str(destination.id),
+            "currency": currency,
+            "count": count,
+            "estimated_savings": "12.50",  # planners add fields; ignored
+        },
+    )
+
+
+def pause(bank: Any) -> tuple[str, dict[str, Any]]:
+    return ("pause_bank", {"bank_profile_id": str(bank.id), "reason": "risk"})
+
+
+def execute(client: Any, plan: Plan, token: str | None = None, **kw: Any) -> Any:
+    body: dict[str, Any] = {"plan_id": str(plan.id)}
+    if token is not None:
+        body["approval_token"] = token
+    return post_action(client, "execute-plan", body, **kw)
+
+
+def cancel(client: Any, plan: Plan, reason: str = "changed our mind") -> Any:
+    return post_action(
+        client, "cancel-plan", {"plan_id": str(plan.id), "reason": reason}
+    )
+
+
+def steps_of(plan: Plan) -> list[str]:
+    return list(
+        PlanStep.objects.filter(plan=plan)
+        .order_by("index")
+        .values_list("status", flat=True)
+    )
+
+
+def executed_rows(plan: Plan, index: int) -> list[OpsActionLog]:
+    return list(
+        OpsActionLog.objects.filter(
+            idempotency_key=step_key(plan.id, index), status="executed"
+        )
+    )
+
+
+def topics(prefix: str = "plans.") -> list[str]:
+    return list(
+        OutboxEvent.objects.filter(topic__startswith=prefix)
+        .order_by("id")
+        .values_list("topic", flat=True)
+    )
+
+
+def executions(plan_type: str, status: str) -> float:
+    value = REGISTRY.get_sample_value(
+        "molam_ops_plan_executions_total",
+        {"plan_type": plan_type, "status": status},
+    )
+    return value or 0.0
+
+
+def open_plan_approval(plan: Plan, required: int = 2) -> dict[str, Any]:
+    """The plan's approval request, opened as generation opens it (alice)."""
+    assert ports.approvals is not None
+    ctx = ActionContext(
+        action_id=uuid.uuid4(),
+        action_type="generate_plan",
+        principal=ALICE,
+        role="pay_admin",
+    )
+    approval = ports.approvals.open_request(
+        ctx,
+        action_type="execute_plan",
+        payload={"plan_id": str(plan.id)},
+        required=required,
+        mode="token",
+    )
+    Plan.objects.filter(pk=plan.pk).update(
+        approval_required=True, approval_id=approval["id"]
+    )
+    plan.refresh_from_db()
+    return approval
+
+
+def sign(client: Any, approval_id: str) -> Any:
+    return post_action(client, f"approve/{approval_id}", {"decision": "approve"})
+
+
+def run_as(principal: Principal, action: str, body: dict[str, Any]) -> Any:
+    return runner.run(action, principal, body)

@@ -1,0 +1,61 @@
+"""locale/: every string of the widgets is translated into French, and the
+committed .mo files are compiled from the .po files beside them."""
+
+from __future__ import annotations
+
+import gettext
+import re
+from pathlib import Path
+
+import pytest
+
+LOCALE = Path(__file__).resolve().parents[2] / "locale"
+
+
+def entries(po: Path) -> list[tuple[str, str, str]]:
+    """(references, msgid, msgstr) of each entry but the header."""
+    out = []
+    for block in po.read_text(encoding="utf-8").split("\n\n")[1:]:
+        if "msgid_plural" in block or block.lstrip().startswith("#~"):
+            continue
+
+        def text(key: str, block: str = block) -> str:
+            match = re.search(rf'^{key} ((?:".*"\n?)+)', block, re.M)
+            parts = re.findall(r'"((?:[^"\\]|\\.)*)"', match.group(1) if match else "")
+            return (
+                "".join(parts)
+                .encode()
+                .decode("unicode_escape")
+                .encode("latin1")
+                .decode()
+            )
+
+        refs = " ".join(re.findall(r"^#: (.*)$", block, re.M))
+        if "#, fuzzy" in block:
+            refs += " FUZZY"
+        out.append((refs, text("msgid"), text("msgstr")))
+    return out
+
+
+@pytest.mark.parametrize("domain", ["django", "djangojs"])
+def test_widget_strings_are_in_french(domain: str) -> None:
+    missing = [
+        msgid
+        for refs, msgid, msgstr in entries(
+            LOCALE / "fr" / "LC_MESSAGES" / f"{domain}.po"
+        )
+        if ("widgets/" in refs or domain == "djangojs")
+        and (not msgstr or "FUZZY" in refs)
+    ]
+    assert missing == []
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+@pytest.mark.parametrize("domain", ["django", "djangojs"])
+def test_mo_matches_po(lang: str, domain: str) -> None:
+    base = LOCALE / lang / "LC_MESSAGES"
+    with (base / f"{domain}.mo").open("rb") as fh:
+        compiled = gettext.GNUTranslations(fh)
+    for refs, msgid, msgstr in entries(base / f"{domain}.po"):
+        if msgstr and "FUZZY" not in refs:
+            assert compiled.gettext(msgid) == msgstr, msgid

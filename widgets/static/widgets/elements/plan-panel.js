@@ -1,0 +1,165 @@
+// <molam-plan-panel plan-type="float_rebalance">: the parameters, progress
+// while SIRA (or the local planner) generates, a preview with steps and
+// totals, approve and execute when allowed, live step progress; fires
+// `plan-generated`. Shows an honest empty state while the server has no
+// plans API.
+
+import { get, Intent, me, runAction } from "../api.js";
+import { confirmDialog, errorText, esc, MolamElement } from "../base.js";
+import { gettext, interpolate, money, number } from "../i18n.js";
+import { subscribe } from "../live.js";
+
+const TYPES = () => ({
+  routing_optimization: gettext("Routing optimization"),
+  float_rebalance: gettext("Float rebalance"),
+  risk_mitigation: gettext("Risk mitigation"),
+});
+const DONE = new Set(["executed", "failed", "rejected", "cancelled"]);
+
+class MolamPlanPanel extends MolamElement {
+  get planType() {
+    return (this.getAttribute("plan-type") || "float_rebalance").trim();
+  }
+
+  async start() {
+    const title = gettext("Operational plan");
+    if (!TYPES()[this.planType]) {
+      this.invalid(
+        title,
+        interpolate(gettext("Unknown plan type “%(type)s”: use routing_optimization, float_rebalance or risk_mitigation."), {
+          type: this.planType,
+        }),
+      );
+      return;
+    }
+    try {
+      this.me = await me();
+    } catch (err) {
+      this.failed(title, err, () => this.start());
+      return;
+    }
+    if (!this.me.available_actions.includes("generate_plan")) {
+      this.setState("empty");
+      this.paint(`<section class="card" aria-label="${esc(title)}"><h2>${esc(title)}</h2>
+        <p class="message info" role="status">${esc(gettext("Plans are not available on this server yet."))}</p></section>`);
+      return;
+    }
+    this.unsubscribe = subscribe(({ summary }) => {
+      if (summary && !this.summary) {
+        this.summary = summary;
+        this.showForm();
+      }
+    });
+  }
+
+  showForm(error) {
+    const title = interpolate(gettext("Plan: %(type)s"), { type: TYPES()[this.planType] });
+    const allowed = Boolean(this.me.actions.generate_plan);
+    this.setState("ready");
+    this.paint(`<section class="card" aria-label="${esc(title)}">
+      <h2>${esc(title)}</h2>
+      <form class="params">
+        <label for="timeframe">${esc(gettext("Time frame"))}</label>
+        <select id="timeframe" name="timeframe">
+          <option value="24">${esc(gettext("24 hours"))}</option>
+          <option value="72">${esc(gettext("3 days"))}</option>
+          <option value="168">${esc(gettext("7 days"))}</option>
+        </select>
+        <div class="actions">
+          <button type="submit" class="primary" ${allowed ? "" : 'disabled aria-describedby="plan-why"'}>${esc(gettext("Generate the plan"))}</button>
+        </div>
+        ${allowed ? "" : `<p class="muted" id="plan-why">${esc(gettext("Generating plans needs the pay_admin or ops role."))}</p>`}
+        ${error ? `<p class="message error" role="alert">${esc(errorText(error))}</p>` : ""}
+      </form>
+      <div class="plan" aria-live="polite"></div>
+    </section>`);
+    this.$("form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.generate(Object.fromEntries(new FormData(event.target).entries()));
+    });
+  }
+
+  async generate(values) {
+    const params = { type: this.planType, timeframe: Number(values.timeframe), constraints: {} };
+    const intent = this.intent || (this.intent = new Intent());
+    const button = this.$("form button[type=submit]");
+    button.disabled = true;
+    this.$(".plan").innerHTML = `<p role="status">${esc(gettext("Generating the plan…"))}</p>
+      <progress aria-label="${esc(gettext("Generating the plan…"))}"></progress>`;
+    try {
+      const response = await runAction(this.me, "generate_plan", { plan_params: params }, intent);
+      this.intent = null;
+      await this.follow(response.body.plan, true);
+    } catch (err) {
+      this.showForm(err); // the same intent (key) if the operator retries
+    }
+  }
+
+  async follow(plan, announce) {
+    for (let i = 0; i < 120 && (plan.status === "generating" || plan.status === "executing"); i++) {
+      this.preview(plan);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      plan = (await get(`/api/ops/plans/${plan.id}`)).body.plan;
+    }
+    this.preview(plan);
+    if (announce) this.emit("plan-generated", plan);
+  }
+
+  preview(plan) {
+    const currency = plan.currency || this.summary.treasury[0]?.currency || "USD";
+    const progress = (plan.details && plan.details.steps) || {};
+    const steps = (plan.steps || [])
+      .map((step, index) => {
+        const state = progress[index]?.status || progress[String(index)]?.status || "";
+        return `<tr><td>${index + 1}</td><td>${esc(step.action)}</td>
+          <td class="num">${step.amount ? esc(money(step.amount, step.currency || currency)) : ""}</td>
+          <td>${esc(state)}</td></tr>`;
+      })
+      .join("");
+    const approval = plan.approval || {};
+    const canApprove = approval.status === "pending" && this.me.actions.approve && approval.initiator_id !== this.me.id;
+    const canExecute =
+      this.me.actions.execute_plan && (plan.status === "approved" || (plan.status === "pending" && !plan.approval_required));
+    this.$(".plan").innerHTML = `<h3>${esc(plan.summary || gettext("Plan"))}</h3>
+      <p class="muted">${esc(interpolate(gettext("Status: %(status)s"), { status: plan.status }))}</p>
+      ${plan.status === "generating" || plan.status === "executing" ? `<progress aria-label="${esc(gettext("In progress"))}"></progress>` : ""}
+      <dl><dt>${esc(gettext("Total"))}</dt><dd>${esc(money(plan.total_amount || 0, currency))}</dd>
+        <dt>${esc(gettext("Payouts"))}</dt><dd>${esc(number(plan.payout_count || 0))}</dd></dl>
+      ${steps ? `<table><caption class="visually-hidden">${esc(gettext("Steps"))}</caption><thead><tr><th>#</th><th>${esc(gettext("Action"))}</th><th class="num">${esc(gettext("Amount"))}</th><th>${esc(gettext("State"))}</th></tr></thead><tbody>${steps}</tbody></table>` : ""}
+      <div class="actions">
+        ${canApprove ? `<button type="button" class="approve">${esc(gettext("Approve"))}</button>` : ""}
+        ${canExecute ? `<button type="button" class="primary execute">${esc(gettext("Execute"))}</button>` : ""}
+      </div>`;
+    this.$(".approve")?.addEventListener("click", () => this.decide(plan, approval));
+    this.$(".execute")?.addEventListener("click", () => this.execute(plan));
+  }
+
+  async decide(plan, approval) {
+    const intent = new Intent();
+    const result = await confirmDialog(this, {
+      title: gettext("Approve this plan?"),
+      text: plan.summary || "",
+      confirmLabel: gettext("Approve"),
+      onConfirm: () => runAction(this.me, "approve", { decision: "approve" }, intent, { approval_id: approval.id }),
+    });
+    if (result) this.follow((await get(`/api/ops/plans/${plan.id}`)).body.plan, false);
+  }
+
+  async execute(plan) {
+    const intent = new Intent();
+    const token = plan.approval?.approval_token;
+    const result = await confirmDialog(this, {
+      title: gettext("Execute this plan?"),
+      text: interpolate(gettext("%(count)s payouts, %(total)s."), {
+        count: number(plan.payout_count || 0),
+        total: money(plan.total_amount || 0, plan.currency || "USD"),
+      }),
+      confirmLabel: gettext("Execute"),
+      danger: true,
+      onConfirm: () => runAction(this.me, "execute_plan", token ? { plan_id: plan.id, approval_token: token } : { plan_id: plan.id }, intent),
+    });
+    if (result) this.follow(result.body.plan || { ...plan, status: "executing" }, false);
+  }
+}
+
+customElements.define("molam-plan-panel", MolamPlanPanel);
