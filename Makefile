@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8084
 export PORT
 
-.PHONY: run test lint bench venv migrate seed clean token
+.PHONY: run test lint bench venv migrate seed clean token e2e-deps
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,11 @@ run: venv
 TEST_WORKERS ?= 2
 test: venv
 	$(BIN)/pytest -q -n $(TEST_WORKERS) $(PYTEST_ARGS)
+
+## e2e-deps: Debian's Chromium for tests/e2e (Playwright drives it; no browser download)
+e2e-deps:
+	test -x /usr/bin/chromium || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 lint: venv
 	$(BIN)/ruff check .

@@ -49,6 +49,7 @@ def banner() -> str:
     )
     return f"""
   Molam Ops Controls is starting on {base}
+    dashboard   {base}/   (live KPI widgets; sign in below)
     API         {base}/api/ops/   (browsable: sign in below, then open it)
     API docs    {base}/api/docs/
     admin       {base}/admin/
