@@ -6,10 +6,12 @@ flat out and the bank answers at once), in one run:
 
   (1) throughput: a separate process drains a backlog of pending payouts with
       the per-dispatch check (controls + the payout's dispute flag, read right
-      before every send) and without it (the claim still honours the
-      controls); rounds alternate the order, medians are compared. Printed:
-      payouts/s and the dispatcher's CPU per payout, and the ratio
-      with/without. Target: the check costs <= 5 % of the throughput.
+      before every send, one query) and without it (the claim still honours
+      the controls), in pairs run back to back. Printed: payouts/s and the
+      dispatcher's CPU per payout, the median of the pairs' ratios
+      with/without, and — steadier on a shared machine, where two runs see
+      different loads — the share of the loop's time spent inside the check.
+      Target: the check costs <= 5 % of the throughput.
   (2) freeze-to-effect: the app served as in production (gunicorn + uvicorn
       workers, as bench/run.py starts it) and ``manage.py dispatch_payouts
       --for-real --interval 0`` in its own process, sending to a few banks.
@@ -183,6 +185,17 @@ def add_pending(
                     )
                 )
     Payout.objects.bulk_create(rows, batch_size=2000)
+    analyze()
+
+
+def analyze() -> None:
+    """Fresh planner statistics: with a table the planner believes empty it
+    scans instead of using the primary key, unlike any real deployment."""
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute("ANALYZE payouts")
+        cur.execute("ANALYZE simulated_bank_transfers")
 
 
 def pending_by_bank() -> dict[uuid.UUID, int]:
@@ -211,17 +224,31 @@ def last_dispatch(bank: uuid.UUID) -> datetime | None:
 
 
 def child_drain(args: argparse.Namespace) -> int:
-    """In the child process: drain the backlog; print payouts, seconds, CPU."""
+    """In the child process: drain the backlog; print payouts, seconds, CPU,
+    and the seconds spent inside the per-dispatch check itself (a second,
+    steadier estimate of its cost than comparing two runs)."""
     import django
 
     django.setup()
+    from payouts import gates
     from payouts.dispatcher import drain
 
+    gate = gates.gate()
+    check = gate.hold_reason
+    spent = [0.0]
+
+    def timed(**kw: Any) -> str | None:
+        started = time.perf_counter()
+        try:
+            return check(**kw)
+        finally:
+            spent[0] += time.perf_counter() - started
+
+    gate.hold_reason = timed  # type: ignore[method-assign]
     cpu = time.process_time()
     sent, seconds = drain(batch=args.batch, check_controls=args.child_drain == "check")
-    print(
-        json.dumps({"sent": sent, "seconds": seconds, "cpu": time.process_time() - cpu})
-    )
+    cpu = time.process_time() - cpu
+    print(json.dumps({"sent": sent, "seconds": seconds, "cpu": cpu, "check": spent[0]}))
     return 0
 
 
@@ -249,6 +276,8 @@ def drain_once(
     return {
         "rate": found["sent"] / found["seconds"],
         "cpu_us": found["cpu"] / found["sent"] * 1e6,
+        "check_share": found["check"] / found["seconds"],
+        "check_us": found["check"] / found["sent"] * 1e6,
     }
 
 
@@ -271,7 +300,11 @@ def throughput(
             f"(ratio {pair_ratios[-1]:.3f})",
             flush=True,
         )
-    found = {"ratio": statistics.median(pair_ratios)}
+    found = {
+        "ratio": statistics.median(pair_ratios),
+        "check_share": statistics.median(r["check_share"] for r in runs["check"]),
+        "check_us": statistics.median(r["check_us"] for r in runs["check"]),
+    }
     for mode, drains in runs.items():
         found[f"{mode}_rate"] = statistics.median(r["rate"] for r in drains)
         found[f"{mode}_cpu_us"] = statistics.median(r["cpu_us"] for r in drains)
@@ -448,6 +481,7 @@ def main(argv: list[str]) -> int:
         problems += audit_check(args.freezes)
     ratio = rates["ratio"]
     cost = 1 - ratio
+    share = rates["check_share"]
     effects = found["from_200"]
     p50, p99 = percentile(effects, 50), percentile(effects, 99)
     request = found["from_request"]
@@ -483,10 +517,16 @@ def main(argv: list[str]) -> int:
         print(f"PROBLEM: {problem}")
     print()
     cost_ok = cost <= TARGET_CHECK_COST
+    share_ok = share <= TARGET_CHECK_COST
     p99_ok = p99 <= TARGET_P99_MS
     print(
         f"ratio with/without check = {ratio:.3f} (cost {cost * 100:.1f} %, "
         f"target <= {TARGET_CHECK_COST * 100:.0f} %)  {'ok' if cost_ok else 'MISSED'}"
+    )
+    print(
+        f"time inside the check = {share * 100:.1f} % of the dispatch loop "
+        f"({rates['check_us']:.0f} us per payout; target <= "
+        f"{TARGET_CHECK_COST * 100:.0f} %)  {'ok' if share_ok else 'MISSED'}"
     )
     print(
         f"freeze-to-effect p99 = {p99:.1f} ms  (target <= {TARGET_P99_MS:.0f} ms)  "
@@ -494,7 +534,7 @@ def main(argv: list[str]) -> int:
     )
     if problems:
         return 1
-    return 2 if args.strict and not (cost_ok and p99_ok) else 0
+    return 2 if args.strict and not (cost_ok and share_ok and p99_ok) else 0
 
 
 if __name__ == "__main__":

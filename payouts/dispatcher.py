@@ -2,8 +2,9 @@
 
 One batch: ask the controls which banks are blocked and the breakers which are
 open, claim a few pending payouts of the others (pending → processing), then
-for each one, right before the send, ask the controls again and check the
-payout is still ours and not disputed. That per-payout check is what bounds
+for each one, right before the send, ask the gate again — the controls, and
+whether the payout is still ours and not disputed (one query, never cached).
+That per-payout check is what bounds
 the time between a freeze's 200 and the last payout sent to the frozen scope
 (one send at most, measured by bench/freeze_to_effect.py); a payout stopped
 there goes back to the queue. The bank's answer is recorded (sent / failed,
@@ -82,9 +83,9 @@ def _dispatch_one(
     payout: Payout, connector: BankConnector, report: BatchReport, check: bool
 ) -> None:
     if check:
-        reason = gates.gate().blocked().reason_for(payout.bank_profile_id)
-        if reason is None and not services.still_dispatchable(payout.pk):
-            reason = "disputed_or_moved"
+        reason = gates.gate().hold_reason(
+            payout_id=payout.pk, bank_profile_id=payout.bank_profile_id
+        )
         if reason is not None:
             services.release(payout.pk, reason=reason)
             report.held[reason] += 1

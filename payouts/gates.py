@@ -16,10 +16,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-# the reasons a bank is blocked, as the gate reports them
+# why a payout may not go, as the gate reports it
 GLOBAL_FREEZE = "freeze_global"
 BANK_FREEZE = "freeze_bank"
 BANK_PAUSE = "pause_bank"
+# disputed since the claim, or moved out of "processing" (an operator's retry)
+NOT_DISPATCHABLE = "disputed_or_moved"
 
 
 @dataclass(frozen=True)
@@ -39,8 +41,16 @@ class Blocked:
 
 class DispatchGate(Protocol):
     def blocked(self) -> Blocked:
-        """The controls in force right now; one database query, no cache (the
-        dispatcher calls it before every payout, DESIGN §9)."""
+        """The controls in force right now, for a claim; one database query."""
+        ...
+
+    def hold_reason(
+        self, *, payout_id: uuid.UUID, bank_profile_id: uuid.UUID
+    ) -> str | None:
+        """Right before a claimed payout is sent: why it may not go now (a
+        freeze, its bank's pause, a dispute since the claim, or it moved), or
+        None. One database query, no cache: the dispatcher asks before every
+        payout (DESIGN §9), which is what bounds freeze-to-effect."""
         ...
 
 

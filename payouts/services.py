@@ -88,21 +88,6 @@ def _claim(where: Q, skip: set[uuid.UUID], limit: int, now: datetime) -> list[Pa
     return claimed
 
 
-# plain SQL: it runs before every send (see controls/dispatch_gate.py)
-_DISPATCHABLE_SQL = (
-    "SELECT 1 FROM payouts WHERE id = %s AND status = %s AND NOT disputed"
-)
-
-
-def still_dispatchable(payout_id: uuid.UUID) -> bool:
-    """Right before the send: still ours (processing) and not disputed since
-    the claim."""
-    pk = Payout._meta.pk.get_db_prep_value(payout_id, connection)  # type: ignore[union-attr]
-    with connection.cursor() as cur:
-        cur.execute(_DISPATCHABLE_SQL, [pk, PayoutStatus.PROCESSING.value])
-        return cur.fetchone() is not None
-
-
 def release(payout_id: uuid.UUID, *, reason: str) -> bool:
     """Hand a claimed payout back to the queue (a control or a dispute stopped
     it before the send); it keeps its place (created_at)."""

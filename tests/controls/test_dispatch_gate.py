@@ -1,8 +1,10 @@
 """The controls' answer to the dispatcher (the ``payouts.gates`` port): which
-banks are blocked right now, in one query, honouring expiry at read time."""
+banks are blocked right now, and whether a claimed payout may go, each in one
+query, honouring expiry at read time."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -13,7 +15,9 @@ from controls.dispatch_gate import ControlsDispatchGate, blocked_by_orm
 from controls.keys import FREEZE_GLOBAL, feature_key, freeze_bank_key, pause_bank_key
 from controls.models import TreasuryControl
 from payouts import gates
-from tests.factories import BankProfileFactory
+from payouts.choices import PayoutStatus
+from payouts.models import Payout
+from tests.factories import BankProfileFactory, PayoutFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -85,3 +89,47 @@ def test_the_plain_sql_agrees_with_active_q() -> None:
         banks[0].id: gates.BANK_FREEZE,
         banks[3].id: gates.BANK_FREEZE,
     }
+
+
+def hold(payout: Any) -> str | None:
+    return gates.gate().hold_reason(
+        payout_id=payout.pk, bank_profile_id=payout.bank_profile_id
+    )
+
+
+def test_hold_reason_before_each_send() -> None:
+    """Right before a send: the payout's bank's controls and its own state, in
+    order of precedence, with expiry read at call time."""
+    bank = BankProfileFactory()
+    payout = PayoutFactory(bank_profile=bank, status=PayoutStatus.PROCESSING)
+    other = BankProfileFactory()
+    now = timezone.now()
+    assert hold(payout) is None
+    control(freeze_bank_key(other.id))  # another bank's freeze: not ours
+    control(pause_bank_key(bank.id), expires_at=now - timedelta(seconds=1))
+    assert hold(payout) is None
+
+    Payout.objects.filter(pk=payout.pk).update(disputed=True)
+    assert hold(payout) == gates.NOT_DISPATCHABLE
+    control(pause_bank_key(other.id))
+    TreasuryControl.objects.filter(key=pause_bank_key(bank.id)).update(
+        expires_at=now + timedelta(minutes=1)
+    )
+    assert hold(payout) == gates.BANK_PAUSE
+    control(freeze_bank_key(bank.id))
+    assert hold(payout) == gates.BANK_FREEZE
+    control(FREEZE_GLOBAL)
+    assert hold(payout) == gates.GLOBAL_FREEZE
+
+
+@pytest.mark.parametrize(
+    "status", [PayoutStatus.PENDING, PayoutStatus.SENT, PayoutStatus.FAILED]
+)
+def test_a_payout_no_longer_processing_is_held(status: str) -> None:
+    assert hold(PayoutFactory(status=status)) == gates.NOT_DISPATCHABLE
+
+
+def test_an_unknown_payout_is_held() -> None:
+    bank = BankProfileFactory()
+    reason = gates.gate().hold_reason(payout_id=uuid.uuid4(), bank_profile_id=bank.id)
+    assert reason == gates.NOT_DISPATCHABLE
