@@ -1,5 +1,5 @@
 """A real server for the browser and socket tests: uvicorn serving
-``molam_ops.asgi`` on a free port in 18400-18499, with its own SQLite
+``molam_ops.asgi`` on a port the kernel hands out, with its own SQLite
 database (migrated, demo data seeded) under a temporary ``MOLAM_VAR_DIR``.
 
 It verifies tokens with this test process's development public key, so the
@@ -23,18 +23,15 @@ from pathlib import Path
 from molam_ops.identity import ensure_dev_keypair
 
 ROOT = Path(__file__).resolve().parents[2]
-PORTS = range(18400, 18500)
 
 
 def free_port() -> int:
-    for port in PORTS:
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 18400-18499")
+    # An ephemeral port from the kernel: a fixed range let two xdist workers
+    # pick the same port, and one's tests then ran against the other's server
+    # until that one stopped (CI: ERR_CONNECTION_REFUSED mid-package).
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -105,6 +102,13 @@ def live_server(var_dir: Path, **extra_env: str) -> Iterator[Server]:
                         "server did not start: " + (var_dir / "server.log").read_text()
                     ) from None
                 time.sleep(0.1)
+        # a healthz answer from someone else's server on a reused port must
+        # not count: ours has to be the one still running
+        time.sleep(0.3)
+        if proc.poll() is not None:
+            raise RuntimeError(
+                "server exited after start: " + (var_dir / "server.log").read_text()
+            )
         yield server
     finally:
         proc.terminate()
