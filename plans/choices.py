@@ -1,5 +1,9 @@
 from django.db import models
 
+# The step actions a plan may carry: what the planners emit, SIRA's schema
+# allows and the execution workers run.
+STEP_ACTIONS = ("pause_bank", "reroute_payouts", "transfer_funds")
+
 
 class PlanType(models.TextChoices):
     ROUTING_OPTIMIZATION = "routing_optimization"

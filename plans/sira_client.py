@@ -38,11 +38,10 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from plans.choices import STEP_ACTIONS
+
 log = logging.getLogger(__name__)
 
-# The step actions a plan may carry: what the local planner emits and the
-# execution workers run (plans/services/execution.py).
-PLAN_STEP_ACTIONS = ("pause_bank", "reroute_payouts", "transfer_funds")
 # What a suggestion may propose; accepting one runs it through the runner as
 # the caller, with that action's own roles and approval rules.
 SUGGESTION_ACTIONS = (
@@ -78,7 +77,7 @@ def _step(action: str, fields: dict[str, Any]) -> dict[str, Any]:
 STEP_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["action"],
-    "properties": {"action": {"enum": list(PLAN_STEP_ACTIONS)}},
+    "properties": {"action": {"enum": list(STEP_ACTIONS)}},
     "allOf": [
         _step(
             "reroute_payouts",

@@ -19,9 +19,6 @@ from typing import Any
 from payouts import gates
 from payouts.models import TreasuryAccount
 
-# the actions a plan step may name (what the planners produce)
-STEP_ACTIONS = frozenset({"pause_bank", "reroute_payouts", "transfer_funds"})
-
 
 def _uuid(value: Any) -> uuid.UUID | None:
     try:

@@ -19,9 +19,8 @@ from molam_ops.actions.registry import ops_action
 from molam_ops.errors import OpsError
 from molam_ops.identity import SYSTEM_ROLE, Principal
 from molam_ops.lib.fields import iso_utc
-from plans.choices import PlanStatus, StepStatus
+from plans.choices import STEP_ACTIONS, PlanStatus, StepStatus
 from plans.execution import locks, progress, recovery, steps
-from plans.execution.blockers import STEP_ACTIONS
 from plans.execution.inputs import (
     CancelPlanInput,
     ExecutePlanInput,
@@ -97,7 +96,7 @@ def _step_rows(plan: Plan) -> list[PlanStep]:
             )
             for i, step in enumerate(plan.steps)
         )
-    unknown = sorted({row.action for row in rows} - STEP_ACTIONS)
+    unknown = sorted({row.action for row in rows} - set(STEP_ACTIONS))
     if unknown:
         raise OpsError(
             "plan_step_invalid",
