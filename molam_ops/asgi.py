@@ -48,13 +48,15 @@ django_asgi = SerialASGIHandler()
 # imported after django.setup(): they import models
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 
+from molam_ops.hardening import BodyLimitASGI  # noqa: E402
 from widgets.auth import JWTAuthMiddleware  # noqa: E402
 from widgets.routing import websocket_urlpatterns  # noqa: E402
 
 sockets = URLRouter(websocket_urlpatterns)
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi,
+        # an oversized /api body is refused before Django buffers it
+        "http": BodyLimitASGI(django_asgi),
         # a JWT (?token= or Sec-WebSocket-Protocol), else the session cookie,
         # which only an allowed Origin may use (cross-site socket hijacking)
         "websocket": JWTAuthMiddleware(

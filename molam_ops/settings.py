@@ -86,7 +86,12 @@ if BENCH_ENDPOINTS:
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "molam_ops.middleware.RequestContextMiddleware",
+    # hardening: oversized /api bodies, then the caller's address (allowlist;
+    # X-Forwarded-* only from TRUSTED_PROXIES) before anything trusts either
+    "molam_ops.hardening.BodySizeMiddleware",
+    "molam_ops.hardening.ClientAddressMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -140,12 +145,57 @@ else:
     _db["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- metrics ----------------------------------------------------------------
+# PROMETHEUS_MULTIPROC_DIR (unset: one process, its own registry): where each
+# process of a multi-process server (gunicorn's workers, a Celery worker's
+# pool) writes its counters and histograms so /metrics sums them
+# (molam_ops/metrics_view.py). prometheus_client reads it from the environment
+# when first imported, so it is set by whoever starts the processes
+# (gunicorn.conf.py, docker-compose.yml, deploy/k8s, scripts/run_local.py).
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="") or None
+if PROMETHEUS_MULTIPROC_DIR:
+    try:
+        Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ImproperlyConfigured(
+            f"PROMETHEUS_MULTIPROC_DIR: cannot create {PROMETHEUS_MULTIPROC_DIR}"
+            f" ({exc.strerror})"
+        ) from exc
+# Gauges computed from the database at scrape time: the same in every
+# process, so in multi-process mode /metrics runs each once. Dotted paths to
+# install(registry) functions (one process: the apps' ready() installs them).
+METRICS_SCRAPE_COLLECTORS = ["controls.metrics.install", "approvals.metrics.install"]
+# WORKER_METRICS_PORT (0: none): the Celery worker serves its pool's summed
+# metrics there (molam_ops/worker_metrics.py); Kubernetes scrapes worker pods.
+WORKER_METRICS_PORT = env.int("WORKER_METRICS_PORT", default=0)
+WORKER_METRICS_ADDRESS = env.str("WORKER_METRICS_ADDRESS", default="0.0.0.0")  # noqa: S104
+if WORKER_METRICS_PORT and not PROMETHEUS_MULTIPROC_DIR:
+    raise ImproperlyConfigured(
+        "WORKER_METRICS_PORT needs PROMETHEUS_MULTIPROC_DIR: the worker's tasks"
+        " run in its pool's processes"
+    )
+CELERY_IMPORTS = ["molam_ops.worker_metrics"]
+# django-prometheus's migration gauges would be one series per process.
+PROMETHEUS_EXPORT_MIGRATIONS = False
+# django-prometheus's database metrics (django_db_*) come from its backends,
+# Django's own with each cursor timed and counted.
+_db["ENGINE"] = {
+    "django.db.backends.postgresql": "django_prometheus.db.backends.postgresql",
+    "django.db.backends.sqlite3": "django_prometheus.db.backends.sqlite3",
+}.get(_db["ENGINE"], _db["ENGINE"])
+if _db["ENGINE"].endswith("sqlite3"):
+    # SQLite tests run in memory, as with Django's own engine: pytest-django
+    # only recognises that engine by name and would otherwise derive a per-
+    # worker file name from the database path ("test_/…/x.sqlite3_gw0").
+    _db.setdefault("TEST", {}).setdefault("NAME", ":memory:")
+
 # --- redis: broker, cache, channel layer ----------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's, with one redis client per pool (molam_ops/cache.py)
+            "BACKEND": "molam_ops.cache.RedisCache",
             "LOCATION": REDIS_URL,
         }
     }
@@ -256,15 +306,17 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["molam_ops.lib.parsers.JSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "molam_ops.pagination.OpsPagination",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "molam_ops.schema.OpsAutoSchema",
     "EXCEPTION_HANDLER": "molam_ops.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
     "COERCE_DECIMAL_TO_STRING": True,
     # ?format= is the export's own parameter (csv|json), not DRF's renderer pick
     "URL_FORMAT_OVERRIDE": None,
+    # RATE_LIMIT_PER_MINUTE per caller, shared by all processes (hardening below)
+    "DEFAULT_THROTTLE_CLASSES": ["molam_ops.throttling.SharedRateThrottle"],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Molam Ops Controls API",
@@ -275,6 +327,72 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+}
+
+
+# --- hardening ----------------------------------------------------------------
+# RATE_LIMIT_PER_MINUTE (100; 0 = off): API requests per caller (JWT subject or
+#   session user; the address when anonymous) per wall-clock minute, counted in
+#   the shared cache so every process draws on one budget; then 429.
+# OPS_IP_ALLOWLIST ("" = every address): comma-separated CIDRs allowed on
+#   /api/ops/; others get 403 address_not_allowed.
+# TRUSTED_PROXIES (""): CIDRs of the proxies in front; only from them are
+#   X-Forwarded-For (client address) and X-Forwarded-Proto (https) believed.
+# SECURE_SSL_REDIRECT (off): TLS ends at the ingress, which also redirects
+#   http to https; probes and Prometheus reach the pods over plain HTTP.
+# SECURE_HSTS_SECONDS (1 year with DEBUG off), SECURE_HSTS_INCLUDE_SUBDOMAINS
+#   (on), SECURE_HSTS_PRELOAD (off: preloading is the domain owner's call).
+# SESSION_COOKIE_SECURE, CSRF_COOKIE_SECURE (on with DEBUG off).
+# A bad CIDR stops the boot with one line naming the variable.
+def _cidrs(name: str) -> list[str]:
+    from molam_ops.lib.addresses import parse_networks  # stdlib only
+
+    try:
+        return parse_networks(name, env.str(name, default=""))
+    except ValueError as exc:
+        raise ImproperlyConfigured(str(exc)) from None
+
+
+RATE_LIMIT_PER_MINUTE = env.int("RATE_LIMIT_PER_MINUTE", default=100)
+OPS_IP_ALLOWLIST = _cidrs("OPS_IP_ALLOWLIST")
+TRUSTED_PROXIES = _cidrs("TRUSTED_PROXIES")
+if TRUSTED_PROXIES:
+    # ClientAddressMiddleware drops this header from any other peer
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool(
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True
+)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+SILENCED_SYSTEM_CHECKS = [
+    # deliberate defaults, documented above: the redirect is the ingress's
+    *(["security.W008"] if not SECURE_SSL_REDIRECT else []),
+    *(["security.W021"] if not SECURE_HSTS_PRELOAD else []),
+]
+# django-csp 4. Scripts only from our origin (the dashboard loads modules);
+# inline styles stay allowed because the widgets' shadow roots carry <style>.
+# Swagger UI (/api/docs/) inlines its start-up script, so it is left out.
+CONTENT_SECURITY_POLICY = {
+    "EXCLUDE_URL_PREFIXES": ["/api/docs/"],
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
 }
 
 # --- ops actions ------------------------------------------------------------
@@ -402,13 +520,43 @@ EMAIL_BACKEND = env.str(
     "EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
 )
 
+# --- logging ------------------------------------------------------------------
+# Web, worker and beat log to stdout through one handler (molam_ops/logs.py):
+# LOG_FORMAT=json (default with DEBUG off) writes one JSON object per line with
+# time (ISO 8601 UTC), level, logger, message, request_id, actor, action,
+# action_id, outcome (null when not applicable) and any extra fields;
+# LOG_FORMAT=plain (default with DEBUG on, so `make run` reads well) a line for
+# humans. LOG_LEVEL is the root level. Tokens, keys and passwords are scrubbed
+# from every record before it is formatted.
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json").lower()
+if LOG_FORMAT not in ("json", "plain"):
+    raise ImproperlyConfigured("LOG_FORMAT must be json or plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    "filters": {
+        "context": {"()": "molam_ops.logs.ContextFilter"},
+        "redact": {"()": "molam_ops.logs.RedactFilter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "formatters": {
+        "json": {"()": "molam_ops.logs.JsonFormatter"},
+        "plain": {"()": "molam_ops.logs.PlainFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": LOG_FORMAT,
+            "filters": ["context", "redact"],  # in this order: context, then scrub
+        }
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Django's defaults give these their own stderr handlers (unfiltered,
+        # and a second copy of each line with DEBUG on): through ours instead.
+        "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
+        "django.server": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
+    },
 }

@@ -40,6 +40,14 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
             item.add_marker(skip)
 
 
+@pytest.fixture(autouse=True)
+def _rate_limit_off(settings: Any) -> None:
+    """Tests call the API far more than 100 times a minute as one user; the
+    rate limit's own tests (tests/molam_ops/test_hardening_ratelimit.py) turn
+    it back on."""
+    settings.RATE_LIMIT_PER_MINUTE = 0
+
+
 @pytest.fixture
 def make_token() -> Callable[..., str]:
     def _make(sub: str = "alice", roles: list[str] | None = None, **kw: Any) -> str:
@@ -60,8 +68,11 @@ def client_for(make_token: Callable[..., str]) -> Callable[..., APIClient]:
     """``client_for("finance_ops", sub="bruno")`` → an authenticated APIClient."""
 
     def _for(*roles: str, sub: str | None = None) -> APIClient:
-        return _client(make_token(sub=sub or f"{'-'.join(roles) or 'nobody'}-user",
-                                  roles=list(roles)))
+        return _client(
+            make_token(
+                sub=sub or f"{'-'.join(roles) or 'nobody'}-user", roles=list(roles)
+            )
+        )
 
     return _for
 

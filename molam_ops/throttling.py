@@ -1,0 +1,110 @@
+"""The API rate limit: ``RATE_LIMIT_PER_MINUTE`` requests per caller per
+minute, shared by every process through the Django cache.
+
+A fixed window (the wall-clock minute) counted with ``cache.add`` then
+``cache.incr``: both are single atomic commands on Redis, so N web processes
+share one budget and exactly one of them sees the count go one past the
+limit. Django's file cache does ``incr`` as read-then-write, so there the pair
+runs under an ``flock`` on a file beside the cache: correct across the
+processes of one machine, which is all that cache is ever shared by
+(:func:`molam_ops.hardening.shared_cache_lock`).
+
+Only DRF views are counted (every /api view); /healthz, /readyz, /metrics and
+static files are plain Django or WhiteNoise and never limited. DRF checks
+authentication and permissions before throttles, so a request without valid
+credentials is refused with 401 before it is counted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.utils.translation import gettext as _
+from rest_framework.throttling import BaseThrottle
+
+from molam_ops.errors import OpsError
+from molam_ops.hardening import (
+    record_refusal,
+    request_client_ip,
+    shared_cache_lock,
+)
+from molam_ops.identity import principal_from_user
+
+WINDOW_SECONDS = 60
+# Counters outlive their window by this much, so a request that read the
+# clock just before the minute turned never finds its key already expired
+# (Redis INCR on a missing key would make one without an expiry).
+KEY_GRACE_SECONDS = 60
+
+
+def counter_key(subject: str, now: float) -> str:
+    """The cache key counting ``subject``'s requests in the window of ``now``
+    (hashed: a JWT ``sub`` may hold anything, cache keys may not)."""
+    digest = hashlib.sha256(subject.encode()).hexdigest()[:32]
+    return f"molam:ratelimit:{digest}:{int(now // WINDOW_SECONDS)}"
+
+
+def hit(subject: str, now: float) -> tuple[int, float]:
+    """Count one request of ``subject``; return its count in the current
+    window and when that window ends (epoch seconds)."""
+    window = int(now // WINDOW_SECONDS)
+    key = counter_key(subject, now)
+    with shared_cache_lock():
+        cache.add(key, 0, timeout=WINDOW_SECONDS + KEY_GRACE_SECONDS)
+        try:
+            count = cache.incr(key)
+        except ValueError:  # evicted between the two calls: count afresh
+            cache.add(key, 1, timeout=WINDOW_SECONDS + KEY_GRACE_SECONDS)
+            count = 1
+    return int(count), float((window + 1) * WINDOW_SECONDS)
+
+
+def subject_of(request: Any) -> str:
+    """The principal's subject when authenticated, else the client address."""
+    principal = principal_from_user(getattr(request, "user", None))
+    if principal is not None:
+        return f"sub:{principal.id}"
+    return f"ip:{request_client_ip(request) or 'unknown'}"
+
+
+class SharedRateThrottle(BaseThrottle):
+    """DRF throttle (``DEFAULT_THROTTLE_CLASSES``): 429 ``rate_limited`` with
+    ``Retry-After`` (seconds to the end of the window) over the limit.
+
+    The first refused request of a caller in a window writes one ``rejected``
+    audit row; the rest of a flood in that window writes none, so a flood
+    cannot fill the append-only audit table.
+    """
+
+    def __init__(self) -> None:
+        self.reset_at = 0.0
+
+    def allow_request(self, request: Any, view: Any) -> bool:
+        limit = settings.RATE_LIMIT_PER_MINUTE
+        if limit <= 0:
+            return True
+        now = time.time()
+        subject = subject_of(request)
+        count, self.reset_at = hit(subject, now)
+        if count <= limit:
+            return True
+        if count == limit + 1:  # exactly one process sees this count
+            error = OpsError(
+                "rate_limited",
+                _("Too many requests; slow down."),
+                status=429,
+            )
+            record_refusal(
+                request,
+                error,
+                details={"limit": limit, "window_seconds": WINDOW_SECONDS},
+            )
+        return False
+
+    def wait(self) -> float:
+        return max(1, math.ceil(self.reset_at - time.time()))
