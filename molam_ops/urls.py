@@ -1,10 +1,9 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
-from django_prometheus.exports import ExportToDjangoView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from molam_ops import health
+from molam_ops import health, metrics_view
 from molam_ops.api import action_urls
 from molam_ops.errors import api_not_found
 from widgets.api import urls as widget_api
@@ -22,7 +21,7 @@ api_ops = [
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
-    path("metrics", ExportToDjangoView, name="metrics"),
+    path("metrics", metrics_view.metrics, name="metrics"),
     path("api/ops/", include(api_ops)),
     path("api/metrics/", include(widget_api.metrics_urls)),
     path("api/widgets/", include(widget_api.widgets_urls)),

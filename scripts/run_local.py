@@ -5,6 +5,7 @@ and beat and the payout dispatcher beside it, and stop them all together
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -26,6 +27,18 @@ DEMO_CONNECTOR = {
     ),
     "PAYOUT_SETTLE_AFTER_SECONDS": "60",
 }
+# Prometheus multi-process mode: the web process, the worker's pool and the
+# dispatcher all write their counters here, so one /metrics shows them summed
+# (README "Metrics"). Emptied on each start: a new run counts from zero.
+METRICS_DIR = (
+    Path(os.environ.get("MOLAM_VAR_DIR") or ROOT / "var") / "prometheus-multiproc"
+)
+
+
+def metrics_env() -> dict[str, str]:
+    shutil.rmtree(METRICS_DIR, ignore_errors=True)
+    METRICS_DIR.mkdir(parents=True)
+    return {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(METRICS_DIR)}
 
 
 def manage(*args: str) -> None:
@@ -66,6 +79,7 @@ def banner() -> str:
 def main() -> int:
     manage("migrate", "--noinput")
     manage("seed_demo")
+    env = metrics_env()  # after the seeding, which is not served traffic
     procs = {
         "worker": subprocess.Popen(
             [
@@ -82,6 +96,7 @@ def main() -> int:
                 str(ROOT / "var" / "celerybeat-schedule"),
             ],
             cwd=ROOT,
+            env=env,
         ),
         # sends pending payouts through the simulated bank, so the demo moves
         "dispatcher": subprocess.Popen(
@@ -96,7 +111,7 @@ def main() -> int:
                 "0.5",
             ],
             cwd=ROOT,
-            env={**DEMO_CONNECTOR, **os.environ},
+            env={**DEMO_CONNECTOR, **env},
         ),
         "web": subprocess.Popen(
             [
@@ -109,6 +124,7 @@ def main() -> int:
                 "--no-access-log",
             ],
             cwd=ROOT,
+            env=env,
         ),
     }
     print(banner(), flush=True)

@@ -22,8 +22,8 @@ SCHEMA = ROOT / "deploy" / "schemas" / "compose-spec.json"
 APP_SERVICES = {"migrate", "web", "worker", "beat", "dispatcher", "sira"}
 LONG_RUNNING = {"web", "worker", "beat", "dispatcher"}
 WEB_CMD = (
-    "gunicorn molam_ops.asgi:application -k uvicorn_worker.UvicornWorker "
-    "-w 2 -b 0.0.0.0:8084"
+    "gunicorn -c /app/gunicorn.conf.py molam_ops.asgi:application "
+    "-k uvicorn_worker.UvicornWorker -w 2 -b 0.0.0.0:8084"
 )
 
 
@@ -194,3 +194,19 @@ def test_start_order_waits_for_healthy_dependencies(compose):
     for name in ("migrate", "worker", "beat", "dispatcher", "sira"):
         check = services[name]["healthcheck"]
         assert check.get("disable") or "healthcheck.py" not in json.dumps(check), name
+
+
+def test_metrics_multiprocess_directories(compose):
+    """Web and worker each write their processes' counters to a tmpfs of their
+    own (README "Metrics"); the worker serves its sum on its own port."""
+    services = compose["services"]
+    for name in ("web", "worker"):
+        directory = env(services[name])["PROMETHEUS_MULTIPROC_DIR"]
+        (mount,) = [v for v in services[name]["volumes"] if v["target"] == directory]
+        assert mount["type"] == "tmpfs", name
+    port = env(services["worker"])["WORKER_METRICS_PORT"]
+    assert port in services["worker"]["expose"]
+    assert "WORKER_METRICS_PORT" not in env(services["web"])
+    for name in APP_SERVICES - {"web", "worker"}:
+        assert "PROMETHEUS_MULTIPROC_DIR" not in env(services[name]), name
+    assert (ROOT / "gunicorn.conf.py").is_file()

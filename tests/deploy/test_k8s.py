@@ -23,9 +23,12 @@ VERSIONS = ("1.30.0", "1.37.0")
 NAMESPACE = "molam-pay"
 SECRET = "ops-controls-secrets"
 WEB_CMD = shlex.split(
-    "gunicorn molam_ops.asgi:application -k uvicorn_worker.UvicornWorker "
-    "-w 2 -b 0.0.0.0:8084"
+    "gunicorn -c /app/gunicorn.conf.py molam_ops.asgi:application "
+    "-k uvicorn_worker.UvicornWorker -w 2 -b 0.0.0.0:8084"
 )
+# plain (non-secret) variables a container may set beside the ConfigMap: the
+# metrics of that one process kind (README "Metrics")
+PLAIN_ENV = {"PROMETHEUS_MULTIPROC_DIR", "WORKER_METRICS_PORT"}
 
 
 def load() -> list[tuple[str, dict[str, Any]]]:
@@ -202,6 +205,9 @@ def test_secrets_and_config_references_resolve():
             {"configMapRef": {"name": "ops-controls-config"}}
         ], name
         for var in container["env"]:
+            if "value" in var:
+                assert var["name"] in PLAIN_ENV, (name, var)
+                continue
             ref = var["valueFrom"]["secretKeyRef"]
             assert ref["name"] == SECRET and ref["key"] in keys, (name, var)
         secret_volumes = {
@@ -269,3 +275,37 @@ def test_rbac_is_minimal():
     assert binding["subjects"] == [
         {"kind": "ServiceAccount", "name": "ops-controls", "namespace": NAMESPACE}
     ]
+
+
+def test_metrics_multiprocess_directories_and_scrape_targets():
+    """Web and worker each sum their processes' counters from a memory
+    emptyDir of their own pod, and each pod kind is a scrape target."""
+    targets = {}
+    for name in ("ops-controls-web", "ops-controls-worker"):
+        template = one("Deployment", name)["spec"]["template"]
+        (container,) = template["spec"]["containers"]
+        plain = {v["name"]: v["value"] for v in container["env"] if "value" in v}
+        directory = plain["PROMETHEUS_MULTIPROC_DIR"]
+        mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+        volumes = {v["name"]: v for v in template["spec"]["volumes"]}
+        volume = volumes[mounts[directory]]
+        assert volume["emptyDir"]["medium"] == "Memory", name
+        assert mounts[directory] not in ("var", "tmp"), name  # its own volume
+        annotations = template["metadata"]["annotations"]
+        assert annotations["prometheus.io/scrape"] == "true", name
+        assert annotations["prometheus.io/path"] == "/metrics", name
+        ports = {str(p["containerPort"]) for p in container["ports"]}
+        assert annotations["prometheus.io/port"] in ports, name
+        targets[name] = (annotations["prometheus.io/port"], plain)
+    assert (
+        targets["ops-controls-worker"][0]
+        == targets["ops-controls-worker"][1]["WORKER_METRICS_PORT"]
+    )
+    assert "WORKER_METRICS_PORT" not in targets["ops-controls-web"][1]
+    # beat runs no task and serves nothing: it gets neither
+    beat = one("Deployment", "ops-controls-beat")
+    assert "PROMETHEUS_MULTIPROC_DIR" not in json.dumps(beat)
+    assert (
+        "PROMETHEUS_MULTIPROC_DIR"
+        not in one("ConfigMap", "ops-controls-config")["data"]
+    )

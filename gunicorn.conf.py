@@ -1,0 +1,56 @@
+"""gunicorn's configuration for the web process: docker-compose.yml and
+deploy/k8s name it with ``-c``, bench/run.py too, and gunicorn reads
+``./gunicorn.conf.py`` by default, so the image's CMD (run from /app) uses it.
+The command lines keep the worker class, the worker count and the bind.
+
+What it adds is the life cycle of Prometheus' multi-process mode: every
+worker writes its counters and histograms to files in
+``PROMETHEUS_MULTIPROC_DIR`` and ``/metrics`` sums them
+(molam_ops/metrics_view.py). So the directory
+
+- is set in the master's environment before any worker starts (workers
+  inherit it; prometheus_client reads it when first imported). Left unset,
+  each worker would answer ``/metrics`` with its own share only, so a private
+  temporary directory is used, and removed when the server exits;
+- is emptied when the server starts: files of an earlier run would be summed
+  into this one's, and a reused pid would carry their counts on;
+- hears of every worker that exits (``child_exit``), so that its live gauges
+  go (its counters stay: a total must not drop when a worker is recycled).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+_private_dir: str | None = None
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    _private_dir = tempfile.mkdtemp(prefix="molam-prometheus-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = _private_dir
+
+
+def on_starting(server: Any) -> None:
+    directory = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    directory.mkdir(parents=True, exist_ok=True)
+    # the directory itself stays: in containers it is a mount point
+    for entry in directory.iterdir():
+        if entry.is_dir():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    # imported here, in the master only: nothing of prometheus_client is
+    # loaded before the environment above is in place
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server: Any) -> None:
+    if _private_dir:
+        shutil.rmtree(_private_dir, ignore_errors=True)
