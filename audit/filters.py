@@ -2,6 +2,7 @@ import django_filters
 
 from audit.choices import ActionStatus
 from audit.models import OpsActionLog
+from molam_ops.lib.filters import UtcIsoDateTimeFilter
 
 
 class ActionLogFilter(django_filters.FilterSet):
@@ -16,9 +17,9 @@ class ActionLogFilter(django_filters.FilterSet):
 
 
 # "from" is a Python keyword, so these two are added by name.
-ActionLogFilter.base_filters["from"] = django_filters.IsoDateTimeFilter(
+ActionLogFilter.base_filters["from"] = UtcIsoDateTimeFilter(
     field_name="created_at", lookup_expr="gte", label="from (ISO 8601, inclusive)"
 )
-ActionLogFilter.base_filters["to"] = django_filters.IsoDateTimeFilter(
+ActionLogFilter.base_filters["to"] = UtcIsoDateTimeFilter(
     field_name="created_at", lookup_expr="lt", label="to (ISO 8601, exclusive)"
 )

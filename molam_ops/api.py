@@ -19,17 +19,7 @@ from molam_ops.actions.context import RequestMeta
 from molam_ops.actions.registry import ActionSpec, all_actions
 from molam_ops.identity import Principal, request_principal
 from molam_ops.permissions import IsAuthenticatedPrincipal
-
-
-class ErrorDetailSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    message = serializers.CharField()
-    fields = serializers.DictField()
-
-
-class ErrorSerializer(serializers.Serializer):
-    ok = serializers.BooleanField(default=False)
-    error = ErrorDetailSerializer()
+from molam_ops.schema import ERROR_RESPONSES
 
 
 class AuditRowSerializer(serializers.Serializer):
@@ -63,10 +53,6 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
     description="Unique per intent, ≤ 255 characters (DESIGN §5).",
 )
 
-ERROR_RESPONSES: dict[int, Any] = dict.fromkeys(
-    (400, 401, 403, 404, 409, 422, 429), ErrorSerializer
-)
-
 
 def request_meta(request: Request) -> RequestMeta:
     return RequestMeta(
@@ -76,17 +62,19 @@ def request_meta(request: Request) -> RequestMeta:
     )
 
 
-def _response_serializer(spec: ActionSpec) -> Any:
+def _response_serializer(spec: ActionSpec, *, accepted: bool = False) -> Any:
+    """200: the resource the action returns. 202: the action waits, either for
+    signatures (only ``approval``, no resource yet) or for a worker (the
+    resource in its first state, e.g. a plan ``generating``)."""
     fields: dict[str, Any] = {
         "ok": serializers.BooleanField(),
         "log": AuditRowSerializer(),
     }
     if spec.resource:
-        fields[spec.resource] = serializers.DictField()
+        fields[spec.resource] = serializers.DictField(required=not accepted)
     fields["approval"] = serializers.DictField(required=False)
-    return inline_serializer(
-        f"{spec.input.__name__.removesuffix('Input')}Response", fields
-    )
+    name = spec.input.__name__.removesuffix("Input")
+    return inline_serializer(f"{name}{'Accepted' if accepted else ''}Response", fields)
 
 
 def action_view(spec: ActionSpec) -> type[APIView]:
@@ -116,6 +104,7 @@ def action_view(spec: ActionSpec) -> type[APIView]:
             return Response(result.body, status=result.status, headers=headers)
 
     response = _response_serializer(spec)
+    accepted = _response_serializer(spec, accepted=True)
     ActionView.post = extend_schema(  # type: ignore[method-assign]
         operation_id=spec.name,
         summary=spec.summary,
@@ -123,7 +112,7 @@ def action_view(spec: ActionSpec) -> type[APIView]:
         request=spec.input,
         parameters=[IDEMPOTENCY_HEADER],
         description=f"Roles: {', '.join(sorted(spec.roles))}.",
-        responses={200: response, 202: response, **ERROR_RESPONSES},
+        responses={200: response, 202: accepted, **ERROR_RESPONSES},
     )(ActionView.post)
     ActionView.__name__ = ActionView.__qualname__ = (
         "".join(p.title() for p in spec.name.split("_")) + "Api"

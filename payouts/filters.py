@@ -1,5 +1,6 @@
 import django_filters
 
+from molam_ops.lib.filters import UtcIsoDateTimeFilter
 from payouts.choices import PayoutStatus
 from payouts.models import Payout
 
@@ -15,9 +16,9 @@ class PayoutFilter(django_filters.FilterSet):
         fields = ["status", "bank_profile_id", "currency", "disputed"]
 
 
-PayoutFilter.base_filters["from"] = django_filters.IsoDateTimeFilter(
+PayoutFilter.base_filters["from"] = UtcIsoDateTimeFilter(
     field_name="created_at", lookup_expr="gte"
 )
-PayoutFilter.base_filters["to"] = django_filters.IsoDateTimeFilter(
+PayoutFilter.base_filters["to"] = UtcIsoDateTimeFilter(
     field_name="created_at", lookup_expr="lt"
 )

@@ -1,5 +1,6 @@
 import django_filters
 
+from molam_ops.lib.filters import UtcIsoDateTimeFilter
 from plans.choices import PlanSource, PlanStatus, PlanType, SuggestionStatus
 from plans.models import Plan, Suggestion
 
@@ -9,12 +10,8 @@ class PlanFilter(django_filters.FilterSet):
     plan_type = django_filters.MultipleChoiceFilter(choices=PlanType.choices)
     source = django_filters.MultipleChoiceFilter(choices=PlanSource.choices)
     created_by = django_filters.CharFilter()
-    created_from = django_filters.IsoDateTimeFilter(
-        field_name="created_at", lookup_expr="gte"
-    )
-    created_to = django_filters.IsoDateTimeFilter(
-        field_name="created_at", lookup_expr="lt"
-    )
+    created_from = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_to = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = Plan

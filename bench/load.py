@@ -1,0 +1,400 @@
+"""Load test (issue 6, "Performance"): 1,000 freeze/unfreeze requests through the
+production ASGI server, and whether one user's flood slows another user.
+
+Serves the app as bench/run.py does (PostgreSQL, Redis, gunicorn with 2 uvicorn
+workers, DEBUG off, a fresh RS256 key pair) and, in one run:
+
+  (L) load: 10 connections, each a different pay_admin user with its own bank,
+      alternating freeze-payouts and unfreeze-payouts on it under fresh
+      Idempotency-Keys, 1,000 requests in all, with the rate limit raised for
+      the run (RATE_LIMIT_PER_MINUTE=--load-rate-limit). Printed: req/s, p50,
+      p99 and the errors (non-2xx or socket; must be 0), next to the floors of
+      bench/run.py loaded the same way in the same run: (c) a bare INSERT
+      view, (d) a bare constant GET.
+  (F) fairness: a second server with the production limit (100/min/user).
+      User B's latency on GET /api/ops/actions?limit=1, one request at a time,
+      first alone, then while user A floods the same GET on many connections
+      (A's answers are then mostly 429). Target: B's p50 and p99 under the
+      flood <= 1.2 x alone. B is --b-users users taking turns, so that none
+      goes over its own limit.
+
+    .venv/bin/python bench/load.py
+    .venv/bin/python bench/load.py --flood-connections 50 --flood-rate 200
+    make bench   # bench/run.py, bench/freeze_to_effect.py, then this
+
+wrk is the client (bench/lua/load.lua), as in bench/run.py. A database whose
+name contains ``bench`` is dropped and recreated (see bench/README.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.run import (  # noqa: E402 - the repository root is put on the path first
+    DEFAULT_DATABASE_URL,
+    DEFAULT_REDIS_URL,
+    LUA_DIR,
+    BenchError,
+    Server,
+    audit_counts,
+    check_redis,
+    cleanup_redis,
+    ensure_wrk,
+    git_commit,
+    gunicorn_argv,
+    machine,
+    make_keypair,
+    migrate_and_seed,
+    mint_tokens,
+    recreate_database,
+    server_env,
+    setup_django,
+    write_rows,
+)
+
+FAIRNESS_TARGET = 1.2
+B_PATH = "/api/ops/actions?limit=1"
+PRODUCTION_RATE_LIMIT = 100
+
+
+@dataclass
+class Sample:
+    """One measured phase: wrk's figures, with req/s over the timed span."""
+
+    title: str
+    values: dict[str, float]
+
+    @property
+    def requests(self) -> int:
+        return int(self.values["requests"])
+
+    @property
+    def errors(self) -> int:
+        keys = ("non2xx", "connect_errors", "read_errors", "write_errors", "timeouts")
+        return int(sum(self.values[k] for k in keys))
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--requests", type=int, default=1000, help="(L): in all")
+    p.add_argument("--concurrency", type=int, default=10, help="(L): connections")
+    p.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    p.add_argument("--load-rate-limit", type=int, default=100_000, help="(L)")
+    p.add_argument("--flood-connections", type=int, default=20, help="(F): A's")
+    p.add_argument(
+        "--flood-rate",
+        type=int,
+        default=0,
+        help="(F): A's req/s over all its connections; 0: as fast as answered",
+    )
+    p.add_argument("--b-users", type=int, default=3, help="(F)")
+    p.add_argument("--b-requests", type=int, default=240, help="(F): per phase")
+    p.add_argument(
+        "--database-url",
+        default=os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
+        help="PostgreSQL (default: $DATABASE_URL or %(default)s)",
+    )
+    p.add_argument(
+        "--redis-url",
+        default=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL),
+        help="REDIS_URL of the server (the rate limit's shared counter)",
+    )
+    p.add_argument("--keep-db", action="store_true", help="reuse the database")
+    return p.parse_args(argv)
+
+
+# --- wrk --------------------------------------------------------------------------
+
+
+def wrk_argv(wrk: str, url: str, connections: int, threads: int) -> list[str]:
+    return [
+        *(wrk, "-t", str(threads), "-c", str(connections), "-d", "300s"),
+        *("--timeout", "30s", "-s", str(LUA_DIR / "load.lua"), url),
+    ]
+
+
+def wrk_env(**values: str | int) -> dict[str, str]:
+    extra = {f"BENCH_{k.upper()}": str(v) for k, v in values.items()}
+    return {**os.environ, "BENCH_LUA_DIR": str(LUA_DIR), **extra}
+
+
+def result_of(out: str) -> dict[str, float]:
+    line = next((ln for ln in out.splitlines() if ln.startswith("BENCH_RESULT ")), "")
+    if not line:
+        raise BenchError(f"wrk printed no result:\n{out}")
+    return {k: float(v) for k, v in (kv.split("=", 1) for kv in line.split()[1:])}
+
+
+def counted(
+    wrk: str,
+    server: Server,
+    path: str,
+    title: str,
+    connections: int,
+    per_connection: int,
+    **env: str,
+) -> Sample:
+    """``connections`` x ``per_connection`` requests; req/s over the time from
+    wrk's start to the last connection's last answer. ``cpu_ms``: the server's
+    CPU per request meanwhile (with a flood running, the flood's share too)."""
+    argv = wrk_argv(wrk, server.url + path, connections, connections)
+    cpu = server.cpu_seconds()
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        argv,
+        env=wrk_env(per_thread=per_connection, **env),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    finished, elapsed, out = 0, 0.0, []
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        out.append(line)
+        if line.startswith("BENCH_THREAD_DONE"):
+            finished += 1
+            if finished == connections:
+                elapsed = time.perf_counter() - started
+                proc.send_signal(signal.SIGINT)  # wrk stops and prints its summary
+    proc.wait()
+    values = result_of("".join(out))
+    values["cpu_ms"] = (server.cpu_seconds() - cpu) * 1000 / max(values["requests"], 1)
+    if finished < connections:
+        raise BenchError(f"{title}: only {finished} connections finished")
+    values["rps"] = values["requests"] / elapsed
+    return Sample(title, values)
+
+
+# --- (L) the load ---------------------------------------------------------------
+
+
+def freeze_data(tmp: Path, banks: list[str], key: str, stage: str) -> str:
+    subs = [f"bench-load-{stage}-{i:03d}" for i in range(len(banks))]
+    rows = list(zip(banks, mint_tokens(key, subs), strict=True))
+    return write_rows(tmp / f"load-{stage}.txt", rows)
+
+
+def run_load(
+    wrk: str,
+    server: Server,
+    args: argparse.Namespace,
+    banks: dict[str, list[str]],
+    key: str,
+    tmp: Path,
+) -> tuple[list[Sample], list[str]]:
+    n = args.concurrency
+    per = args.requests // n
+    nonce = uuid.uuid4().hex[:8]
+    ops = "/api/ops/freeze-payouts"
+    insert = {"method": "POST", "body": "{}"}
+    # warm-up: an even count per connection, so every bank ends unfrozen
+    warm = freeze_data(tmp, banks["warm"], key, "warm")
+    counted(wrk, server, ops, "warm", n, 20, data=warm, key_prefix=f"{nonce}-warm")
+    counted(wrk, server, "/bench/insert", "warm", n, 20, **insert)
+    counted(wrk, server, "/bench/constant", "warm", n, 20)
+    before = audit_counts("bench-load-main")
+    main = freeze_data(tmp, banks["main0"], key, "main")
+    samples = [
+        counted(
+            wrk,
+            server,
+            ops,
+            "(L) freeze/unfreeze-payouts",
+            n,
+            per,
+            data=main,
+            key_prefix=f"{nonce}-main",
+        ),
+        counted(
+            wrk,
+            server,
+            "/bench/insert",
+            "(c) floor: bare INSERT view",
+            n,
+            per,
+            **insert,
+        ),
+        counted(wrk, server, "/bench/constant", "(d) floor: bare constant GET", n, per),
+    ]
+    after = audit_counts("bench-load-main")
+    problems = [f"{s.title}: {s.errors} errors" for s in samples if s.errors]
+    executed = after.get("executed", 0) - before.get("executed", 0)
+    if executed != samples[0].requests - samples[0].errors:
+        problems.append(f"(L) {executed} executed audit rows for the 2xx answers")
+    return samples, problems
+
+
+# --- (F) fairness ---------------------------------------------------------------
+
+
+def start_flood(wrk: str, server: Server, token: str, args: argparse.Namespace) -> Any:
+    conns = args.flood_connections
+    delay = conns * 1000 // args.flood_rate if args.flood_rate else 0
+    return subprocess.Popen(
+        wrk_argv(wrk, server.url + B_PATH, conns, min(conns, 2)),
+        env=wrk_env(tokens=token, delay_ms=delay),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+
+
+def stop_flood(proc: Any) -> dict[str, float]:
+    proc.send_signal(signal.SIGINT)  # wrk stops and prints its summary
+    out, _ = proc.communicate(timeout=30)
+    return result_of(out)
+
+
+def run_fairness(
+    wrk: str, server: Server, args: argparse.Namespace, key: str
+) -> tuple[list[Sample], dict[str, float], list[str]]:
+    per_user = -(-args.b_requests // args.b_users)
+    if per_user >= PRODUCTION_RATE_LIMIT:
+        raise BenchError("each B user must stay under its limit: add --b-users")
+    nonce = uuid.uuid4().hex[:8]
+    stages = ("warm", "alone", "flood", "a")
+    subs = [f"bench-{s}-{i}-{nonce}" for s in stages for i in range(args.b_users)]
+    tokens = mint_tokens(key, subs)
+    warm, alone, flood, a = (
+        " ".join(tokens[i * args.b_users : (i + 1) * args.b_users]) for i in range(4)
+    )
+    count = per_user * args.b_users
+    counted(wrk, server, B_PATH, "warm", 1, count // 2, tokens=warm)
+    quiet = counted(wrk, server, B_PATH, "B alone", 1, count, tokens=alone)
+    proc = start_flood(wrk, server, a.split()[0], args)
+    try:
+        time.sleep(2)  # A is past its 100 requests: the rest are 429s
+        busy = counted(wrk, server, B_PATH, "B while A floods", 1, count, tokens=flood)
+    finally:
+        flood_result = stop_flood(proc)
+    problems = [f"{s.title}: {s.errors} errors" for s in (quiet, busy) if s.errors]
+    if not flood_result["non2xx"]:
+        problems.append("the flood got no 429: is RATE_LIMIT_PER_MINUTE in force?")
+    return [quiet, busy], flood_result, problems
+
+
+# --- report -----------------------------------------------------------------------
+
+
+def table(samples: list[Sample]) -> str:
+    head = f"{'phase':34}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
+    head += f"{'requests':>10}{'errors':>8}{'cpu ms/req':>12}"
+    lines = [head, "-" * len(head)]
+    for s in samples:
+        v = s.values
+        lines.append(
+            f"{s.title:34}{v['rps']:9.0f}{v['p50_ms']:9.2f}{v['p99_ms']:9.2f}"
+            f"{s.requests:10d}{s.errors:8d}{v['cpu_ms']:12.2f}"
+        )
+    return "\n".join(lines)
+
+
+def repeat_command(args: argparse.Namespace) -> str:
+    flags = [
+        f"--requests {args.requests}",
+        f"--concurrency {args.concurrency}",
+        f"--workers {args.workers}",
+        f"--load-rate-limit {args.load_rate_limit}",
+        f"--flood-connections {args.flood_connections}",
+        f"--flood-rate {args.flood_rate}",
+        f"--b-users {args.b_users}",
+        f"--b-requests {args.b_requests}",
+        f"--database-url {args.database_url}",
+        f"--redis-url {shlex.quote(args.redis_url)}",
+        *(["--keep-db"] if args.keep_db else []),
+    ]
+    return f".venv/bin/python bench/load.py {' '.join(flags)}"
+
+
+def report(
+    args: argparse.Namespace,
+    load: list[Sample],
+    fair: list[Sample],
+    flood: dict[str, float],
+) -> None:
+    print(
+        f"\n(L) {args.requests} requests on {args.concurrency} connections, "
+        f"RATE_LIMIT_PER_MINUTE={args.load_rate_limit}"
+    )
+    print(table(load))
+    lo, ins, const = (s.values["rps"] for s in load)
+    print(f"ratio L/c = {lo / ins:.2f}  L/d = {lo / const:.2f}  (req/s)")
+    rate = f"at most {args.flood_rate}/s" if args.flood_rate else "unpaced"
+    print(
+        f"\n(F) RATE_LIMIT_PER_MINUTE={PRODUCTION_RATE_LIMIT}; A floods on "
+        f"{args.flood_connections} connections ({rate}): {flood['requests']:.0f} "
+        f"requests, {flood['rps']:.0f}/s, {flood['non2xx']:.0f} refused"
+    )
+    print(table(fair))
+    for p in ("p50", "p99"):
+        ratio = fair[1].values[f"{p}_ms"] / fair[0].values[f"{p}_ms"]
+        verdict = "ok" if ratio <= FAIRNESS_TARGET else "MISSED"
+        print(f"slowdown B {p} = {ratio:.2f}  (target <= {FAIRNESS_TARGET})  {verdict}")
+
+
+def serve(
+    env: dict[str, str], args: argparse.Namespace, log: Path, limit: int
+) -> Server:
+    limited = {**env, "RATE_LIMIT_PER_MINUTE": str(limit)}
+    server = Server(gunicorn_argv("asgi", args.workers), limited, log)
+    server.wait_ready()
+    return server
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    wrk = ensure_wrk()
+    check_redis(args.redis_url)
+    started = time.monotonic()
+    commit, host = git_commit(), machine()
+    problems: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="molam-load-") as tmp_name:
+        tmp = Path(tmp_name)
+        private_key, public_key = make_keypair(tmp)
+        env = server_env(args, tmp, public_key)
+        recreate_database(args.database_url, keep=args.keep_db)
+        setup_django(env)
+        banks = migrate_and_seed(args.concurrency, 1)
+        for stage, limit in (("load", args.load_rate_limit), ("fair", 100)):
+            print(f"{stage}: RATE_LIMIT_PER_MINUTE={limit} ...", flush=True)
+            server = serve(env, args, tmp / f"{stage}.log", limit)
+            try:
+                if stage == "load":
+                    load, more = run_load(wrk, server, args, banks, private_key, tmp)
+                else:
+                    fair, flood, more = run_fairness(wrk, server, args, private_key)
+            finally:
+                server.stop()
+            if more:
+                print(f"server log (last lines):\n{server.log_tail(20)}")
+            problems += more
+        cleanup_redis(args.redis_url)
+    print()
+    print(f"repeat:  {repeat_command(args)}")
+    print(f"commit:  {commit}")
+    print(f"machine: {host}")
+    print(f"took:    {time.monotonic() - started:.0f}s")
+    report(args, load, fair, flood)
+    for problem in problems:
+        print(f"PROBLEM: {problem}")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except BenchError as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        sys.exit(1)
