@@ -18,6 +18,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils import timezone
 
+from molam_ops.lib import rawsql
 from molam_ops.models import OutboxEvent
 
 log = logging.getLogger(__name__)
@@ -27,11 +28,13 @@ BATCH = 500
 
 def add(topic: str, payload: dict[str, Any], *, action_id: uuid.UUID | None) -> None:
     """Queue an event; call inside the transaction that makes it true."""
-    OutboxEvent.objects.create(
-        topic=topic,
-        action_id=action_id,
-        payload=json.loads(json.dumps(payload, cls=DjangoJSONEncoder)),
-        created_at=timezone.now(),
+    rawsql.insert(
+        OutboxEvent(
+            topic=topic,
+            action_id=action_id,
+            payload=json.loads(json.dumps(payload, cls=DjangoJSONEncoder)),
+            created_at=timezone.now(),
+        )
     )
 
 

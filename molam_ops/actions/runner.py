@@ -29,6 +29,7 @@ from molam_ops.actions.registry import ActionSpec, get_action
 from molam_ops.errors import OpsError, validation_fields
 from molam_ops.identity import Principal
 from molam_ops.metrics import ACTION_DURATION, ACTION_REQUESTS
+from molam_ops.request_context import action_id_var, bind_action, unbind_action
 
 log = logging.getLogger("molam_ops.actions")
 
@@ -61,6 +62,8 @@ def run(
     spec = get_action(name)
     started = time.perf_counter()
     outcome = "error"
+    code = ""
+    bound = bind_action(actor=principal.id, action=name)
     try:
         result = _run(
             spec,
@@ -74,10 +77,26 @@ def run(
         return result
     except OpsError as exc:
         outcome = "failed" if exc.status >= 500 else "rejected"
+        code = exc.code
         raise
     finally:
+        elapsed = time.perf_counter() - started
         ACTION_REQUESTS.labels(action=name, status=outcome).inc()
-        ACTION_DURATION.labels(action=name).observe(time.perf_counter() - started)
+        ACTION_DURATION.labels(action=name).observe(elapsed)
+        _log_call(name, outcome, code, elapsed)
+        unbind_action(bound)
+
+
+def _log_call(name: str, outcome: str, code: str, elapsed: float) -> None:
+    """The one line per call; actor, action and its id come from the context."""
+    extra: dict[str, Any] = {
+        "outcome": outcome,
+        "duration_ms": round(elapsed * 1000, 2),
+    }
+    if code:
+        extra["error_code"] = code
+    level = logging.ERROR if outcome in ("failed", "error") else logging.INFO
+    log.log(level, "action %s %s", name, outcome, extra=extra)
 
 
 def _status_label(result: ActionResult) -> str:
@@ -102,6 +121,7 @@ def _run(
         idempotency_key=key,
         meta=meta,
     )
+    action_id_var.set(str(ctx.action_id))  # run() restores the previous value
     raw = payload if isinstance(payload, dict) else {}
     if role is None:
         _refuse(
@@ -133,6 +153,18 @@ def _run(
                 fields={"non_field_errors": [_("Expected a JSON object.")]},
             ),
         )
+    found: Any = idempotency.NOT_LOOKED_UP
+    digest = ""
+    if key and len(key) <= idempotency.MAX_KEY_LENGTH:
+        # A completed identical request replays before validation: whatever
+        # the serializer said now, the answer would be that stored response
+        # (see below), and the replay skips the serializer's cost. A new key's
+        # record (None) goes to reserve(), so it costs no second SELECT.
+        digest = idempotency.request_hash(spec.name, payload)
+        found = idempotency.lookup(scope=principal.id, key=key)
+        stored = idempotency.replay_of(found, digest)
+        if stored:
+            return ActionResult(stored.status, stored.body, replayed=True)
     serializer = spec.input(data=payload)
     if not serializer.is_valid():
         # A retry of a request that was valid when first run (an expires_at
@@ -161,7 +193,6 @@ def _run(
     except OpsError as exc:
         _refuse(ctx, target, exc)
     if key:
-        digest = idempotency.request_hash(spec.name, payload)
         try:
             replay = idempotency.reserve(
                 scope=principal.id,
@@ -169,6 +200,7 @@ def _run(
                 digest=digest,
                 action_type=spec.name,
                 action_id=ctx.action_id,
+                found=found,
             )
         except OpsError as exc:
             _refuse(ctx, target, exc)
@@ -247,6 +279,7 @@ def run_approved(
         with transaction.atomic():  # a savepoint: a refusal undoes only the effect
             outcome = spec.func(ctx, **dict(serializer.validated_data))
             result = _finish(ctx, outcome, "executed")
+        _log_approved(ctx, "executed")
         return "executed", result.body["log"], outcome
     except OpsError as exc:
         row = audit_sink().append(
@@ -255,7 +288,22 @@ def run_approved(
             target=spec.target_of(payload),
             details={"code": exc.code, "message": str(exc.message)},
         )
+        _log_approved(ctx, "rejected", exc.code)
         return "rejected", row, None
+
+
+def _log_approved(ctx: ActionContext, outcome: str, code: str = "") -> None:
+    """The line of an action run at quorum, inside the final signature's call:
+    under the original requester and action, not the signer's."""
+    extra: dict[str, Any] = {
+        "actor": ctx.actor_id,
+        "action": ctx.action_type,
+        "action_id": str(ctx.action_id),
+        "outcome": outcome,
+    }
+    if code:
+        extra["error_code"] = code
+    log.info("action %s %s at quorum", ctx.action_type, outcome, extra=extra)
 
 
 def _finish(ctx: ActionContext, outcome: Outcome, status: str) -> ActionResult:
@@ -289,9 +337,6 @@ def _finish(ctx: ActionContext, outcome: Outcome, status: str) -> ActionResult:
     transaction.on_commit(_nudge_relay)
     for hook in ports.after_commit_hooks:
         transaction.on_commit(lambda hook=hook: hook(ctx), robust=True)
-    log.info(
-        "action %s %s %s by %s", ctx.action_type, ctx.action_id, status, ctx.actor_id
-    )
     return ActionResult(outcome.status, body)
 
 
@@ -317,13 +362,6 @@ def _refuse(
                 status=exc.status,
                 body=exc.body(),
             )
-    log.info(
-        "action %s %s rejected (%s) for %s",
-        ctx.action_type,
-        ctx.action_id,
-        exc.code,
-        ctx.actor_id,
-    )
     raise exc
 
 
