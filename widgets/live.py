@@ -5,30 +5,39 @@ Two sources of change:
 
 * ops actions: the runner calls :func:`publish_summary` after the action's
   transaction commits (``molam_ops.actions.ports.after_commit_hooks``,
-  registered by ``WidgetsConfig.ready``). It drops the cached summary and
-  sends a small ``kpis.changed`` message to the channel group ``kpis``, which
-  reaches every process holding sockets (Redis channel layer; in embedded mode
-  the in-memory layer, where the web process is the only one with sockets);
+  registered by ``WidgetsConfig.ready``). It drops the cached summary (at once,
+  so the next read in any process is fresh) and hands a small
+  ``kpis.changed`` message to the event loop of the process, which sends it to
+  the channel group ``kpis`` (Redis channel layer; in embedded mode the
+  in-memory layer, where the web process is the only one with sockets). The
+  request does not wait for that send: it cost ~8 ms when made inline, a new
+  event loop and Redis connection per action (bench/ws_fanout.py);
 * everything else (the payout dispatcher, the breaker, expiry): each process
   holding sockets recomputes every ``KPI_LIVE_INTERVAL`` seconds, through the
   shared cache, so N processes cost about one computation per interval.
 
-Every socket of a process receives the group message; the hub de-duplicates
-it by its id, computes the summary once (in the thread where Django's sync
-code runs) and sends it only to the sockets that have not seen that content.
+The group holds ONE channel per process, the hub's, not one per socket: with
+Redis a change is then one message per process instead of one per socket
+(1,000 sockets made 1,000 Redis messages and 1,000 reads per process). The hub
+de-duplicates messages by id (the local hub is told directly as well), computes
+the summary once (in the thread where Django's sync code runs), encodes it
+once, and sends the frame only to the sockets that have not seen that content.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import json
 import logging
+import os
+import threading
 import uuid
 from collections import deque
 from typing import Any, Protocol
 
-from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 from django.core.cache import cache
 
@@ -43,23 +52,81 @@ GROUP = "kpis"
 def publish_summary(ctx: ActionContext | None = None) -> None:
     """After an ops action commits: the summary may have changed."""
     cache.delete(selectors.summary_cache_key())
+    event_id = uuid.uuid4().hex
+    loop = hub.running_loop()
     layer = get_channel_layer()
-    if layer is None:
+    remote = layer is not None and not (
+        loop is None and isinstance(layer, InMemoryChannelLayer)
+    )  # an in-memory group has no member outside this process's hub
+    if loop is None and not remote:
         return
+    # Sent from the loop that serves this process's sockets when there is one
+    # (the in-memory layer's queues belong to it), else from a loop of our own
+    # (a worker, or a web process without sockets yet), kept for the process's
+    # life so its Redis connection is reused. In a fresh context: the caller's
+    # (a request's, inside asgiref's sync thread) would make the hub's
+    # database_sync_to_async refuse to run ("would deadlock").
+    (loop or _publisher.loop()).call_soon_threadsafe(
+        _on_loop, event_id, loop is not None, remote, context=contextvars.Context()
+    )
+
+
+def _on_loop(event_id: str, local: bool, remote: bool) -> None:
+    if local:  # this process holds sockets: tell its hub directly
+        hub.changed(event_id)
+    if remote:
+        task = asyncio.ensure_future(_send(event_id))
+        _sending.add(task)  # the loop keeps only a weak reference to a task
+        task.add_done_callback(_sending.discard)
+
+
+_sending: set[asyncio.Future[None]] = set()
+
+
+async def _send(event_id: str) -> None:
     try:
-        async_to_sync(layer.group_send)(
-            GROUP, {"type": "kpis.changed", "id": uuid.uuid4().hex}
+        await get_channel_layer().group_send(
+            GROUP, {"type": "kpis.changed", "id": event_id}
         )
     except Exception:  # the sockets catch up at the next interval anyway
         log.warning("could not publish the KPI summary", exc_info=True)
 
 
+class _Publisher:
+    """A daemon thread running an event loop, started on first use (and again
+    in a forked child, where the parent's thread does not exist)."""
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pid = 0
+        self._lock = threading.Lock()
+
+    def loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None or self._pid != os.getpid():
+                self._pid = os.getpid()
+                self._loop = asyncio.new_event_loop()
+                threading.Thread(
+                    target=self._loop.run_forever, name="kpi-publisher", daemon=True
+                ).start()
+            return self._loop
+
+
+_publisher = _Publisher()
+
+
+def summary_frame(summary: dict[str, Any]) -> str:
+    """The socket message carrying ``summary``, encoded once for every socket."""
+    return json.dumps({"type": "summary", "summary": summary})
+
+
 class Listener(Protocol):
-    async def push(self, summary: dict[str, Any], digest: str) -> None: ...
+    async def push(self, frame: str, digest: str) -> None: ...
 
 
 class Hub:
-    """The sockets of one process (one event loop) and their shared refresh."""
+    """The sockets of one process (one event loop), its one channel in the
+    group, and their shared refresh."""
 
     def __init__(self) -> None:
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -75,6 +142,13 @@ class Hub:
             self.__init__()  # type: ignore[misc]
             self.loop = loop
 
+    def running_loop(self) -> asyncio.AbstractEventLoop | None:
+        """The loop serving this process's sockets, if any is alive."""
+        loop = self.loop
+        if loop is None or loop.is_closed() or not self.listeners:
+            return None
+        return loop
+
     def attach(self, listener: Listener) -> None:
         self._bind()
         self.listeners.add(listener)
@@ -88,7 +162,8 @@ class Hub:
             self.ticker = None
 
     def changed(self, event_id: str) -> None:
-        """A ``kpis.changed`` message, once per socket: act on it once."""
+        """A ``kpis.changed`` message (from the group, or from this process's
+        own publisher, so possibly twice): act on it once."""
         self._bind()
         if event_id in self.seen:
             return
@@ -110,17 +185,56 @@ class Hub:
                 log.exception("KPI summary failed")
                 return
             digest = selectors.summary_digest(summary)
+            frame = summary_frame(summary)
             await asyncio.gather(
-                *(listener.push(summary, digest) for listener in list(self.listeners)),
+                *(listener.push(frame, digest) for listener in list(self.listeners)),
                 return_exceptions=True,
             )
             if not self.again:
                 return
 
     async def _tick(self) -> None:
-        while self.listeners:
-            await asyncio.sleep(settings.KPI_LIVE_INTERVAL)
-            self.refresh()
+        """While sockets are open: the periodic refresh, and the process's
+        channel in the group (joined again every time, since a channel layer
+        forgets group members after ``group_expiry``)."""
+        layer = get_channel_layer()
+        channel = await layer.new_channel() if layer is not None else None
+        receiver = None
+        try:
+            while self.listeners:
+                if channel is not None:
+                    try:
+                        await layer.group_add(GROUP, channel)
+                    except Exception:  # Redis away: the interval refresh goes on
+                        log.warning("could not join the KPI group", exc_info=True)
+                    if receiver is None or receiver.done():
+                        receiver = asyncio.ensure_future(self._receive(channel))
+                await asyncio.sleep(settings.KPI_LIVE_INTERVAL)
+                self.refresh()
+        finally:
+            if receiver is not None:
+                receiver.cancel()
+            if channel is not None:
+                await asyncio.shield(_leave(layer, channel))
+
+    async def _receive(self, channel: str) -> None:
+        layer = get_channel_layer()
+        while True:
+            try:
+                message = await layer.receive(channel)
+            except Exception:  # Redis slow or away: listen again shortly
+                log.warning("KPI group receive failed", exc_info=True)
+                await asyncio.sleep(0.5)
+                continue
+            if message.get("type") == "kpis.changed":
+                self.changed(str(message.get("id", "")))
+
+
+async def _leave(layer: Any, channel: str) -> None:
+    try:
+        await layer.group_discard(GROUP, channel)
+    except Exception:  # it expires from the group anyway
+        log.warning("could not leave the KPI group", exc_info=True)
 
 
 hub = Hub()

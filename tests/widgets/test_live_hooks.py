@@ -4,9 +4,11 @@ not for refusals; the socket's message de-duplication."""
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import pytest
+from asgiref.sync import sync_to_async
 
 from molam_ops.actions.ports import ports
 from tests.conftest import post_action
@@ -46,22 +48,94 @@ def test_hooks_run_after_commit_only(
     assert calls == ["pause_bank"]  # a refusal changes nothing: no hook
 
 
-def test_publish_reaches_the_group() -> None:
-    from asgiref.sync import async_to_sync
-    from channels.layers import get_channel_layer
+class Recorder:
+    """A socket as the hub sees it: records the frames pushed to it."""
 
-    layer = get_channel_layer()
+    def __init__(self) -> None:
+        self.frames: list[dict[str, Any]] = []
 
-    async def listen() -> dict[str, Any]:
-        channel = await layer.new_channel()
-        await layer.group_add(live.GROUP, channel)
-        await asyncio.get_running_loop().run_in_executor(None, live.publish_summary)
-        message = await asyncio.wait_for(layer.receive(channel), 5)
-        await layer.group_discard(live.GROUP, channel)
-        return message
+    async def push(self, frame: str, digest: str) -> None:
+        self.frames.append(json.loads(frame))
 
-    message = async_to_sync(listen)()
-    assert message["type"] == "kpis.changed" and message["id"]
+
+SUMMARY = {"computed_at": "2026-11-28T00:00:00Z", "payouts": {"failed": 3}}
+
+
+async def until(check: Any, seconds: float = 5) -> None:
+    for _ in range(int(seconds / 0.01)):
+        if check():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("not reached in time")
+
+
+@pytest.fixture
+def fixed_summary(monkeypatch: pytest.MonkeyPatch, settings: Any) -> None:
+    # the hub computes in a worker thread, outside the test's transaction
+    monkeypatch.setattr(live.selectors, "kpi_summary_cached", lambda: dict(SUMMARY))
+    settings.KPI_LIVE_INTERVAL = 60  # what arrives is pushed, not polled
+
+
+@pytest.mark.usefixtures("fixed_summary")
+def test_publish_from_the_request_thread_reaches_the_local_sockets() -> None:
+    """publish_summary runs in the request's thread and does not wait for the
+    send: the hub of the process's sockets computes once (through asgiref's
+    sync thread, which the request's context must not leak into) and pushes
+    one frame to each socket."""
+
+    async def scenario() -> list[Recorder]:
+        sockets = [Recorder() for _ in range(3)]
+        for socket in sockets:
+            live.hub.attach(socket)
+        try:
+            # where the runner calls it: asgiref's one sync thread (a request)
+            await sync_to_async(live.publish_summary, thread_sensitive=True)()
+            await until(lambda: all(s.frames for s in sockets))
+        finally:
+            for socket in sockets:
+                live.hub.detach(socket)
+        return sockets
+
+    for socket in asyncio.run(scenario()):
+        assert socket.frames == [{"type": "summary", "summary": SUMMARY}]
+
+
+@pytest.mark.usefixtures("fixed_summary")
+def test_one_group_member_per_process_over_redis(
+    settings: Any, redis_client: Any
+) -> None:
+    """With Redis, the group holds the hub's one channel, not one per socket,
+    and a change published by another process reaches every local socket."""
+    from channels_redis.core import RedisChannelLayer
+
+    from tests.conftest import redis_url
+
+    backend = "channels_redis.core.RedisChannelLayer"
+    settings.CHANNEL_LAYERS = {
+        "default": {"BACKEND": backend, "CONFIG": {"hosts": [redis_url()]}}
+    }
+    members = lambda: redis_client.zcard(f"asgi:group:{live.GROUP}")  # noqa: E731
+
+    async def scenario() -> list[Recorder]:
+        sockets = [Recorder() for _ in range(50)]
+        for socket in sockets:
+            live.hub.attach(socket)
+        try:
+            await until(lambda: members() == 1)
+            await asyncio.sleep(0.1)  # no late joiners
+            assert members() == 1
+            other_process = RedisChannelLayer(hosts=[redis_url()])
+            event = {"type": "kpis.changed", "id": "from-another-process"}
+            await other_process.group_send(live.GROUP, event)
+            await until(lambda: all(s.frames for s in sockets))
+        finally:
+            for socket in sockets:
+                live.hub.detach(socket)
+        await until(lambda: members() == 0)  # the hub left with its last socket
+        return sockets
+
+    for socket in asyncio.run(scenario()):
+        assert socket.frames == [{"type": "summary", "summary": SUMMARY}]
 
 
 def test_hub_acts_once_per_message() -> None:
@@ -92,3 +166,29 @@ def test_hub_acts_once_per_message() -> None:
 
     asyncio.run(scenario())
     assert pushed == ["d", "d"]
+
+
+def test_a_process_without_sockets_publishes_to_the_group(
+    settings: Any, redis_client: Any
+) -> None:
+    """A worker (no socket, no event loop of its own) still tells the other
+    processes, from its publisher thread, and without making its caller wait."""
+    from channels_redis.core import RedisChannelLayer
+
+    from tests.conftest import redis_url
+
+    backend = "channels_redis.core.RedisChannelLayer"
+    settings.CHANNEL_LAYERS = {
+        "default": {"BACKEND": backend, "CONFIG": {"hosts": [redis_url()]}}
+    }
+    assert live.hub.running_loop() is None
+
+    async def scenario() -> dict[str, Any]:
+        web_process = RedisChannelLayer(hosts=[redis_url()])
+        channel = await web_process.new_channel()
+        await web_process.group_add(live.GROUP, channel)
+        live.publish_summary()  # from this thread, as a Celery task would
+        return await asyncio.wait_for(web_process.receive(channel), 5)
+
+    message = asyncio.run(scenario())
+    assert message["type"] == "kpis.changed" and message["id"]
