@@ -42,6 +42,15 @@ from plans import sira_client
 from plans.choices import PlanSource, PlanType, SuggestionStatus
 from plans.models import Suggestion
 from plans.serializers import suggestion_data
+from plans.services import suggestion_texts as texts
+from plans.services.suggestion_texts import (
+    DEFAULT_LANGUAGE,
+    LANGUAGES,
+    TEXT_FIELDS,
+    Texts,
+    in_default_language,
+    in_every_language,
+)
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +58,7 @@ CACHE_KEY = "plans:suggestions:refreshed"
 SYSTEM_ACTOR = "plans.suggestions"
 SUGGESTION_ROLES = {"pay_admin", "finance_ops", "ops"}
 DECIDED_SNOOZE = timedelta(hours=24)
-COMPARED = ("source", "title", "description", "confidence", "action_type", "payload")
+COMPARED = ("source", *TEXT_FIELDS, "confidence", "action_type", "payload")
 
 
 def _confidence(value: Any) -> Decimal:
@@ -65,17 +74,19 @@ def candidate(
     *,
     fingerprint: str,
     source: str,
-    title: str,
-    description: str,
+    title: Texts,
+    description: Texts,
     confidence: Any,
     action_type: str,
     payload: dict[str, Any],
 ) -> dict[str, Any]:
+    """A suggestion to store; ``title`` and ``description`` are one text (the
+    default language's) or one per language code."""
     return {
         "fingerprint": fingerprint[:255],
         "source": source,
-        "title": title[:255],
-        "description": description,
+        **texts.per_language("title", title, 255),
+        **texts.per_language("description", description, None),
         "confidence": str(_confidence(confidence)),
         "action_type": action_type,
         "payload": payload,
@@ -97,10 +108,6 @@ def from_sira(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-def _pct(rate: Decimal) -> str:
-    return f"{(rate * 100).quantize(Decimal('0.1')).normalize():f}"
-
-
 def bank_candidates() -> list[dict[str, Any]]:
     """Pause a failing bank that still takes payouts; resume a paused bank
     that has recovered (the green thresholds of ``payouts.health``)."""
@@ -120,34 +127,21 @@ def bank_candidates() -> list[dict[str, Any]]:
                 if is_open
                 else Decimal("0.5") + (health.YELLOW_MIN_SUCCESS - success) * 5
             )
-            why = _("failure rate %(rate)s%%") % {"rate": _pct(failure)}
-            if is_open:
-                why = _("circuit open, %(why)s") % {"why": why}
             found.append(
                 candidate(
                     fingerprint=f"pause_bank:{bank.id}",
                     source=PlanSource.HEURISTIC,
-                    title=str(
-                        _("Pause bank %(name)s: %(why)s")
-                        % {"name": bank.name, "why": why}
-                    ),
-                    description=str(
-                        _(
-                            "%(name)s succeeds on %(ok)s%% of recent payouts "
-                            "(threshold %(min)s%%); pausing it holds new "
-                            "payouts until it recovers."
-                        )
-                        % {
-                            "name": bank.name,
-                            "ok": _pct(success),
-                            "min": _pct(health.YELLOW_MIN_SUCCESS),
-                        }
+                    title=in_every_language(texts.pause_title, bank, failure, is_open),
+                    description=in_every_language(
+                        texts.pause_description, bank, success
                     ),
                     confidence=confidence,
                     action_type="pause_bank",
                     payload={
                         "bank_profile_id": str(bank.id),
-                        "reason": str(_("Suggested: %(why)s") % {"why": why}),
+                        "reason": in_default_language(
+                            texts.pause_reason, failure, is_open
+                        ),
                     },
                 )
             )
@@ -156,28 +150,24 @@ def bank_candidates() -> list[dict[str, Any]]:
                 candidate(
                     fingerprint=f"resume_bank:{bank.id}",
                     source=PlanSource.HEURISTIC,
-                    title=str(_("Resume bank %(name)s") % {"name": bank.name}),
-                    description=str(
-                        _("%(name)s is paused but succeeds on %(ok)s%% of payouts.")
-                        % {"name": bank.name, "ok": _pct(success)}
+                    title=in_every_language(texts.resume_title, bank),
+                    description=in_every_language(
+                        texts.resume_description, bank, success
                     ),
                     confidence=Decimal("0.6"),
                     action_type="resume_bank",
                     payload={
                         "bank_profile_id": str(bank.id),
-                        "reason": str(_("Suggested: the bank has recovered")),
+                        "reason": in_default_language(texts.resume_reason),
                     },
                 )
             )
     return found
 
 
-PLANNER_SUGGESTIONS = {
-    PlanType.FLOAT_REBALANCE: (_("Rebalance %(what)s float"), Decimal("0.7")),
-    PlanType.ROUTING_OPTIMIZATION: (
-        _("Reroute pending payouts to cheaper banks (%(what)s)"),
-        Decimal("0.75"),
-    ),
+PLANNER_CONFIDENCE = {
+    PlanType.FLOAT_REBALANCE: Decimal("0.7"),
+    PlanType.ROUTING_OPTIMIZATION: Decimal("0.75"),
 }
 
 
@@ -188,7 +178,8 @@ def planner_candidates() -> list[dict[str, Any]]:
     from plans.planner.snapshot import build_snapshot
 
     found = []
-    for plan_type, (title, confidence) in PLANNER_SUGGESTIONS.items():
+    for plan_type, confidence in PLANNER_CONFIDENCE.items():
+        title, description = texts.PLANNER_TEXTS[plan_type]
         try:
             result = local_plan(plan_type, build_snapshot(plan_type), {})
         except Exception:
@@ -208,8 +199,10 @@ def planner_candidates() -> list[dict[str, Any]]:
             candidate(
                 fingerprint=f"generate_plan:{plan_type}",
                 source=PlanSource.HEURISTIC,
-                title=str(title % {"what": what}),
-                description=result.summary,
+                title=in_every_language(texts.planner_text, title, result, what),
+                description=in_every_language(
+                    texts.planner_text, description, result, what
+                ),
                 confidence=confidence,
                 action_type="generate_plan",
                 payload={"plan_params": {"type": str(plan_type), "timeframe": 24}},
@@ -232,13 +225,15 @@ def candidates() -> tuple[str, list[dict[str, Any]], str]:
 def _differs(stored: Suggestion, new: dict[str, Any]) -> bool:
     current = {
         "source": stored.source,
-        "title": stored.title,
-        "description": stored.description,
+        # "" and None both mean "no text in this language" (a fallback)
+        **{f: getattr(stored, f) or None for f in TEXT_FIELDS},
         "confidence": f"{stored.confidence:.3f}",
         "action_type": stored.action_type,
         "payload": stored.payload,
     }
-    return any(current[k] != new[k] for k in COMPARED)
+    return any(
+        current[k] != (new[k] or None if k in TEXT_FIELDS else new[k]) for k in COMPARED
+    )
 
 
 def refresh(*, force: bool = False) -> bool:
@@ -278,13 +273,28 @@ def refresh(*, force: bool = False) -> bool:
 class CandidateInput(serializers.Serializer):
     fingerprint = serializers.CharField(max_length=255)
     source = serializers.ChoiceField(choices=PlanSource.choices)
-    title = serializers.CharField(max_length=255)
-    description = serializers.CharField(allow_blank=True)
     confidence = serializers.DecimalField(
         max_digits=4, decimal_places=3, min_value=Decimal(0), max_value=Decimal(1)
     )
     action_type = serializers.ChoiceField(choices=sira_client.SUGGESTION_ACTIONS)
     payload = serializers.DictField()
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # title_<lang>, description_<lang>: the default language's title is
+        # required, the other languages may be missing (they fall back)
+        fields = super().get_fields()
+        for lang in LANGUAGES:
+            fields[f"title_{lang}"] = (
+                serializers.CharField(max_length=255)
+                if lang == DEFAULT_LANGUAGE
+                else serializers.CharField(
+                    max_length=255, allow_blank=True, allow_null=True, default=None
+                )
+            )
+            fields[f"description_{lang}"] = serializers.CharField(
+                allow_blank=True, allow_null=True, default=None
+            )
+        return fields
 
 
 class RefreshSuggestionsInput(serializers.Serializer):

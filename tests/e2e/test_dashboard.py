@@ -12,53 +12,10 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import SCREENSHOTS
+from tests.e2e.pages import WIDGETS, login, wait_loaded
 from tests.e2e.server import Server
 
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
-WIDGETS = (
-    "molam-balance",
-    "molam-payout-summary",
-    "molam-freeze-button",
-    "molam-quick-actions",
-    "molam-bank-health",
-    "molam-plan-panel",
-    "molam-suggestions",
-)
-
-
-_sessions: dict[tuple[str, str], Any] = {}
-
-
-def login(browser: Any, server: Server, user: str, **context: Any) -> Any:
-    """A page on the dashboard signed in as ``user``; the first time through
-    the login form (password hashing is slow), then with the saved cookies."""
-    options = {"viewport": {"width": 1280, "height": 1000}, **context}
-    saved = _sessions.get((server.url, user))
-    ctx = browser.new_context(storage_state=saved, **options)
-    page = ctx.new_page()
-    page.errors = []  # uncaught exceptions of the page: there must be none
-    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
-    page.goto(server.url + "/")
-    if saved is None:
-        assert "/admin/login/" in page.url  # login required
-        page.fill("#id_username", user)
-        page.fill("#id_password", "molam-demo")
-        page.click("input[type=submit]")
-        page.wait_for_url(server.url + "/")
-        _sessions[(server.url, user)] = ctx.storage_state()
-    wait_loaded(page)
-    return page
-
-
-def wait_loaded(page: Any) -> None:
-    for tag in WIDGETS:
-        page.wait_for_function(
-            """tag => [...document.querySelectorAll(tag)].length > 0 &&
-                [...document.querySelectorAll(tag)].every(
-                    e => e.dataset.state && e.dataset.state !== 'loading')""",
-            arg=tag,
-            timeout=10_000,
-        )
 
 
 def states(page: Any) -> dict[str, list[str]]:
@@ -186,7 +143,9 @@ def test_bad_attributes_show_a_message_not_a_broken_page(admin: Any) -> None:
 
 
 def run_axe(page: Any) -> list[dict[str, Any]]:
-    page.add_script_tag(content=AXE.read_text())
+    # evaluated through DevTools: the page's CSP (script-src 'self') refuses
+    # an inline <script>, and axe is a test tool, not part of the page
+    page.evaluate(AXE.read_text() + ";0")
     result = page.evaluate(
         "async () => await axe.run(document, {resultTypes: ['violations']})"
     )
@@ -211,7 +170,7 @@ def test_french(browser: Any, server: Server) -> None:
     page.select_option("#lang", "fr")
     page.click("#lang-form button")
     page.wait_for_load_state("load")
-    page.wait_for_function("document.documentElement.lang === 'fr'")
+    page.wait_for_function("() => document.documentElement.lang === 'fr'")
     wait_loaded(page)
     assert page.locator("h1").inner_text() == "Opérations de paiement"
     xof = page.locator('molam-balance[currency="XOF"]')
@@ -224,6 +183,14 @@ def test_french(browser: Any, server: Server) -> None:
     assert "En attente" in page.locator("molam-payout-summary section").inner_text()
     assert "Santé des banques" in page.locator("molam-bank-health h2").text_content()
     shot(page, "dashboard-fr.png")
+    # stored suggestion texts in French too (modeltranslation), refreshed
+    # by whichever language asked first
+    page.locator("molam-suggestions button.badge").click()
+    titles = page.locator("molam-suggestions li[data-id] h3")
+    titles.first.wait_for(timeout=5_000)
+    french = ("Mettre en pause", "Reprendre", "Rééquilibrer", "Rediriger")
+    for title in titles.all_inner_texts():
+        assert title.startswith(french), title
     page.context.close()
 
 
@@ -236,7 +203,7 @@ def test_generate_plan_fires_plan_generated(admin: Any) -> None:
     panel = admin.locator("molam-plan-panel")
     panel.locator("select#timeframe").select_option("72")
     panel.locator("form button[type=submit]").click()
-    admin.wait_for_function("window.__plans.length === 1", timeout=20_000)
+    admin.wait_for_function("() => window.__plans.length === 1", timeout=20_000)
     plan = admin.evaluate("window.__plans[0]")
     assert plan["plan_type"] == "float_rebalance"
     assert plan["status"] not in {"generating"}

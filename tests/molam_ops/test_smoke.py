@@ -2,8 +2,11 @@ from tests.conftest import post_action
 
 
 def test_pause_then_resume_bank(pay_admin, bank):
-    resp = post_action(pay_admin, "pause-bank", {"bank_profile_id": str(bank.id),
-                                                 "reason": "connector timeouts"})
+    resp = post_action(
+        pay_admin,
+        "pause-bank",
+        {"bank_profile_id": str(bank.id), "reason": "connector timeouts"},
+    )
     assert resp.status_code == 200, resp.json()
     body = resp.json()
     assert body["log"]["status"] == "executed"

@@ -37,6 +37,11 @@ def entries(po: Path) -> list[tuple[str, str, str]]:
     return out
 
 
+# what the widgets show: their templates and elements, and the suggestion
+# texts the suggestions bubble reads from the API
+SHOWN = ("widgets/", "plans/services/suggestion_texts.py")
+
+
 @pytest.mark.parametrize("domain", ["django", "djangojs"])
 def test_widget_strings_are_in_french(domain: str) -> None:
     missing = [
@@ -44,10 +49,17 @@ def test_widget_strings_are_in_french(domain: str) -> None:
         for refs, msgid, msgstr in entries(
             LOCALE / "fr" / "LC_MESSAGES" / f"{domain}.po"
         )
-        if ("widgets/" in refs or domain == "djangojs")
+        if (any(where in refs for where in SHOWN) or domain == "djangojs")
         and (not msgstr or "FUZZY" in refs)
     ]
     assert missing == []
+
+
+def test_the_french_catalogue_has_no_empty_translation() -> None:
+    # API error messages too (issue 5: every UI string and error message)
+    for domain in ("django", "djangojs"):
+        po = LOCALE / "fr" / "LC_MESSAGES" / f"{domain}.po"
+        assert [m for _r, m, s in entries(po) if not s] == [], domain
 
 
 @pytest.mark.parametrize("lang", ["en", "fr"])

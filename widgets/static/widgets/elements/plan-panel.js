@@ -2,7 +2,9 @@
 // while SIRA (or the local planner) generates, a preview with steps and
 // totals, approve and execute when allowed, live step progress; fires
 // `plan-generated`. Shows an honest empty state while the server has no
-// plans API.
+// plans API. With plan-id="<uuid>" it opens that plan (a second operator
+// signing it, say). A plan waiting for signatures is re-read whenever the
+// live summary changes, so its execute button appears once it is approved.
 
 import { get, Intent, me, runAction } from "../api.js";
 import { confirmDialog, errorText, esc, MolamElement } from "../base.js";
@@ -14,11 +16,29 @@ const TYPES = () => ({
   float_rebalance: gettext("Float rebalance"),
   risk_mitigation: gettext("Risk mitigation"),
 });
-const DONE = new Set(["executed", "failed", "rejected", "cancelled"]);
+const STATUSES = () => ({
+  generating: gettext("generating"),
+  pending: gettext("pending"),
+  approved: gettext("approved"),
+  executing: gettext("executing"),
+  executed: gettext("executed"),
+  failed: gettext("failed"),
+  rejected: gettext("rejected"),
+  cancelled: gettext("cancelled"),
+  running: gettext("running"),
+  blocked: gettext("blocked"),
+  done: gettext("done"),
+});
+const statusText = (status) => STATUSES()[status] || status || "";
+const MOVING = new Set(["generating", "executing"]);
 
 class MolamPlanPanel extends MolamElement {
   get planType() {
     return (this.getAttribute("plan-type") || "float_rebalance").trim();
+  }
+
+  get planId() {
+    return (this.getAttribute("plan-id") || "").trim();
   }
 
   async start() {
@@ -45,16 +65,49 @@ class MolamPlanPanel extends MolamElement {
       return;
     }
     this.unsubscribe = subscribe(({ summary }) => {
-      if (summary && !this.summary) {
-        this.summary = summary;
+      if (!summary) return;
+      const first = !this.summary;
+      this.summary = summary;
+      if (first) {
         this.showForm();
+        if (this.planId) this.open(this.planId);
+      } else if (this.waitingForSignatures()) {
+        this.reload();
       }
     });
+  }
+
+  waitingForSignatures() {
+    const plan = this.plan;
+    return Boolean(plan && !this.following && plan.status === "pending" && plan.approval?.status === "pending");
+  }
+
+  async open(id) {
+    try {
+      await this.follow((await get(`/api/ops/plans/${encodeURIComponent(id)}`)).body.plan, false);
+    } catch (err) {
+      this.$(".plan").innerHTML = `<p class="message error" role="alert">${esc(errorText(err))}</p>`;
+    }
+  }
+
+  // Another operator signed (the summary's pending approvals moved): the
+  // plan as it is now, at most one read at a time.
+  async reload() {
+    if (this.reloading) return;
+    this.reloading = true;
+    try {
+      this.preview((await get(`/api/ops/plans/${this.plan.id}`)).body.plan);
+    } catch (err) {
+      // the next summary retries; the preview shown stays true to its time
+    } finally {
+      this.reloading = false;
+    }
   }
 
   showForm(error) {
     const title = interpolate(gettext("Plan: %(type)s"), { type: TYPES()[this.planType] });
     const allowed = Boolean(this.me.actions.generate_plan);
+    this.plan = null; // the form again: no plan shown to keep up to date
     this.setState("ready");
     this.paint(`<section class="card" aria-label="${esc(title)}">
       <h2>${esc(title)}</h2>
@@ -96,35 +149,49 @@ class MolamPlanPanel extends MolamElement {
   }
 
   async follow(plan, announce) {
-    for (let i = 0; i < 120 && (plan.status === "generating" || plan.status === "executing"); i++) {
-      this.preview(plan);
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-      plan = (await get(`/api/ops/plans/${plan.id}`)).body.plan;
+    this.following = true;
+    try {
+      for (let i = 0; i < 120 && MOVING.has(plan.status); i++) {
+        this.preview(plan);
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        plan = (await get(`/api/ops/plans/${plan.id}`)).body.plan;
+      }
+    } finally {
+      this.following = false;
     }
     this.preview(plan);
     if (announce) this.emit("plan-generated", plan);
   }
 
   preview(plan) {
+    this.plan = plan;
+    this.dataset.plan = plan.status; // for pages (and tests) following along
     const currency = plan.currency || this.summary.treasury[0]?.currency || "USD";
-    const progress = (plan.details && plan.details.steps) || {};
+    const details = plan.details || {};
+    const progress = details.steps || {};
     const steps = (plan.steps || [])
       .map((step, index) => {
         const state = progress[index]?.status || progress[String(index)]?.status || "";
-        return `<tr><td>${index + 1}</td><td>${esc(step.action)}</td>
+        return `<tr data-step="${index}" data-state="${esc(state)}"><td>${index + 1}</td><td>${esc(step.action)}</td>
           <td class="num">${step.amount ? esc(money(step.amount, step.currency || currency)) : ""}</td>
-          <td>${esc(state)}</td></tr>`;
+          <td>${esc(statusText(state))}</td></tr>`;
       })
       .join("");
     const approval = plan.approval || {};
-    const canApprove = approval.status === "pending" && this.me.actions.approve && approval.initiator_id !== this.me.id;
+    const signed = (approval.approvers || []).some((a) => a.signer_id === this.me.id);
+    const canApprove =
+      approval.status === "pending" && this.me.actions.approve && approval.initiator_id !== this.me.id && !signed;
     const canExecute =
       this.me.actions.execute_plan && (plan.status === "approved" || (plan.status === "pending" && !plan.approval_required));
+    const started = ["executing", "executed", "failed", "cancelled"].includes(plan.status) && details.total;
     this.$(".plan").innerHTML = `<h3>${esc(plan.summary || gettext("Plan"))}</h3>
-      <p class="muted">${esc(interpolate(gettext("Status: %(status)s"), { status: plan.status }))}</p>
-      ${plan.status === "generating" || plan.status === "executing" ? `<progress aria-label="${esc(gettext("In progress"))}"></progress>` : ""}
-      <dl><dt>${esc(gettext("Total"))}</dt><dd>${esc(money(plan.total_amount || 0, currency))}</dd>
-        <dt>${esc(gettext("Payouts"))}</dt><dd>${esc(number(plan.payout_count || 0))}</dd></dl>
+      <p class="muted" data-field="status">${esc(interpolate(gettext("Status: %(status)s"), { status: statusText(plan.status) }))}</p>
+      ${MOVING.has(plan.status) ? `<progress aria-label="${esc(gettext("In progress"))}" ${started ? `max="${details.total}" value="${details.done || 0}"` : ""}></progress>` : ""}
+      ${started ? `<p data-field="progress">${esc(interpolate(gettext("%(done)s of %(total)s steps done"), { done: number(details.done || 0), total: number(details.total) }))}</p>` : ""}
+      <dl><dt>${esc(gettext("Total"))}</dt><dd data-field="total">${esc(money(plan.total_amount || 0, currency))}</dd>
+        <dt>${esc(gettext("Payouts"))}</dt><dd data-field="payouts">${esc(number(plan.payout_count || 0))}</dd>
+        ${approval.id ? `<dt>${esc(gettext("Signatures"))}</dt><dd data-field="signatures">${esc(interpolate(gettext("%(current)s of %(required)s"), { current: number(approval.current_approvals || 0), required: number(approval.required_approvals || 0) }))}</dd>` : ""}</dl>
+      ${approval.status === "pending" && approval.initiator_id === this.me.id ? `<p class="message wait" role="status">${esc(gettext("Waiting for other approvers to sign this plan."))}</p>` : ""}
       ${steps ? `<table><caption class="visually-hidden">${esc(gettext("Steps"))}</caption><thead><tr><th>#</th><th>${esc(gettext("Action"))}</th><th class="num">${esc(gettext("Amount"))}</th><th>${esc(gettext("State"))}</th></tr></thead><tbody>${steps}</tbody></table>` : ""}
       <div class="actions">
         ${canApprove ? `<button type="button" class="approve">${esc(gettext("Approve"))}</button>` : ""}

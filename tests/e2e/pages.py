@@ -1,0 +1,52 @@
+"""Signing in and waiting for the widgets, shared by the browser tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.e2e.server import Server
+
+WIDGETS = (
+    "molam-balance",
+    "molam-payout-summary",
+    "molam-freeze-button",
+    "molam-quick-actions",
+    "molam-bank-health",
+    "molam-plan-panel",
+    "molam-suggestions",
+)
+
+
+_sessions: dict[tuple[str, str], Any] = {}
+
+
+def login(browser: Any, server: Server, user: str, **context: Any) -> Any:
+    """A page on the dashboard signed in as ``user``; the first time through
+    the login form (password hashing is slow), then with the saved cookies."""
+    options = {"viewport": {"width": 1280, "height": 1000}, **context}
+    saved = _sessions.get((server.url, user))
+    ctx = browser.new_context(storage_state=saved, **options)
+    page = ctx.new_page()
+    page.errors = []  # uncaught exceptions of the page: there must be none
+    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+    page.goto(server.url + "/")
+    if saved is None:
+        assert "/admin/login/" in page.url  # login required
+        page.fill("#id_username", user)
+        page.fill("#id_password", "molam-demo")
+        page.click("input[type=submit]")
+        page.wait_for_url(server.url + "/")
+        _sessions[(server.url, user)] = ctx.storage_state()
+    wait_loaded(page)
+    return page
+
+
+def wait_loaded(page: Any) -> None:
+    for tag in WIDGETS:
+        page.wait_for_function(
+            """tag => [...document.querySelectorAll(tag)].length > 0 &&
+                [...document.querySelectorAll(tag)].every(
+                    e => e.dataset.state && e.dataset.state !== 'loading')""",
+            arg=tag,
+            timeout=10_000,
+        )
