@@ -191,12 +191,15 @@ if _db["ENGINE"].endswith("sqlite3"):
 
 # --- redis: broker, cache, channel layer ----------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
+# Keeps apart deployments (or test servers) that share one Redis database.
+CACHE_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
             # Django's, with one redis client per pool (molam_ops/cache.py)
             "BACKEND": "molam_ops.cache.RedisCache",
             "LOCATION": REDIS_URL,
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
         }
     }
     CHANNEL_LAYERS = {
@@ -212,6 +215,7 @@ else:
         "default": {
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
             "LOCATION": str(VAR_DIR / "cache"),
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
         }
     }
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}

@@ -66,6 +66,9 @@ def live_server(var_dir: Path, **extra_env: str) -> Iterator[Server]:
         # tasks (plan generation, outbox relay) run inline: no worker here
         "CELERY_TASK_ALWAYS_EAGER": "1",
         "PORT": str(port),
+        # the suite's own processes share this Redis database (REDIS_URL): a
+        # "suggestions refreshed" flag of theirs must not silence this server
+        "CACHE_KEY_PREFIX": f"e2e-{port}",
         "LOG_LEVEL": "WARNING",
         **extra_env,
     }
