@@ -114,6 +114,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="REDIS_URL of the server (the rate limit's shared counter)",
     )
     p.add_argument("--keep-db", action="store_true", help="reuse the database")
+    p.add_argument(
+        "--fairness-only", action="store_true", help="run (F) alone, not (L)"
+    )
     return p.parse_args(argv)
 
 
@@ -314,6 +317,7 @@ def repeat_command(args: argparse.Namespace) -> str:
         f"--database-url {args.database_url}",
         f"--redis-url {shlex.quote(args.redis_url)}",
         *(["--keep-db"] if args.keep_db else []),
+        *(["--fairness-only"] if args.fairness_only else []),
     ]
     return f".venv/bin/python bench/load.py {' '.join(flags)}"
 
@@ -324,13 +328,14 @@ def report(
     fair: list[Sample],
     flood: dict[str, float],
 ) -> None:
-    print(
-        f"\n(L) {args.requests} requests on {args.concurrency} connections, "
-        f"RATE_LIMIT_PER_MINUTE={args.load_rate_limit}"
-    )
-    print(table(load))
-    lo, ins, const = (s.values["rps"] for s in load)
-    print(f"ratio L/c = {lo / ins:.2f}  L/d = {lo / const:.2f}  (req/s)")
+    if load:
+        print(
+            f"\n(L) {args.requests} requests on {args.concurrency} connections, "
+            f"RATE_LIMIT_PER_MINUTE={args.load_rate_limit}"
+        )
+        print(table(load))
+        lo, ins, const = (s.values["rps"] for s in load)
+        print(f"ratio L/c = {lo / ins:.2f}  L/d = {lo / const:.2f}  (req/s)")
     rate = f"at most {args.flood_rate}/s" if args.flood_rate else "unpaced"
     print(
         f"\n(F) RATE_LIMIT_PER_MINUTE={PRODUCTION_RATE_LIMIT}; A floods on "
@@ -367,7 +372,9 @@ def main(argv: list[str]) -> int:
         recreate_database(args.database_url, keep=args.keep_db)
         setup_django(env)
         banks = migrate_and_seed(args.concurrency, 1)
-        for stage, limit in (("load", args.load_rate_limit), ("fair", 100)):
+        load: list[Sample] = []
+        stages = [("load", args.load_rate_limit), ("fair", 100)]
+        for stage, limit in stages[1:] if args.fairness_only else stages:
             print(f"{stage}: RATE_LIMIT_PER_MINUTE={limit} ...", flush=True)
             server = serve(env, args, tmp / f"{stage}.log", limit)
             try:

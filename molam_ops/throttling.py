@@ -29,8 +29,11 @@ from rest_framework.throttling import BaseThrottle
 
 from molam_ops.errors import OpsError
 from molam_ops.hardening import (
+    RATE_LIMITED,
+    penalty_box,
     record_refusal,
     request_client_ip,
+    request_credential,
     shared_cache_lock,
 )
 from molam_ops.identity import principal_from_user
@@ -104,6 +107,12 @@ class SharedRateThrottle(BaseThrottle):
                 error,
                 details={"limit": limit, "window_seconds": WINDOW_SECONDS},
             )
+        # the rest of this window is refused by the ASGI layer in front of
+        # Django (BodyLimitASGI), cheaply: only this verified credential
+        credential = request_credential(request)
+        if credential is not None:
+            penalty_box.add(credential, self.reset_at)
+        RATE_LIMITED.labels(layer="django").inc()
         return False
 
     def wait(self) -> float:
