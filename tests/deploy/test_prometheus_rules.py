@@ -36,6 +36,10 @@ CONTRACT: dict[str, tuple[str, set[str]]] = {
     "molam_ops_plan_executions_total": ("counter", {"plan_type", "status"}),
     "molam_ops_multi_sig_pending_count": ("gauge", set()),
 }
+# Ours beyond the seed's five: named and labelled here so they stay deliberate.
+EXTRA: dict[str, tuple[str, set[str]]] = {
+    "molam_ops_rate_limited_total": ("counter", {"layer"}),
+}
 TARGET_LABELS = {"job", "instance"}  # added by Prometheus at scrape
 
 
@@ -64,7 +68,7 @@ def django_prometheus_metrics() -> Iterator[MetricWrapperBase]:
 
 def known_series() -> dict[str, set[str]]:
     known: dict[str, set[str]] = {}
-    for name, (kind, labels) in CONTRACT.items():
+    for name, (kind, labels) in {**CONTRACT, **EXTRA}.items():
         known |= series(name, kind, labels)
     for metric in django_prometheus_metrics():
         # prometheus_client keeps a metric's name, type and labels here
@@ -149,7 +153,8 @@ def test_the_kernel_defines_the_contract_names_and_labels():
     }
     assert "molam_ops_action_requests" in defined  # prometheus_client drops _total
     for name, (kind, labels) in defined.items():
-        contract = CONTRACT.get(name) or CONTRACT[f"{name}_total"]
+        every = {**CONTRACT, **EXTRA}
+        contract = every.get(name) or every[f"{name}_total"]
         assert (kind, labels) == contract, name
 
 
