@@ -28,15 +28,9 @@ from django.utils.translation import gettext as _
 from rest_framework.throttling import BaseThrottle
 
 from molam_ops.errors import OpsError
-from molam_ops.hardening import (
-    RATE_LIMITED,
-    penalty_box,
-    record_refusal,
-    request_client_ip,
-    request_credential,
-    shared_cache_lock,
-)
+from molam_ops.hardening import record_refusal, request_client_ip, shared_cache_lock
 from molam_ops.identity import principal_from_user
+from molam_ops.penalty_box import RATE_LIMITED, penalty_box, request_credential
 
 WINDOW_SECONDS = 60
 # Counters outlive their window by this much, so a request that read the

@@ -12,11 +12,13 @@ from typing import Any
 import httpx
 import pytest
 import time_machine
+from asgiref.sync import sync_to_async
 from django.core.signals import request_started
+from django.db import connections
 from prometheus_client import REGISTRY
 
 from molam_ops.asgi import application
-from molam_ops.hardening import penalty_box
+from molam_ops.penalty_box import penalty_box
 from molam_ops.tokens import mint
 
 # 45 s into a minute: the window ends 15 s later
@@ -56,7 +58,11 @@ def get(authorization: str, path: str = "/api/ops/controls") -> httpx.Response:
         async with httpx.AsyncClient(
             transport=transport, base_url="http://testserver"
         ) as client:
-            return await client.get(path, headers={"Authorization": authorization})
+            response = await client.get(path, headers={"Authorization": authorization})
+        # the view ran on asgiref's thread, with a connection of its own that
+        # would outlive the test (and keep the test database from being dropped)
+        await sync_to_async(connections.close_all, thread_sensitive=True)()
+        return response
 
     return asyncio.run(call())
 
