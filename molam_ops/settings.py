@@ -520,8 +520,14 @@ WHITENOISE_USE_FINDERS = DEBUG or TESTING
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1_048_576)
 
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="ops-controls@molam.test")
-EMAIL_BACKEND = env.str(
-    "EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
+# EMAIL_URL (django-environ): smtp://user:password@host:25, smtp+tls://…:587,
+# smtp+ssl://…:465, or consolemail:// (print to stdout, the DEBUG default).
+# Production defaults to the host's own relay; approvers' mail is advisory (the
+# request stands without it) and a failed send is logged, never swallowed.
+vars().update(
+    env.email_url(
+        "EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25"
+    )
 )
 
 # --- logging ------------------------------------------------------------------

@@ -186,3 +186,42 @@ def test_jwt_public_key_from_pem_text_or_file(
     proc = run(["-c", PROBE, token(private, sub="alice")], env)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[-1] == "alice"
+
+
+EMAIL_PROBE = """
+import django
+django.setup()
+from django.conf import settings as s
+print(s.EMAIL_BACKEND.rsplit(".", 2)[-2], s.EMAIL_HOST, s.EMAIL_PORT,
+      getattr(s, "EMAIL_USE_TLS", False), s.EMAIL_HOST_USER)
+"""
+
+
+@pytest.mark.parametrize(
+    ("variables", "expected"),
+    [
+        # production mails through a relay, never to stdout by default
+        ({}, "smtp localhost 25 False None"),
+        (
+            {"EMAIL_URL": "smtp+tls://ops:pw@mail.molam.example:587"},
+            "smtp mail.molam.example 587 True ops",
+        ),
+        ({"EMAIL_URL": "consolemail://"}, "console None None False None"),
+        ({"DEBUG": "1"}, "console None None False None"),
+    ],
+)
+def test_email_comes_from_email_url(
+    tmp_path: Path,
+    key_pair: tuple[str, str],
+    variables: dict[str, str],
+    expected: str,
+) -> None:
+    env = production_env(
+        tmp_path,
+        DJANGO_SECRET_KEY="s3cret-for-this-test",
+        MOLAM_ID_JWT_PUBLIC=key_pair[1],
+        **variables,
+    )
+    proc = run(["-c", EMAIL_PROBE], env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == expected
