@@ -90,11 +90,14 @@ def test_summary_on_connect_and_after_an_action(server: Server) -> None:
         )
         assert status == 200
         # pushed (not polled: the summary would otherwise wait for the timer)
-        while True:
+        # frames without the pause (a refresh already under way) may come
+        # first; the deadline keeps a socket that never shows it from looping
+        while time.monotonic() - started < 2:
             summary = next_summary(ws, timeout=3)
             pushed = {b["id"]: b for b in summary["banks"]}[bank["id"]]
             if pushed["paused"]:
                 break
+        assert pushed["paused"], "no pushed summary showed the pause within 2 s"
         assert time.monotonic() - started < 2
         post(server, "/api/ops/resume-bank", token, {"bank_profile_id": bank["id"]})
 
