@@ -7,6 +7,6 @@ class PlansConfig(AppConfig):
 
     def ready(self) -> None:
         from plans import services  # noqa: F401  (registers the ops actions)
-        from plans.services import generation
+        from plans.services import plan_records
 
-        generation.connect_approvals()
+        plan_records.connect_approvals()

@@ -5,5 +5,8 @@ from plans.services import (  # noqa: F401
     encryption,
     execution,
     generation,
+    plan_inputs,
+    plan_records,
+    suggestion_candidates,
     suggestions,
 )

@@ -18,7 +18,7 @@ from molam_ops.identity import system_principal
 from plans import crypto
 from plans.models import Plan, PlanStep
 from plans.planner import PLANNER_VERSION
-from plans.services import generation
+from plans.services import generation, plan_records
 from tests.conftest import post_action
 from tests.factories import BankProfileFactory, PayoutFactory
 from tests.plans.plan_helpers import ROUTING, generate, rails
@@ -429,6 +429,6 @@ def test_many_payouts_need_signatures_too(
 
 
 def test_sira_asking_for_approval_is_honoured() -> None:
-    assert generation.signatures_for_plan(Decimal(5), 1, asked=False) == 0
-    assert generation.signatures_for_plan(Decimal(5), 1, asked=True) == 2
-    assert generation.signatures_for_plan(Decimal(200_000), 1, asked=True) == 3
+    assert plan_records.signatures_for_plan(Decimal(5), 1, asked=False) == 0
+    assert plan_records.signatures_for_plan(Decimal(5), 1, asked=True) == 2
+    assert plan_records.signatures_for_plan(Decimal(200_000), 1, asked=True) == 3

@@ -1,0 +1,198 @@
+"""``record_plan``, the system action that writes a generated plan's outcome
+(steps, status, approval request), and the plan's approval (DESIGN §7):
+quorum → ``approved``; declined or expired → ``rejected``."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from molam_ops.actions.context import ActionContext, Outcome
+from molam_ops.actions.ports import on_approval, ports
+from molam_ops.actions.registry import ops_action
+from molam_ops.actions.rules import (
+    signatures_for_payout_count,
+    signatures_for_usd,
+    strictest,
+)
+from molam_ops.errors import OpsError
+from molam_ops.identity import Principal
+from plans.choices import PlanStatus
+from plans.models import Plan, PlanStep
+from plans.serializers import plan_data
+from plans.services.plan_inputs import RecordPlanInput
+
+# --- record_plan: the system action that writes the outcome --------------------
+
+
+def _initiator_ctx(plan: Plan, ctx: ActionContext) -> ActionContext:
+    """The generation's context: the approval is the generating user's."""
+    who = plan.details.get("initiator") or {}
+    return ActionContext(
+        action_id=plan.action_id or ctx.action_id,
+        action_type="generate_plan",
+        principal=Principal(
+            id=plan.created_by,
+            roles=frozenset(who.get("roles") or ()),
+            kind=who.get("kind") or "jwt",
+        ),
+        role=who.get("role") or "none",
+        meta=ctx.meta,
+    )
+
+
+def signatures_for_plan(
+    total_amount: Decimal, payout_count: int, *, asked: bool
+) -> int:
+    """DESIGN §7: the strictest of the amount and payout-count rules. When
+    SIRA asks for approval and no rule applies, the plan-execution rule's
+    signature count is used: SIRA's caution is never ignored."""
+    required = strictest(
+        signatures_for_usd(total_amount), signatures_for_payout_count(payout_count)
+    )
+    if asked and not required:
+        required = settings.APPROVAL_PLAN_PAYOUTS_SIGNATURES
+    return required
+
+
+ERRORS = {
+    "infeasible": (
+        "infeasible_constraints",
+        _("No plan satisfies these constraints."),
+    ),
+    "error": ("planner_error", _("The planner failed; nothing was planned.")),
+}
+
+
+@ops_action("record_plan", roles={"system"}, input=RecordPlanInput, http=False)
+def record_plan(
+    ctx: ActionContext, *, plan_id: uuid.UUID, record: dict[str, Any]
+) -> Outcome:
+    """Write a generated plan: steps, status, approval request (system)."""
+    outcome = record["outcome"]
+    failed = outcome["status"] in ERRORS
+    plan = Plan.objects.filter(pk=plan_id).first()
+    if plan is None:
+        raise OpsError("plan_not_found", _("No plan with this id."), status=404)
+    details = {
+        **plan.details,
+        "outcome": outcome["status"],
+        "timings": record["timings"],
+        "planner_timings": outcome.get("timings") or {},
+        **({"estimate": outcome["estimate"]} if outcome.get("estimate") else {}),
+        **({"sira": record["sira"]} if record.get("sira") else {}),
+    }
+    steps = [] if failed else outcome["steps"]
+    if failed:
+        code, message = ERRORS[outcome["status"]]
+        details["error"] = {
+            "code": code,
+            "message": str(message),
+            "reason": outcome.get("reason") or "",
+        }
+    else:
+        details["progress"] = {"done": 0, "total": len(steps)}
+    total = Decimal(outcome.get("total_amount") or 0) if not failed else Decimal(0)
+    count = int(outcome.get("payout_count") or 0) if not failed else 0
+    now = timezone.now()
+    # generating → pending/failed once: a second run of the task finds no row
+    if not Plan.objects.filter(pk=plan_id, status=PlanStatus.GENERATING).update(
+        status=PlanStatus.FAILED if failed else PlanStatus.PENDING,
+        source=record["source"],
+        planner_version=record["planner_version"],
+        input_hash=record["input_hash"],
+        fallback_reason=record["fallback_reason"],
+        summary=outcome.get("summary")
+        or str(ERRORS.get(outcome["status"], ("", ""))[1]),
+        steps=steps,
+        total_amount=total,
+        payout_count=count,
+        details=details,
+        plan_data=record["plan_data"],
+        updated_at=now,
+    ):
+        raise OpsError(
+            "plan_not_generating", _("This plan is no longer generating."), status=409
+        )
+    PlanStep.objects.bulk_create(
+        PlanStep(
+            plan_id=plan_id,
+            index=i,
+            action=step["action"],
+            fields={k: v for k, v in step.items() if k != "action"},
+        )
+        for i, step in enumerate(steps)
+    )
+    approval = None
+    required = (
+        signatures_for_plan(total, count, asked=bool(outcome.get("approval_required")))
+        if steps
+        else 0
+    )
+    if required:
+        if ports.approvals is None:
+            raise RuntimeError("plan needs signatures but no approvals app")
+        plan.refresh_from_db()
+        approval = ports.approvals.open_request(
+            _initiator_ctx(plan, ctx),
+            action_type="execute_plan",
+            payload={"plan_id": str(plan_id)},
+            required=required,
+            mode="token",
+        )
+        Plan.objects.filter(pk=plan_id).update(
+            approval_required=True, approval_id=approval["id"]
+        )
+    plan.refresh_from_db()
+    ctx.emit(
+        "plans.plan.generated",
+        {"plan_id": str(plan_id), "status": plan.status, "source": plan.source},
+    )
+    return Outcome(
+        target={"plan_id": str(plan_id), "plan_type": plan.plan_type},
+        resource={"plan": plan_data(plan, approval=approval)},
+        details={
+            "status": plan.status,
+            "source": plan.source,
+            "planner_version": plan.planner_version,
+            "input_hash": plan.input_hash,
+            "fallback_reason": plan.fallback_reason,
+            "steps": len(steps),
+            "total_amount": f"{total:.2f}",
+            "payout_count": count,
+            "required_approvals": required,
+            "approval_id": approval["id"] if approval else None,
+            **({"error": details["error"]} if failed else {}),
+            "timings": record["timings"],
+        },
+    )
+
+
+# --- the plan's approval (DESIGN §7) ---------------------------------------------
+
+
+def on_execute_plan_approval(
+    approval_id: str, payload: dict[str, Any], status: str
+) -> None:
+    """Called by the approvals app inside the deciding transaction: quorum →
+    ``approved``; declined or expired → ``rejected``. Conditional on the plan
+    still waiting under this approval, so a replay changes nothing."""
+    waiting = Plan.objects.filter(
+        pk=payload.get("plan_id"),
+        approval_id=approval_id,
+        status=PlanStatus.PENDING,
+    )
+    if status == "approved":
+        waiting.update(status=PlanStatus.APPROVED, updated_at=timezone.now())
+    elif status in {"declined", "expired"}:
+        waiting.update(status=PlanStatus.REJECTED, updated_at=timezone.now())
+
+
+def connect_approvals() -> None:
+    """From ``PlansConfig.ready()``."""
+    on_approval("execute_plan", on_execute_plan_approval)
