@@ -205,7 +205,10 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            # receive() blocks in BZPOPMIN for 5 s (brpop_timeout); redis-py
+            # reads for 5 s by default, so every idle receive timed out on our
+            # side, dropped the connection and logged a warning
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15}]},
         }
     }
 else:

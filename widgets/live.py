@@ -200,6 +200,7 @@ class Hub:
         layer = get_channel_layer()
         channel = await layer.new_channel() if layer is not None else None
         receiver = None
+        stop = asyncio.Event()
         try:
             while self.listeners:
                 if channel is not None:
@@ -208,21 +209,28 @@ class Hub:
                     except Exception:  # Redis away: the interval refresh goes on
                         log.warning("could not join the KPI group", exc_info=True)
                     if receiver is None or receiver.done():
-                        receiver = asyncio.ensure_future(self._receive(channel))
+                        receiver = asyncio.ensure_future(self._receive(channel, stop))
                 await asyncio.sleep(settings.KPI_LIVE_INTERVAL)
                 self.refresh()
         finally:
+            stop.set()
             if receiver is not None:
                 receiver.cancel()
             if channel is not None:
                 await asyncio.shield(_leave(layer, channel))
 
-    async def _receive(self, channel: str) -> None:
+    async def _receive(self, channel: str, stop: asyncio.Event) -> None:
+        """Until ``stop``: a cancel alone is not enough, since one that lands
+        as the client's read times out can come back as a Redis TimeoutError
+        (seen: the receiver then polled for ever and ``asyncio.run`` never
+        returned)."""
         layer = get_channel_layer()
-        while True:
+        while not stop.is_set():
             try:
                 message = await layer.receive(channel)
             except Exception:  # Redis slow or away: listen again shortly
+                if stop.is_set():
+                    return
                 log.warning("KPI group receive failed", exc_info=True)
                 await asyncio.sleep(0.5)
                 continue

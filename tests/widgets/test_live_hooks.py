@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from typing import Any
 
 import pytest
@@ -192,3 +193,41 @@ def test_a_process_without_sockets_publishes_to_the_group(
 
     message = asyncio.run(scenario())
     assert message["type"] == "kpis.changed" and message["id"]
+
+
+@pytest.mark.usefixtures("fixed_summary")
+def test_an_idle_receiver_waits_without_timing_out(
+    settings: Any, redis_client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """channels_redis blocks 5 s in each receive: with the configured client
+    timeout, an idle hub neither drops its connection nor logs a warning, and
+    it stops when its last socket goes."""
+    from channels_redis.core import RedisChannelLayer
+
+    from tests.conftest import redis_url
+
+    layer = settings.CHANNEL_LAYERS["default"]
+    if "hosts" not in layer.get("CONFIG", {}):
+        pytest.skip("no Redis channel layer configured (REDIS_URL unset)")
+    (host,) = layer["CONFIG"]["hosts"]
+    assert host["socket_timeout"] > RedisChannelLayer.brpop_timeout
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": layer["BACKEND"],
+            "CONFIG": {"hosts": [{**host, "address": redis_url()}]},
+        }
+    }
+
+    async def scenario() -> None:
+        socket = Recorder()
+        live.hub.attach(socket)
+        try:
+            await asyncio.sleep(RedisChannelLayer.brpop_timeout + 1.5)
+        finally:
+            live.hub.detach(socket)
+
+    started = time.monotonic()
+    asyncio.run(scenario())  # returns once the receiver has stopped
+    assert [r.getMessage() for r in caplog.records if r.name == "widgets.live"] == []
+    # the receiver ends at most one blocking pop after the last socket left
+    assert time.monotonic() - started < 2 * RedisChannelLayer.brpop_timeout + 3
