@@ -13,6 +13,7 @@ from asgiref.sync import sync_to_async
 
 from molam_ops.actions.ports import ports
 from tests.conftest import post_action
+from tests.widgets import loops
 from widgets import live
 
 pytestmark = pytest.mark.django_db
@@ -97,7 +98,7 @@ def test_publish_from_the_request_thread_reaches_the_local_sockets() -> None:
                 live.hub.detach(socket)
         return sockets
 
-    for socket in asyncio.run(scenario()):
+    for socket in loops.run(scenario()):
         assert socket.frames == [{"type": "summary", "summary": SUMMARY}]
 
 
@@ -135,7 +136,7 @@ def test_one_group_member_per_process_over_redis(
         await until(lambda: members() == 0)  # the hub left with its last socket
         return sockets
 
-    for socket in asyncio.run(scenario()):
+    for socket in loops.run(scenario()):
         assert socket.frames == [{"type": "summary", "summary": SUMMARY}]
 
 
@@ -165,7 +166,7 @@ def test_hub_acts_once_per_message() -> None:
         hub.detach(listener)
         assert len(computed) == 2
 
-    asyncio.run(scenario())
+    loops.run(scenario())
     assert pushed == ["d", "d"]
 
 
@@ -191,7 +192,7 @@ def test_a_process_without_sockets_publishes_to_the_group(
         live.publish_summary()  # from this thread, as a Celery task would
         return await asyncio.wait_for(web_process.receive(channel), 5)
 
-    message = asyncio.run(scenario())
+    message = loops.run(scenario())
     assert message["type"] == "kpis.changed" and message["id"]
 
 
@@ -227,7 +228,7 @@ def test_an_idle_receiver_waits_without_timing_out(
             live.hub.detach(socket)
 
     started = time.monotonic()
-    asyncio.run(scenario())  # returns once the receiver has stopped
+    loops.run(scenario())  # returns once the receiver has stopped
     assert [r.getMessage() for r in caplog.records if r.name == "widgets.live"] == []
     # the receiver ends at most one blocking pop after the last socket left
     assert time.monotonic() - started < 2 * RedisChannelLayer.brpop_timeout + 3
