@@ -14,8 +14,8 @@ from django.utils import timezone
 from audit.chain import GENESIS, row_hash
 from audit.models import OpsActionLog
 from audit.serializers import audit_row
+from molam_ops.actions import batch
 from molam_ops.actions.context import ActionContext
-from molam_ops.lib import rawsql
 
 # Serializes appends on PostgreSQL so each row links to the one before it; on
 # SQLite the IMMEDIATE transaction already holds the only write lock.
@@ -45,10 +45,17 @@ def append_row(
     holds the chain lock until it commits."""
     with connection.cursor() as cur:
         if connection.vendor == "postgresql":
-            cur.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_ID])
-        # a statement of its own, after the lock: its snapshot sees the row
-        # the previous holder committed
-        cur.execute(_last_sql(connection.vendor))
+            # The lock, then the chain head in a statement of its own, whose
+            # snapshot (taken after the lock, READ COMMITTED) sees the row the
+            # previous holder committed; both in one query string, so one
+            # round trip.
+            cur.execute(
+                f"SELECT pg_advisory_xact_lock(%s); {_last_sql(connection.vendor)}",
+                [CHAIN_LOCK_ID],
+            )
+            cur.nextset()
+        else:
+            cur.execute(_last_sql(connection.vendor))
         last = cur.fetchone()
     seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
     row = OpsActionLog(
@@ -69,7 +76,9 @@ def append_row(
         prev_hash=prev,
     )
     row.hash = row_hash(row)
-    rawsql.insert(row)  # no model signals or save() override here to skip
+    # no model signals or save() override here to skip; sent with the rest of
+    # the action's writes when the runner batches them
+    batch.insert(row)
     return row
 
 

@@ -18,7 +18,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils import timezone
 
-from molam_ops.lib import rawsql
+from molam_ops.actions import batch
 from molam_ops.models import OutboxEvent
 
 log = logging.getLogger(__name__)
@@ -28,7 +28,7 @@ BATCH = 500
 
 def add(topic: str, payload: dict[str, Any], *, action_id: uuid.UUID | None) -> None:
     """Queue an event; call inside the transaction that makes it true."""
-    rawsql.insert(
+    batch.insert(
         OutboxEvent(
             topic=topic,
             action_id=action_id,

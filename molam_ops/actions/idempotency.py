@@ -23,6 +23,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from molam_ops.actions import batch
 from molam_ops.errors import OpsError
 from molam_ops.models import IdempotencyRecord
 
@@ -261,20 +262,20 @@ def complete(*, scope: str, key: str, status: int, body: dict[str, Any]) -> None
     """Store the response; call inside the effect's transaction."""
     field = IdempotencyRecord._meta.get_field("response_body")
     stored = json.loads(json.dumps(body, cls=DjangoJSONEncoder))
-    with connection.cursor() as cur:
-        # the UPDATE the ORM would issue, without building it per call
-        cur.execute(
-            _complete_sql(connection.vendor),
-            [
-                IdempotencyRecord.Status.COMPLETED.value,
-                status,
-                field.get_db_prep_save(stored, connection),
-                connection.ops.adapt_datetimefield_value(timezone.now()),
-                scope,
-                key,
-                IdempotencyRecord.Status.IN_FLIGHT.value,
-            ],
-        )
+    # the UPDATE the ORM would issue, without building it per call; sent with
+    # the rest of the action's writes when the runner batches them
+    batch.execute(
+        _complete_sql(connection.vendor),
+        [
+            IdempotencyRecord.Status.COMPLETED.value,
+            status,
+            field.get_db_prep_save(stored, connection),
+            connection.ops.adapt_datetimefield_value(timezone.now()),
+            scope,
+            key,
+            IdempotencyRecord.Status.IN_FLIGHT.value,
+        ],
+    )
 
 
 @lru_cache(maxsize=4)

@@ -22,7 +22,7 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from molam_ops import outbox
-from molam_ops.actions import idempotency
+from molam_ops.actions import batch, idempotency
 from molam_ops.actions.context import ActionContext, Outcome, RequestMeta
 from molam_ops.actions.ports import audit_sink, ports
 from molam_ops.actions.registry import ActionSpec, get_action
@@ -307,33 +307,36 @@ def _log_approved(ctx: ActionContext, outcome: str, code: str = "") -> None:
 
 
 def _finish(ctx: ActionContext, outcome: Outcome, status: str) -> ActionResult:
-    row = audit_sink().append(
-        ctx, status=status, target=outcome.target, details=outcome.details
-    )
-    for topic, payload in ctx.events:
-        outbox.add(topic, payload, action_id=ctx.action_id)
-    outbox.add(
-        f"ops.{ctx.action_type}.{status}",
-        {
-            "action_id": str(ctx.action_id),
-            "action_type": ctx.action_type,
-            "actor_id": ctx.actor_id,
-            "actor_role": ctx.role,
-            "status": status,
-            "target": outcome.target,
-            "details": outcome.details,
-            "request_id": ctx.meta.request_id,
-        },
-        action_id=ctx.action_id,
-    )
-    body: dict[str, Any] = {"ok": True, "log": row, **(outcome.resource or {})}
-    if ctx.idempotency_key:
-        idempotency.complete(
-            scope=ctx.actor_id,
-            key=ctx.idempotency_key,
-            status=outcome.status,
-            body=body,
+    # the audit row, the events and the stored response: written, never read
+    # back, so on PostgreSQL they go in one round trip (actions/batch.py)
+    with batch.together():
+        row = audit_sink().append(
+            ctx, status=status, target=outcome.target, details=outcome.details
         )
+        for topic, payload in ctx.events:
+            outbox.add(topic, payload, action_id=ctx.action_id)
+        outbox.add(
+            f"ops.{ctx.action_type}.{status}",
+            {
+                "action_id": str(ctx.action_id),
+                "action_type": ctx.action_type,
+                "actor_id": ctx.actor_id,
+                "actor_role": ctx.role,
+                "status": status,
+                "target": outcome.target,
+                "details": outcome.details,
+                "request_id": ctx.meta.request_id,
+            },
+            action_id=ctx.action_id,
+        )
+        body: dict[str, Any] = {"ok": True, "log": row, **(outcome.resource or {})}
+        if ctx.idempotency_key:
+            idempotency.complete(
+                scope=ctx.actor_id,
+                key=ctx.idempotency_key,
+                status=outcome.status,
+                body=body,
+            )
     transaction.on_commit(_nudge_relay)
     for hook in ports.after_commit_hooks:
         transaction.on_commit(lambda hook=hook: hook(ctx), robust=True)

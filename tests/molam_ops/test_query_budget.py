@@ -26,12 +26,13 @@ from tests.factories import BankProfileFactory
 pytestmark = pytest.mark.postgres
 
 # What the kernel itself sends for one executed action: key lookup, key
-# reservation, BEGIN, chain lock, chain head, audit INSERT, outbox INSERT,
-# response UPDATE, COMMIT. The effect's own statements come on top.
-KERNEL_STATEMENTS = 9
-# pause_bank / resume_bank: the bank, the control (get_or_create, UPDATE,
-# re-read). Lower it when controls/ sends fewer.
-EFFECT_STATEMENTS = 4
+# reservation, BEGIN, chain lock and chain head (one query string), audit
+# INSERT, outbox INSERT and response UPDATE (one query string,
+# molam_ops/actions/batch.py), COMMIT. The effect's own statements come on top.
+KERNEL_STATEMENTS = 6
+# pause_bank / resume_bank: the bank's name, the control (one upsert or
+# conditional UPDATE with RETURNING). Lower it when controls/ sends fewer.
+EFFECT_STATEMENTS = 2
 
 
 def _client(sub: str) -> APIClient:
@@ -81,6 +82,10 @@ def test_an_executed_action_is_one_transaction_of_known_size(
     assert _count(sql, "SAVEPOINT") == _count(sql, "ROLLBACK") == 0, sql
     table = IdempotencyRecord._meta.db_table
     assert sum(1 for s in sql if table in s) == 3, sql  # lookup, reserve, store
+    # the audit row, the event and the stored response in one round trip
+    [writes] = [s for s in sql if table in s and s.lstrip().startswith("INSERT")]
+    assert OpsActionLog._meta.db_table in writes, sql
+    assert OutboxEvent._meta.db_table in writes, sql
     # what those statements left behind is complete
     record = IdempotencyRecord.objects.get(scope="budget-admin", key=key)
     assert record.status == "completed"
