@@ -216,8 +216,10 @@ def _execute(
     target: dict[str, Any],
     payload: dict[str, Any],
 ) -> ActionResult:
-    required = spec.approvals(ctx, data) if spec.approvals else 0
     try:
+        # inside the try: a rule that raises is recorded and its key released
+        # like any failure, not left reserved and unaudited
+        required = spec.approvals(ctx, data) if spec.approvals else 0
         # The durable transaction of the action: effect, audit row, outbox
         # events and stored response commit together or not at all.
         with transaction.atomic(durable=True):

@@ -243,3 +243,54 @@ def test_test_action_is_internal_and_role_checked(
 
 def test_test_action_is_gone_afterwards() -> None:
     assert FAILING not in {spec.name for spec in registry.all_actions()}
+
+
+RULED = "test_audit_failing_rule"
+
+
+@pytest.fixture
+def failing_rule(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """An action whose approval rule raises (a rates table gone, say)."""
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+
+    def rule(ctx: ActionContext, data: dict[str, Any]) -> int:
+        if data["label"] == "refuse":
+            raise OpsError("unknown_currency", "No rate for ZZZ.", status=422)
+        raise LookupError("no rates table")
+
+    @registry.ops_action(
+        RULED, roles={"pay_admin"}, input=FailingInput, http=False, approvals=rule
+    )
+    def effect(ctx: ActionContext, *, label: str) -> Outcome:
+        return Outcome(target={"label": label})
+
+    yield
+
+
+@pytest.mark.parametrize(
+    ("label", "status", "code", "row_status"),
+    [
+        ("crash", 500, "action_failed", "failed"),
+        ("refuse", 422, "unknown_currency", "rejected"),
+    ],
+)
+def test_a_raising_approval_rule_leaves_a_row_and_no_reserved_key(
+    failing_rule: None, label: str, status: int, code: str, row_status: str
+) -> None:
+    principal = Principal(id="alice", roles=frozenset({"pay_admin"}))
+    key = uuid.uuid4().hex
+    before = last_seq()
+    with pytest.raises(OpsError) as excinfo:
+        runner.run(RULED, principal, {"label": label}, idempotency_key=key)
+    assert (excinfo.value.status, excinfo.value.code) == (status, code)
+    rows = new_rows(before)
+    assert [(r.action_type, r.status, r.idempotency_key) for r in rows] == [
+        (RULED, row_status, key)
+    ]
+    record = IdempotencyRecord.objects.filter(scope="alice", key=key).first()
+    if row_status == "failed":
+        assert record is None  # released: nothing ran, the key may run again
+    else:
+        assert record is not None  # the refusal is the key's stored answer
+        assert record.status == IdempotencyRecord.Status.COMPLETED
+        assert record.response_status == 422
