@@ -24,9 +24,9 @@ from approvals.inputs import ApproveInput, NoInput
 from approvals.models import ApprovalRequest, ApprovalSignature
 from approvals.serializers import approval_data
 from molam_ops.actions.context import ActionContext, Outcome, RequestMeta
+from molam_ops.actions.nested import run_approved
 from molam_ops.actions.ports import audit_sink, notify_approval
 from molam_ops.actions.registry import ops_action
-from molam_ops.actions.runner import run_approved
 from molam_ops.errors import OpsError
 from molam_ops.identity import Principal
 

@@ -226,15 +226,7 @@ def _execute(
             if spec.precheck is not None:
                 spec.precheck(ctx, **data)
             if required:
-                if ports.approvals is None:
-                    raise RuntimeError("approval required but no approvals app")
-                approval = ports.approvals.request(ctx, data, payload, required)
-                result = Outcome(
-                    target=target,
-                    resource={"approval": approval},
-                    details={"required_approvals": required},
-                    status=202,
-                )
+                result = _approval_outcome(ctx, data, payload, required, target)
                 return _finish(ctx, result, "requested")
             return _finish(ctx, spec.func(ctx, **data), "executed")
     except OpsError as exc:
@@ -259,53 +251,23 @@ def _execute(
     raise AssertionError("unreachable")
 
 
-def run_approved(
-    name: str, ctx: ActionContext, payload: dict[str, Any]
-) -> tuple[str, dict[str, Any], Outcome | None]:
-    """Execute an action whose signatures reached quorum, inside the caller's
-    (the final signature's) transaction, under the original ``ctx``.
-
-    The input is validated again and the effect re-checks the state it depends
-    on; a refusal now is recorded as ``rejected`` under the original action id
-    instead of failing the signature that triggered it.
-    """
-    spec = get_action(name)
-    serializer = spec.input(data=payload)
-    try:
-        if not serializer.is_valid():
-            raise OpsError(
-                "validation_error",
-                _("The approved request is no longer valid."),
-                fields=validation_fields(serializer.errors),
-            )
-        with transaction.atomic():  # a savepoint: a refusal undoes only the effect
-            outcome = spec.func(ctx, **dict(serializer.validated_data))
-            result = _finish(ctx, outcome, "executed")
-        _log_approved(ctx, "executed")
-        return "executed", result.body["log"], outcome
-    except OpsError as exc:
-        row = audit_sink().append(
-            ctx,
-            status="rejected",
-            target=spec.target_of(payload),
-            details={"code": exc.code, "message": str(exc.message)},
-        )
-        _log_approved(ctx, "rejected", exc.code)
-        return "rejected", row, None
-
-
-def _log_approved(ctx: ActionContext, outcome: str, code: str = "") -> None:
-    """The line of an action run at quorum, inside the final signature's call:
-    under the original requester and action, not the signer's."""
-    extra: dict[str, Any] = {
-        "actor": ctx.actor_id,
-        "action": ctx.action_type,
-        "action_id": str(ctx.action_id),
-        "outcome": outcome,
-    }
-    if code:
-        extra["error_code"] = code
-    log.info("action %s %s at quorum", ctx.action_type, outcome, extra=extra)
+def _approval_outcome(
+    ctx: ActionContext,
+    data: dict[str, Any],
+    payload: dict[str, Any],
+    required: int,
+    target: dict[str, Any],
+) -> Outcome:
+    """The 202 of an action that waits for ``required`` signatures."""
+    if ports.approvals is None:
+        raise RuntimeError("approval required but no approvals app")
+    approval = ports.approvals.request(ctx, data, payload, required)
+    return Outcome(
+        target=target,
+        resource={"approval": approval},
+        details={"required_approvals": required},
+        status=202,
+    )
 
 
 def _finish(ctx: ActionContext, outcome: Outcome, status: str) -> ActionResult:

@@ -29,9 +29,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from molam_ops.actions import runner
+from molam_ops.actions import nested, runner
 from molam_ops.actions.context import ActionContext, Outcome
-from molam_ops.actions.ports import ports
 from molam_ops.actions.registry import ActionSpec, get_action, ops_action
 from molam_ops.errors import OpsError, validation_fields
 from molam_ops.identity import system_principal
@@ -252,8 +251,6 @@ def _run_proposed(
     4 and 5 of DESIGN §2), inside the acceptance's transaction: its own
     validation, approval rule and effect, and its own audit row and events
     under its own action id. A refusal undoes the acceptance as well."""
-    from molam_ops.actions.runner import _finish  # the runner's own writer
-
     inner = ActionContext(
         action_id=uuid.uuid4(),
         action_type=spec.name,
@@ -269,26 +266,9 @@ def _run_proposed(
             status=422,
             fields=validation_fields(serializer.errors),
         )
-    data = dict(serializer.validated_data)
-    if spec.precheck is not None:
-        spec.precheck(inner, **data)
-    required = spec.approvals(inner, data) if spec.approvals else 0
-    if required:
-        if ports.approvals is None:
-            raise RuntimeError("approval required but no approvals app")
-        approval = ports.approvals.request(inner, data, payload, required)
-        outcome = Outcome(
-            target=spec.target_of(payload),
-            resource={"approval": approval},
-            details={"required_approvals": required},
-            status=202,
-        )
-        status = "requested"
-    else:
-        with transaction.atomic():  # a savepoint around the effect alone
-            outcome = spec.func(inner, **data)
-        status = "executed"
-    row = _finish(inner, outcome, status).body["log"]
+    status, outcome, row = nested.run_nested(
+        spec, inner, dict(serializer.validated_data), payload
+    )
     return Outcome(
         target=outcome.target,
         resource={"log": row, **(outcome.resource or {})},

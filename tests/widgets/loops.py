@@ -11,7 +11,6 @@ a warning, and the loop is closed anyway.
 from __future__ import annotations
 
 import asyncio
-import io
 import warnings
 from collections.abc import Coroutine
 from typing import Any, TypeVar
@@ -42,11 +41,27 @@ def _cancel_leftovers(loop: asyncio.AbstractEventLoop) -> None:
         asyncio.wait(tasks, timeout=LEFTOVER_SECONDS)
     )
     for task in stuck:
-        stack = io.StringIO()
-        task.print_stack(file=stack)
         warnings.warn(
             f"task not finished {LEFTOVER_SECONDS}s after its cancel: {task!r}\n"
-            f"{stack.getvalue()}",
+            f"{_awaiting(task)}",
             RuntimeWarning,
             stacklevel=2,
         )
+
+
+def _awaiting(task: asyncio.Task[Any]) -> str:
+    """The chain of coroutines the task is suspended in, innermost last
+    (``Task.print_stack`` shows only the outermost)."""
+    lines = []
+    awaited: Any = task.get_coro()
+    while awaited is not None:
+        frame = getattr(awaited, "cr_frame", None) or getattr(awaited, "gi_frame", None)
+        if frame is None:
+            lines.append(f"  awaiting {awaited!r}")
+            break
+        code = frame.f_code
+        lines.append(f"  {code.co_filename}:{frame.f_lineno} in {code.co_name}")
+        awaited = getattr(awaited, "cr_await", None) or getattr(
+            awaited, "gi_yieldfrom", None
+        )
+    return "\n".join(lines)
