@@ -217,13 +217,13 @@ class Hub:
             if receiver is not None:
                 receiver.cancel()
             if channel is not None:
-                await asyncio.shield(_leave(layer, channel))
+                await asyncio.shield(_leave(layer, channel, wake=receiver))
 
     async def _receive(self, channel: str, stop: asyncio.Event) -> None:
-        """Until ``stop``: a cancel alone is not enough, since one that lands
-        as the client's read times out can come back as a Redis TimeoutError
-        (seen: the receiver then polled for ever and ``asyncio.run`` never
-        returned)."""
+        """Until ``stop``. A cancel alone is not enough: one that lands inside
+        channels_redis's blocking pop can be lost (seen about once in a dozen
+        shutdowns; the task then popped an empty channel for ever), so
+        :func:`_leave` also sends this channel a message to wake it."""
         layer = get_channel_layer()
         while not stop.is_set():
             try:
@@ -238,11 +238,20 @@ class Hub:
                 self.changed(str(message.get("id", "")))
 
 
-async def _leave(layer: Any, channel: str) -> None:
+async def _leave(
+    layer: Any, channel: str, *, wake: asyncio.Future[None] | None
+) -> None:
     try:
         await layer.group_discard(GROUP, channel)
+        if wake is not None and not wake.done():
+            await layer.send(channel, {"type": WAKE})
     except Exception:  # it expires from the group anyway
         log.warning("could not leave the KPI group", exc_info=True)
+
+
+# what _leave sends the hub's own channel so that a receiver that missed its
+# cancel sees ``stop``; the hub acts only on "kpis.changed"
+WAKE = "kpis.stop"
 
 
 hub = Hub()
