@@ -33,3 +33,15 @@ class RedisCache(django_redis.RedisCache):
     def __init__(self, server: str, params: dict[str, Any]) -> None:
         super().__init__(server, params)
         self._class = RedisCacheClient
+
+    def count_hit(self, key: str, timeout: int) -> int:
+        """INCR ``key``, created with ``timeout`` when missing: one round
+        trip (``SET NX EX`` and ``INCR`` pipelined), where Django's ``add``
+        then ``incr`` cost three (``incr`` is EXISTS + INCRBY). The rate
+        limit counts every API request with it."""
+        client = self._cache.get_client(key, write=True)
+        name = self.make_and_validate_key(key)
+        pipe = client.pipeline(transaction=False)
+        pipe.set(name, 0, nx=True, ex=timeout)
+        pipe.incr(name)
+        return int(pipe.execute()[1])

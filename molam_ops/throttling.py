@@ -23,10 +23,11 @@ import time
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.utils.translation import gettext as _
 from rest_framework.throttling import BaseThrottle
 
+from molam_ops.cache import RedisCache
 from molam_ops.errors import OpsError
 from molam_ops.hardening import record_refusal, request_client_ip, shared_cache_lock
 from molam_ops.identity import principal_from_user
@@ -51,6 +52,10 @@ def hit(subject: str, now: float) -> tuple[int, float]:
     window and when that window ends (epoch seconds)."""
     window = int(now // WINDOW_SECONDS)
     key = counter_key(subject, now)
+    ends = float((window + 1) * WINDOW_SECONDS)
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):  # production: one round trip
+        return backend.count_hit(key, WINDOW_SECONDS + KEY_GRACE_SECONDS), ends
     with shared_cache_lock():
         cache.add(key, 0, timeout=WINDOW_SECONDS + KEY_GRACE_SECONDS)
         try:
@@ -58,7 +63,7 @@ def hit(subject: str, now: float) -> tuple[int, float]:
         except ValueError:  # evicted between the two calls: count afresh
             cache.add(key, 1, timeout=WINDOW_SECONDS + KEY_GRACE_SECONDS)
             count = 1
-    return int(count), float((window + 1) * WINDOW_SECONDS)
+    return int(count), ends
 
 
 def subject_of(request: Any) -> str:
