@@ -40,11 +40,7 @@ def execute(sql: str, params: Sequence[Any]) -> None:
 
 def insert(obj: models.Model) -> None:
     """:func:`molam_ops.lib.rawsql.insert`, through :func:`execute`."""
-    sql, fields = rawsql._insert_statement(type(obj), connection.vendor)
-    params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
-    execute(sql, params)
-    obj._state.adding = False
-    obj._state.db = connection.alias
+    rawsql.insert(obj, run=execute)
 
 
 @contextmanager

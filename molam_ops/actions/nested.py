@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from molam_ops.actions.context import ActionContext, Outcome
 from molam_ops.actions.ports import audit_sink
 from molam_ops.actions.registry import ActionSpec, get_action
-from molam_ops.actions.runner import _approval_outcome, _finish
+from molam_ops.actions.runner import approval_outcome, finish
 from molam_ops.errors import OpsError, validation_fields
 
 log = logging.getLogger("molam_ops.actions")  # one logger for every action line
@@ -34,13 +34,13 @@ def run_nested(
     required = spec.approvals(ctx, data) if spec.approvals else 0
     if required:
         target = spec.target_of(payload)
-        outcome = _approval_outcome(ctx, data, payload, required, target)
+        outcome = approval_outcome(ctx, data, payload, required, target)
         status = "requested"
     else:
         with transaction.atomic():  # a savepoint around the effect alone
             outcome = spec.func(ctx, **data)
         status = "executed"
-    return status, outcome, _finish(ctx, outcome, status).body["log"]
+    return status, outcome, finish(ctx, outcome, status).body["log"]
 
 
 def run_approved(
@@ -64,7 +64,7 @@ def run_approved(
             )
         with transaction.atomic():  # a savepoint: a refusal undoes only the effect
             outcome = spec.func(ctx, **dict(serializer.validated_data))
-            result = _finish(ctx, outcome, "executed")
+            result = finish(ctx, outcome, "executed")
         _log_approved(ctx, "executed")
         return "executed", result.body["log"], outcome
     except OpsError as exc:

@@ -226,9 +226,9 @@ def _execute(
             if spec.precheck is not None:
                 spec.precheck(ctx, **data)
             if required:
-                result = _approval_outcome(ctx, data, payload, required, target)
-                return _finish(ctx, result, "requested")
-            return _finish(ctx, spec.func(ctx, **data), "executed")
+                result = approval_outcome(ctx, data, payload, required, target)
+                return finish(ctx, result, "requested")
+            return finish(ctx, spec.func(ctx, **data), "executed")
     except OpsError as exc:
         # A refusal from the effect (409 already paused, 404 unknown bank):
         # its writes are rolled back; the refusal is recorded and replayable.
@@ -251,7 +251,7 @@ def _execute(
     raise AssertionError("unreachable")
 
 
-def _approval_outcome(
+def approval_outcome(
     ctx: ActionContext,
     data: dict[str, Any],
     payload: dict[str, Any],
@@ -270,7 +270,10 @@ def _approval_outcome(
     )
 
 
-def _finish(ctx: ActionContext, outcome: Outcome, status: str) -> ActionResult:
+def finish(ctx: ActionContext, outcome: Outcome, status: str) -> ActionResult:
+    """The one writer of an action's end, inside its transaction: the audit
+    row, the outbox events, the stored response, the after-commit hooks
+    (also used by :mod:`molam_ops.actions.nested`)."""
     # the audit row, the events and the stored response: written, never read
     # back, so on PostgreSQL they go in one round trip (actions/batch.py)
     with batch.together():

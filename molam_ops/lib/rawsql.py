@@ -11,7 +11,9 @@ or signal receivers must not use this.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from functools import lru_cache
+from typing import Any
 
 from django.db import connection, models
 
@@ -34,11 +36,18 @@ def _insert_statement(
     return sql, fields
 
 
-def insert(obj: models.Model) -> None:
-    """INSERT ``obj`` as a new row (its AutoField id, if any, stays unset)."""
+def insert(
+    obj: models.Model, *, run: Callable[[str, Sequence[Any]], None] | None = None
+) -> None:
+    """INSERT ``obj`` as a new row (its AutoField id, if any, stays unset).
+    ``run`` sends the statement (:func:`molam_ops.actions.batch.execute` holds
+    it for a batch); by default it runs at once."""
     sql, fields = _insert_statement(type(obj), connection.vendor)
     params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
-    with connection.cursor() as cur:
-        cur.execute(sql, params)
+    if run is None:
+        with connection.cursor() as cur:
+            cur.execute(sql, params)
+    else:
+        run(sql, params)
     obj._state.adding = False
     obj._state.db = connection.alias
