@@ -16,12 +16,21 @@ worker writes its counters and histograms to files in
   into this one's, and a reused pid would carry their counts on;
 - hears of every worker that exits (``child_exit``), so that its live gauges
   go (its counters stay: a total must not drop when a worker is recycled).
+
+It also sets ``forwarded_allow_ips`` from ``TRUSTED_PROXIES``: the uvicorn
+worker (uvicorn_worker 0.4) builds its ``uvicorn.Config`` with
+``forwarded_allow_ips=cfg.forwarded_allow_ips``, and uvicorn's
+``ProxyHeadersMiddleware`` then rewrites the client address and scheme from
+``X-Forwarded-For`` / ``-Proto`` of those peers only, before Django runs.
+gunicorn's own default (``$FORWARDED_ALLOW_IPS``, else ``127.0.0.1,::1``)
+would believe any process on the host; empty here means nobody.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -30,6 +39,22 @@ _private_dir: str | None = None
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     _private_dir = tempfile.mkdtemp(prefix="molam-prometheus-")
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = _private_dir
+
+
+def _trusted_proxies() -> str:
+    # this file's directory is the project's, wherever gunicorn runs from
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from molam_ops.lib.addresses import forwarded_allow_ips
+
+    try:
+        return forwarded_allow_ips(os.environ)
+    except ValueError as exc:
+        # one line naming the variable, as the app's own settings say it
+        sys.stderr.write(f"error: {exc}\n")
+        raise SystemExit(1) from None
+
+
+forwarded_allow_ips = _trusted_proxies()
 
 
 def on_starting(server: Any) -> None:

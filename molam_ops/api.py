@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 from molam_ops.actions import runner
 from molam_ops.actions.context import RequestMeta
 from molam_ops.actions.registry import ActionSpec, all_actions
+from molam_ops.hardening import request_client_ip
 from molam_ops.identity import Principal, request_principal
 from molam_ops.permissions import IsAuthenticatedPrincipal
 from molam_ops.schema import ERROR_RESPONSES
@@ -56,7 +57,9 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
 
 def request_meta(request: Request) -> RequestMeta:
     return RequestMeta(
-        ip=getattr(request, "client_ip", None) or request.META.get("REMOTE_ADDR"),
+        # never REMOTE_ADDR as such: behind a trusted proxy that sent garbage
+        # it holds the garbage (an inet column refuses it; None is "unknown")
+        ip=request_client_ip(request),
         user_agent=request.headers.get("User-Agent", "")[:512],
         request_id=getattr(request, "request_id", ""),
     )

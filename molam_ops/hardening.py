@@ -24,7 +24,10 @@ from django.core.cache import cache, caches
 from django.core.cache.backends.filebased import FileBasedCache
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework import exceptions
 
 from molam_ops.actions.context import ActionContext, RequestMeta
@@ -51,6 +54,10 @@ log = logging.getLogger(__name__)
 ANONYMOUS = Principal(id="anonymous", roles=frozenset(), kind="anonymous")
 # The action_type of audit rows for refusals that no action got to see.
 REFUSED_REQUEST = "api_request"
+REFUSED_ADMIN_REQUEST = "admin_request"
+# What OPS_IP_ALLOWLIST fences: the API's ops endpoints, and the whole admin
+# (its login included), whose actions and confirmation pages run ops actions.
+FENCED_PREFIXES = ("/api/ops/", "/admin/")
 # A caller refused again and again is recorded once per window per address or
 # subject: a flood must not be able to fill the append-only audit table.
 AUDIT_WINDOW_SECONDS = 60
@@ -98,6 +105,7 @@ def record_refusal(
     *,
     principal: Principal | None = None,
     details: dict[str, Any] | None = None,
+    action_type: str = REFUSED_REQUEST,
 ) -> None:
     """Append the ``rejected`` row of a refusal made before the runner.
 
@@ -107,7 +115,7 @@ def record_refusal(
     principal = principal or request_caller(request) or ANONYMOUS
     ctx = ActionContext(
         action_id=uuid.uuid4(),
-        action_type=REFUSED_REQUEST,
+        action_type=action_type,
         principal=principal,
         role=principal.acting_role(KNOWN_ROLES) or "",
         meta=RequestMeta(
@@ -171,9 +179,35 @@ def json_error(error: OpsError) -> JsonResponse:
     return response
 
 
+def html_error(
+    request: HttpRequest, error: OpsError, *, title: Any, detail: Any = ""
+) -> HttpResponse:
+    """The admin's page for a refusal: what ``json_error`` is to the API. It
+    may run before LocaleMiddleware, so it picks the reader's language (pass
+    lazy strings: they are translated here)."""
+    with translation.override(translation.get_language_from_request(request)):
+        response = render(
+            request,
+            "molam_ops/refused.html",
+            {
+                "title": str(title),
+                "code": error.code,
+                "message": str(error.message),
+                "detail": str(detail),
+            },
+            status=error.status,
+        )
+    for name, value in error.headers.items():
+        response[name] = value
+    return response
+
+
 class ClientAddressMiddleware:
-    """Sets ``request.client_ip``; refuses /api/ops/ to addresses outside
-    ``OPS_IP_ALLOWLIST`` (empty: every address) with 403 ``address_not_allowed``.
+    """Sets ``request.client_ip``; refuses /api/ops/ and /admin/ to addresses
+    outside ``OPS_IP_ALLOWLIST`` (empty: every address) with 403
+    ``address_not_allowed`` (the §6 JSON on the API, a page on the admin). An
+    unknown address (a trusted proxy's unparseable ``X-Forwarded-For``) is
+    outside any list.
 
     Runs before SecurityMiddleware (which reads X-Forwarded-Proto) and before
     sessions are loaded, so the audit row of a refusal names a JWT caller but
@@ -193,7 +227,7 @@ class ClientAddressMiddleware:
         allow = settings.OPS_IP_ALLOWLIST
         if (
             allow
-            and request.path.startswith("/api/ops/")
+            and request.path.startswith(FENCED_PREFIXES)
             and (addr is None or not in_networks(addr, networks(tuple(allow))))
         ):
             return self._refuse(request, request_client_ip(request))
@@ -202,17 +236,21 @@ class ClientAddressMiddleware:
     def _refuse(self, request: HttpRequest, ip: str | None) -> HttpResponse:
         error = OpsError(
             "address_not_allowed",
-            _("Requests from your address are not allowed here."),
+            gettext_lazy("Requests from your address are not allowed here."),
             status=403,
         )
+        api = request.path.startswith("/api/")
         if first_in_window("address", ip or "unknown"):
             record_refusal(
                 request,
                 error,
                 details={"remote_addr": request.META.get("REMOTE_ADDR", "")[:64]},
+                action_type=REFUSED_REQUEST if api else REFUSED_ADMIN_REQUEST,
             )
         log.warning("address %s refused on %s", ip, request.path)
-        return json_error(error)
+        if api:
+            return json_error(error)
+        return html_error(request, error, title=gettext_lazy("Address not allowed"))
 
 
 def too_large() -> OpsError:

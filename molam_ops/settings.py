@@ -302,7 +302,6 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
 LOGIN_URL = "/admin/login/"
-
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "molam_ops.identity.MolamJWTAuthentication",
@@ -342,9 +341,11 @@ SPECTACULAR_SETTINGS = {
 #   session user; the address when anonymous) per wall-clock minute, counted in
 #   the shared cache so every process draws on one budget; then 429.
 # OPS_IP_ALLOWLIST ("" = every address): comma-separated CIDRs allowed on
-#   /api/ops/; others get 403 address_not_allowed.
+#   /api/ops/ and /admin/; others get 403 address_not_allowed.
 # TRUSTED_PROXIES (""): CIDRs of the proxies in front; only from them are
-#   X-Forwarded-For (client address) and X-Forwarded-Proto (https) believed.
+#   X-Forwarded-For (client address) and X-Forwarded-Proto (https) believed,
+#   here and by uvicorn (gunicorn.conf.py and scripts/run_local.py give it
+#   the same list as forwarded_allow_ips).
 # SECURE_SSL_REDIRECT (off): TLS ends at the ingress, which also redirects
 #   http to https; probes and Prometheus reach the pods over plain HTTP.
 # SECURE_HSTS_SECONDS (1 year with DEBUG off), SECURE_HSTS_INCLUDE_SUBDOMAINS

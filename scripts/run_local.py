@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,6 +40,29 @@ def metrics_env() -> dict[str, str]:
     shutil.rmtree(METRICS_DIR, ignore_errors=True)
     METRICS_DIR.mkdir(parents=True)
     return {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(METRICS_DIR)}
+
+
+def web_argv(port: str, env: Mapping[str, str]) -> list[str]:
+    """The web process: uvicorn on 127.0.0.1:``port``, believing
+    ``X-Forwarded-For`` / ``-Proto`` only from ``TRUSTED_PROXIES`` (as
+    gunicorn.conf.py has it in production). uvicorn's own default trusts
+    loopback, so a forged header from this very machine would have been
+    taken for the client's address; with no trusted proxy, its proxy-header
+    handling is off."""
+    sys.path.insert(0, str(ROOT))
+    from molam_ops.lib.addresses import forwarded_allow_ips
+
+    trusted = forwarded_allow_ips(env)
+    return [
+        str(BIN / "uvicorn"),
+        "molam_ops.asgi:application",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        port,
+        "--no-access-log",
+        *(["--forwarded-allow-ips", trusted] if trusted else ["--no-proxy-headers"]),
+    ]
 
 
 def manage(*args: str) -> None:
@@ -113,19 +137,7 @@ def main() -> int:
             cwd=ROOT,
             env={**DEMO_CONNECTOR, **env},
         ),
-        "web": subprocess.Popen(
-            [
-                str(BIN / "uvicorn"),
-                "molam_ops.asgi:application",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                PORT,
-                "--no-access-log",
-            ],
-            cwd=ROOT,
-            env=env,
-        ),
+        "web": subprocess.Popen(web_argv(PORT, env), cwd=ROOT, env=env),
     }
     print(banner(), flush=True)
     stopping = False

@@ -1,13 +1,15 @@
 """Client addresses behind proxies, and the CIDR lists that configure them.
 
 Standard library only: ``settings.py`` parses ``OPS_IP_ALLOWLIST`` and
-``TRUSTED_PROXIES`` with it while Django is still being configured.
+``TRUSTED_PROXIES`` with it while Django is still being configured, and the
+processes that serve the app (``gunicorn.conf.py``, ``scripts/run_local.py``)
+hand the same ``TRUSTED_PROXIES`` to the ASGI server before Django exists.
 """
 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -32,6 +34,21 @@ def parse_networks(name: str, raw: str) -> list[str]:
     return out
 
 
+def forwarded_allow_ips(environ: Mapping[str, str]) -> str:
+    """``TRUSTED_PROXIES`` as the ASGI server's ``forwarded_allow_ips``: the
+    same CIDRs Django believes, comma-separated; ``""`` when none.
+
+    uvicorn (alone or as gunicorn's worker) rewrites the request's client
+    address and scheme from ``X-Forwarded-For`` / ``X-Forwarded-Proto`` when
+    the peer is in that list, before Django sees the request; its own default
+    (``$FORWARDED_ALLOW_IPS`` or ``127.0.0.1,::1``) would believe any local
+    process. Raises the one-line ``ValueError`` of :func:`parse_networks`.
+    """
+    return ",".join(
+        parse_networks("TRUSTED_PROXIES", environ.get("TRUSTED_PROXIES", ""))
+    )
+
+
 @lru_cache(maxsize=64)
 def networks(cidrs: tuple[str, ...]) -> tuple[Network, ...]:
     return tuple(ipaddress.ip_network(c, strict=False) for c in cidrs)
@@ -40,11 +57,16 @@ def networks(cidrs: tuple[str, ...]) -> tuple[Network, ...]:
 def parse_address(text: str) -> Address | None:
     """An address as a peer or a proxy writes it; ``None`` if it is not one."""
     text = text.strip()
-    # some proxies append the port: "[2001:db8::1]:443", "203.0.113.7:5100"
+    # some proxies append the port: "[2001:db8::1]:443", "203.0.113.7:5100";
+    # anything else around the address ("[::1", "203.0.113.7:x") is garbage
     if text.startswith("["):
-        text = text[1:].partition("]")[0]
+        text, bracket, port = text[1:].partition("]")
+        if not bracket or (port and not (port[0] == ":" and port[1:].isdigit())):
+            return None
     elif text.count(":") == 1:
-        text = text.partition(":")[0]
+        text, _colon, port = text.partition(":")
+        if not port.isdigit():
+            return None
     try:
         addr = ipaddress.ip_address(text)
     except ValueError:
@@ -68,8 +90,14 @@ def client_address(
     Each proxy appends the address it received the request from, so walking
     from the right, the first hop that is not a trusted proxy is the client;
     everything left of it was written by the client and may be forged. If all
-    hops are trusted proxies, the left-most one is the client. ``None`` when a
-    trusted proxy's chain holds something that is not an address.
+    hops are trusted proxies, the left-most one is the client.
+
+    ``None`` (unknown) when a trusted proxy's chain holds something that is
+    not an address, or when the peer is not one: behind uvicorn, whose proxy
+    handling (given the same ``TRUSTED_PROXIES``) already put a trusted
+    proxy's unparseable ``X-Forwarded-For`` in the peer's place. Unknown is
+    never guessed into the proxy's own address: that one may well be inside
+    ``OPS_IP_ALLOWLIST``.
     """
     peer = parse_address(remote_addr)
     if peer is None or not in_networks(peer, trusted):

@@ -7,10 +7,13 @@ import os
 import random
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import Group, User
+from django.test import Client
 from rest_framework.test import APIClient
 
 from audit.models import OpsActionLog
@@ -69,9 +72,18 @@ def test_client_address(peer: str, xff: str, client: str) -> None:
     assert str(client_address(peer, xff, PROXIES)) == client
 
 
-def test_garbage_in_a_trusted_chain_is_no_address() -> None:
-    assert client_address("10.0.0.2", "203.0.113.5, bogus", PROXIES) is None
-    assert client_address("not-an-ip", "", PROXIES) is None
+@pytest.mark.parametrize(
+    "text",
+    ["bogus", "[::1", "[::1]x", "[::1]:", "[::1]:x", "203.0.113.5:", "1.2.3.4:x"],
+)
+def test_garbage_in_a_trusted_chain_is_no_address(text: str) -> None:
+    assert client_address("10.0.0.2", f"203.0.113.5, {text}", PROXIES) is None
+    # behind uvicorn, which already put the garbage in the peer's place
+    assert client_address(text, text, PROXIES) is None
+    # garbage left of the hop a trusted proxy appended is never read
+    assert str(client_address("10.0.0.2", f"{text}, 203.0.113.5", PROXIES)) == (
+        "203.0.113.5"
+    )
 
 
 @pytest.fixture
@@ -149,10 +161,109 @@ def test_a_forged_hop_behind_a_trusted_proxy_does_not_pass(
 
 @pytest.mark.django_db
 @pytest.mark.usefixtures("allowlist")
-def test_only_api_ops_is_fenced(pay_admin: APIClient) -> None:
+def test_only_api_ops_and_the_admin_are_fenced(pay_admin: APIClient) -> None:
     ip = random_outsider()
     assert pay_admin.get("/healthz", REMOTE_ADDR=ip).status_code == 200
     assert pay_admin.get("/api/metrics/summary", REMOTE_ADDR=ip).status_code == 200
+    # the dashboard only signs in (at /admin/login/) and calls /api/ops/
+    assert pay_admin.get("/", REMOTE_ADDR=ip).status_code == 302
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("allowlist")
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/admin/login/"),
+        ("post", "/admin/login/"),
+        ("get", "/admin/"),
+        ("get", "/admin/controls/treasurycontrol/"),
+        ("post", "/admin/controls/treasurycontrol/"),
+    ],
+)
+def test_the_admin_is_refused_outside_the_allowlist(
+    method: str, path: str, settings: Any
+) -> None:
+    user = User.objects.create_user(
+        f"admin-{uuid.uuid4().hex[:8]}", password="pw-for-this-test", is_staff=True
+    )
+    user.groups.add(Group.objects.get_or_create(name="pay_admin")[0])
+    client = Client()
+    client.force_login(user)
+    ip = random_outsider()
+    body = {"username": user.username, "password": "pw-for-this-test"}
+    resp = getattr(client, method)(
+        path, body if method == "post" else None, REMOTE_ADDR=ip, HTTP_USER_AGENT="ua"
+    )
+    assert resp.status_code == 403
+    assert resp["Content-Type"].startswith("text/html")
+    page = resp.content.decode()
+    assert "Requests from your address are not allowed here." in page
+    assert 'data-code="address_not_allowed"' in page
+    (row,) = OpsActionLog.objects.filter(ip=ip)
+    assert row.status == "rejected"
+    assert row.action_type == "admin_request"
+    assert row.details["code"] == "address_not_allowed"
+    assert row.target == {"method": method.upper(), "path": path}
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("allowlist")
+def test_the_admin_refusal_speaks_the_readers_language() -> None:
+    resp = Client().get(
+        "/admin/login/", REMOTE_ADDR=random_outsider(), HTTP_ACCEPT_LANGUAGE="fr"
+    )
+    assert resp.status_code == 403
+    assert '<html lang="fr">' in resp.content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("allowlist")
+def test_the_admin_is_open_inside_the_allowlist() -> None:
+    client = Client()
+    assert client.get("/admin/login/", REMOTE_ADDR="203.0.113.9").status_code == 200
+    via_proxy = client.get(
+        "/admin/login/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="203.0.113.9"
+    )
+    assert via_proxy.status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("peer", "forwarded"),
+    [
+        # as uvicorn leaves it: the trusted proxy's garbage in the peer's place
+        ("garbage", "garbage"),
+        # as a server without proxy handling leaves it
+        ("10.0.0.2", "garbage"),
+        ("10.0.0.2", "203.0.113.5, [::1"),
+    ],
+)
+def test_garbage_from_a_trusted_proxy_is_an_unknown_address(
+    pay_admin: APIClient, bank: Any, settings: Any, peer: str, forwarded: str
+) -> None:
+    from tests.conftest import post_action
+
+    settings.TRUSTED_PROXIES = ["10.0.0.0/8"]
+    resp = post_action(
+        pay_admin,
+        "pause-bank",
+        {"bank_profile_id": str(bank.id), "reason": "timeouts"},
+        REMOTE_ADDR=peer,
+        HTTP_X_FORWARDED_FOR=forwarded,
+    )
+    assert resp.status_code == 200, resp.content
+    assert resp.json()["log"]["ip"] is None
+    assert OpsActionLog.objects.get(action_type="pause_bank").ip is None
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("allowlist")
+def test_an_unknown_address_is_outside_the_allowlist(pay_admin: APIClient) -> None:
+    resp = pay_admin.get(
+        "/api/ops/controls", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="garbage"
+    )
+    assert_error(resp, 403, "address_not_allowed")
 
 
 @pytest.mark.django_db
