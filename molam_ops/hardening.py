@@ -1,6 +1,6 @@
 """Refusals made before the runner: bodies over the size limit, callers outside
 ``OPS_IP_ALLOWLIST`` (and, with :mod:`molam_ops.throttling`, callers over the
-rate limit).
+rate limit; with :mod:`molam_ops.logins`, admin logins locked out).
 
 Refusals of a caller (address, rate) leave a ``rejected`` audit row through
 the runner's audit port (DESIGN §3), never through a second audit path.

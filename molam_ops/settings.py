@@ -9,6 +9,7 @@ case a secret key and the Molam ID public key are required.
 from __future__ import annotations
 
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -66,6 +67,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "axes",  # admin login lockout (hardening below)
     "rest_framework",
     "django_filters",
     "drf_spectacular",
@@ -101,6 +103,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # last but the metrics: turns a locked-out sign-in into its refusal page
+    "axes.middleware.AxesMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
@@ -302,6 +306,13 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
 LOGIN_URL = "/admin/login/"
+AUTHENTICATION_BACKENDS = [
+    # first: a locked-out username and address is refused before any password
+    # is checked, the right one included (django-axes; hardening below)
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "molam_ops.identity.MolamJWTAuthentication",
@@ -380,6 +391,29 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+# Admin sign-in (django-axes, molam_ops/logins.py): AXES_FAILURE_LIMIT (5)
+#   failed logins of one username from one client address (TRUSTED_PROXIES-
+#   aware, as everywhere) lock that pair out for AXES_COOLOFF_MINUTES (15; 0 =
+#   until `manage.py axes_reset_username`), the right password included; each
+#   attempt while locked restarts the cool-off. A success clears the count.
+#   Only the attempt counters live in axes' table; lockouts are audit rows.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_MINUTES = env.int("AXES_COOLOFF_MINUTES", default=15)
+if AXES_FAILURE_LIMIT < 1 or AXES_COOLOFF_MINUTES < 0:
+    raise ImproperlyConfigured(
+        "AXES_FAILURE_LIMIT must be >= 1 and AXES_COOLOFF_MINUTES >= 0"
+    )
+AXES_COOLOFF_TIME = (
+    timedelta(minutes=AXES_COOLOFF_MINUTES) if AXES_COOLOFF_MINUTES else None
+)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "molam_ops.hardening.request_client_ip"
+AXES_LOCKOUT_CALLABLE = "molam_ops.logins.lockout_response"
+AXES_RESET_ON_SUCCESS = True
+# axes' access log would be a second, mutable log of sign-ins beside the
+# audit trail, and its admin pages would change state outside the runner
+AXES_DISABLE_ACCESS_LOG = True
+AXES_ENABLE_ADMIN = False
 SILENCED_SYSTEM_CHECKS = [
     # deliberate defaults, documented above: the redirect is the ingress's
     *(["security.W008"] if not SECURE_SSL_REDIRECT else []),
@@ -568,6 +602,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # its start-up banner on stdout would precede every command's output
+        # (mint_token's token among them)
+        "axes.apps": {"level": "WARNING"},
         # Django's defaults give these their own stderr handlers (unfiltered,
         # and a second copy of each line with DEBUG on): through ours instead.
         "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from axes.models import AccessAttempt
 from django.contrib.auth.models import Group, User
 from django.test import Client
 from rest_framework.test import APIClient
@@ -205,6 +206,8 @@ def test_the_admin_is_refused_outside_the_allowlist(
     assert row.action_type == "admin_request"
     assert row.details["code"] == "address_not_allowed"
     assert row.target == {"method": method.upper(), "path": path}
+    # nothing behind the fence ran: no login, no changelist action
+    assert not AccessAttempt.objects.filter(username=user.username).exists()
 
 
 @pytest.mark.django_db
