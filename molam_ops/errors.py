@@ -112,6 +112,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     """DRF's EXCEPTION_HANDLER: every error under /api gets the §6 body."""
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
+    if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+        # imported here: the throttle's modules import this one
+        from molam_ops.throttling import throttle_unauthenticated
+
+        # refused before DRF's throttles run; counted on the address instead
+        exc = throttle_unauthenticated(context["request"]) or exc
     if isinstance(exc, exceptions.APIException):
         err = from_drf(exc)
         if isinstance(

@@ -349,8 +349,11 @@ SPECTACULAR_SETTINGS = {
 
 # --- hardening ----------------------------------------------------------------
 # RATE_LIMIT_PER_MINUTE (100; 0 = off): API requests per caller (JWT subject or
-#   session user; the address when anonymous) per wall-clock minute, counted in
-#   the shared cache so every process draws on one budget; then 429.
+#   session user) per wall-clock minute, counted in the shared cache so every
+#   process draws on one budget; then 429.
+# RATE_LIMIT_ANONYMOUS_PER_MINUTE (60; 0 = off): the budget of one client
+#   address for /api requests without valid credentials (none, a bad or
+#   expired token: the 401s) and anonymous calls of public endpoints.
 # OPS_IP_ALLOWLIST ("" = every address): comma-separated CIDRs allowed on
 #   /api/ops/ and /admin/; others get 403 address_not_allowed.
 # TRUSTED_PROXIES (""): CIDRs of the proxies in front; only from them are
@@ -373,6 +376,7 @@ def _cidrs(name: str) -> list[str]:
 
 
 RATE_LIMIT_PER_MINUTE = env.int("RATE_LIMIT_PER_MINUTE", default=100)
+RATE_LIMIT_ANONYMOUS_PER_MINUTE = env.int("RATE_LIMIT_ANONYMOUS_PER_MINUTE", default=60)
 OPS_IP_ALLOWLIST = _cidrs("OPS_IP_ALLOWLIST")
 TRUSTED_PROXIES = _cidrs("TRUSTED_PROXIES")
 if TRUSTED_PROXIES:

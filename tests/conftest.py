@@ -42,10 +42,11 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
 
 @pytest.fixture(autouse=True)
 def _rate_limit_off(settings: Any) -> None:
-    """Tests call the API far more than 100 times a minute as one user; the
-    rate limit's own tests (tests/molam_ops/test_hardening_ratelimit.py) turn
-    it back on."""
+    """Tests call the API far more than 100 times a minute as one user, and
+    as anonymous callers from one address; the rate limit's own tests
+    (tests/molam_ops/test_hardening_ratelimit.py) turn it back on."""
     settings.RATE_LIMIT_PER_MINUTE = 0
+    settings.RATE_LIMIT_ANONYMOUS_PER_MINUTE = 0
 
 
 @pytest.fixture

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
+import random
 import subprocess
 import sys
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +108,104 @@ def test_a_session_user_is_counted_as_that_user(settings: Any) -> None:
         assert client.get("/api/ops/controls").status_code == 200
         assert_error(client.get("/api/ops/controls"), 429, "rate_limited")
     assert len(refusals_of(f"user:{user.pk}")) == 1
+
+
+def fresh_address() -> str:
+    """A client address of its own per test run: counters outlive a run."""
+    return str(ipaddress.ip_address("198.18.0.0") + random.randrange(2**17))
+
+
+@pytest.mark.django_db
+def test_requests_without_credentials_are_limited_per_address(
+    settings: Any,
+) -> None:
+    settings.RATE_LIMIT_ANONYMOUS_PER_MINUTE = 60
+    ip = fresh_address()
+    client = APIClient(REMOTE_ADDR=ip)
+    with time_machine.travel(FROZEN, tick=False):
+        answers = [client.get("/api/ops/controls") for _ in range(360)]
+    assert [r.status_code for r in answers] == [401] * 60 + [429] * 300
+    error = assert_error(answers[60], 429, "rate_limited")
+    assert error["message"]
+    assert answers[60]["Retry-After"] == "15"
+    assert_error(answers[-1], 429, "rate_limited")
+    # 300 refusals, one row
+    (row,) = OpsActionLog.objects.filter(ip=ip)
+    assert row.status == "rejected"
+    assert row.actor_id == "anonymous"
+    assert row.details["reason"] == "rate_limited"
+    assert row.details["limit"] == 60
+
+
+@pytest.mark.django_db
+def test_bad_and_missing_credentials_share_the_address_budget(
+    settings: Any,
+) -> None:
+    settings.RATE_LIMIT_ANONYMOUS_PER_MINUTE = 4
+    ip = fresh_address()
+    with time_machine.travel(FROZEN, tick=False):
+        expired = mint(sub="alice", roles=["pay_admin"], ttl=timedelta(minutes=-1))
+    credentials = [None, "Bearer not-a-jwt", f"Bearer {expired}", "Basic eDp5"]
+    with time_machine.travel(FROZEN, tick=False):
+        codes = []
+        for header in credentials:
+            client = APIClient(REMOTE_ADDR=ip)
+            if header:
+                client.credentials(HTTP_AUTHORIZATION=header)
+            codes.append(client.post("/api/ops/freeze-payouts", {}).status_code)
+        assert codes == [401, 401, 401, 401]
+        for header in credentials:
+            client = APIClient(REMOTE_ADDR=ip)
+            if header:
+                client.credentials(HTTP_AUTHORIZATION=header)
+            assert_error(
+                client.post("/api/ops/freeze-payouts", {}), 429, "rate_limited"
+            )
+        # an anonymous call of a public endpoint draws on the same budget
+        assert APIClient(REMOTE_ADDR=ip).get("/api/schema/").status_code == 429
+        # a caller with valid credentials from that address is not touched
+        valid = jwt_client(f"nat-{uuid.uuid4().hex[:8]}")
+        assert valid.get("/api/ops/controls", REMOTE_ADDR=ip).status_code == 200
+        # nor is another address
+        other = APIClient(REMOTE_ADDR=fresh_address())
+        assert other.get("/api/ops/controls").status_code == 401
+
+
+@pytest.mark.django_db
+def test_the_anonymous_budget_follows_the_trusted_client_address(
+    settings: Any,
+) -> None:
+    settings.RATE_LIMIT_ANONYMOUS_PER_MINUTE = 2
+    settings.TRUSTED_PROXIES = ["10.0.0.0/8"]
+    behind_proxy, untrusted = fresh_address(), fresh_address()
+    with time_machine.travel(FROZEN, tick=False):
+        proxy = APIClient(REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=behind_proxy)
+        assert [proxy.get("/api/ops/me").status_code for _ in range(3)] == [
+            401,
+            401,
+            429,
+        ]
+        # another client behind the same proxy: its own budget
+        neighbour = APIClient(
+            REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=fresh_address()
+        )
+        assert neighbour.get("/api/ops/me").status_code == 401
+        # a forged header from elsewhere buys no new budget
+        codes = [
+            APIClient(REMOTE_ADDR=untrusted, HTTP_X_FORWARDED_FOR=fresh_address())
+            .get("/api/ops/me")
+            .status_code
+            for _ in range(3)
+        ]
+        assert codes == [401, 401, 429]
+
+
+@pytest.mark.django_db
+def test_zero_turns_the_anonymous_limit_off(settings: Any) -> None:
+    settings.RATE_LIMIT_ANONYMOUS_PER_MINUTE = 0
+    client = APIClient(REMOTE_ADDR=fresh_address())
+    with time_machine.travel(FROZEN, tick=False):
+        assert {client.get("/api/ops/me").status_code for _ in range(10)} == {401}
 
 
 def test_an_anonymous_caller_is_counted_by_address(settings: Any) -> None:
