@@ -66,7 +66,10 @@ def web_argv(port: str, env: Mapping[str, str]) -> list[str]:
 
 
 def manage(*args: str) -> None:
-    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, check=True)
+    done = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, check=False)
+    if done.returncode:
+        # the command said why on stderr (e.g. seed_demo with DEBUG off)
+        sys.exit(done.returncode)
 
 
 def banner() -> str:

@@ -1,10 +1,16 @@
-"""Seed the demo: operators for each role, banks, accounts, payouts (once)."""
+"""Seed the demo: operators for each role, banks, accounts, payouts (once).
+
+Development only: the operators are staff users whose password is published
+(``molam_ops.demo.DEMO_PASSWORD``, printed by ``make run``). With ``DEBUG``
+off the command refuses before it touches anything.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from molam_ops.demo import ensure_demo_operators
 from payouts.demo import seed
@@ -17,6 +23,11 @@ class Command(BaseCommand):
         parser.add_argument("--payouts", type=int, default=3000)
 
     def handle(self, *args: Any, **opts: Any) -> None:
+        if not settings.DEBUG:
+            raise CommandError(
+                "seed_demo refuses to run with DEBUG off: it creates staff users "
+                "with the published demo password (set DEBUG=1 for a demo)"
+            )
         users = ensure_demo_operators()
         counts = seed(payouts=opts["payouts"])
         if not users and not any(counts.values()):
