@@ -4,11 +4,27 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from audit.models import OpsActionLog
+from molam_ops.identity import principal_from_user
+
+
+def holds_ops_role(request: HttpRequest) -> bool:
+    """The session user is an operator: a member of a role group (DESIGN §4),
+    as every caller of ``GET /api/ops/actions`` is."""
+    # asked several times per admin page: one groups query per request
+    if not hasattr(request, "_holds_ops_role"):
+        principal = principal_from_user(getattr(request, "user", None))
+        request._holds_ops_role = principal is not None and bool(principal.roles)  # type: ignore[attr-defined]
+    return bool(request._holds_ops_role)  # type: ignore[attr-defined]
 
 
 @admin.register(OpsActionLog)
 class OpsActionLogAdmin(admin.ModelAdmin):
-    """Read-only: the trail is append-only, and only the runner appends."""
+    """Read-only: the trail is append-only, and only the runner appends.
+
+    Every operator may read it here as through the API (every GET is open to
+    the three roles), without a Django permission of its own; nobody, the
+    superuser included, may add, change or delete a row.
+    """
 
     list_display = (
         "seq",
@@ -22,6 +38,12 @@ class OpsActionLogAdmin(admin.ModelAdmin):
     search_fields = ("actor_id", "action_type", "=action_id", "=idempotency_key")
     date_hierarchy = "created_at"
     show_full_result_count = False
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return super().has_module_permission(request) or holds_ops_role(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_view_permission(request, obj) or holds_ops_role(request)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -1,0 +1,86 @@
+"""The admin's audit log: open to every operator role, read-only for all."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.test import Client
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+from audit.models import OpsActionLog
+from tests.conftest import ROLES, post_action
+
+pytestmark = pytest.mark.django_db
+CHANGELIST = reverse("admin:audit_opsactionlog_changelist")
+
+
+def staff(*groups: str, superuser: bool = False) -> Client:
+    user = User.objects.create_user(
+        f"staff-{uuid.uuid4().hex[:8]}",
+        password="unused-here",
+        is_staff=True,
+        is_superuser=superuser,
+    )
+    for name in groups:
+        user.groups.add(Group.objects.get_or_create(name=name)[0])
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def row(pay_admin: APIClient, bank: Any) -> OpsActionLog:
+    resp = post_action(
+        pay_admin, "pause-bank", {"bank_profile_id": str(bank.id), "reason": "audit"}
+    )
+    assert resp.status_code == 200, resp.content
+    return OpsActionLog.objects.get(action_type="pause_bank")
+
+
+def assert_read_only(client: Client, row: OpsActionLog) -> None:
+    change = reverse("admin:audit_opsactionlog_change", args=[row.pk])
+    before = list(OpsActionLog.objects.values_list("pk", "hash"))
+    assert client.get(reverse("admin:audit_opsactionlog_add")).status_code == 403
+    assert client.post(change, {"actor_id": "mallory"}).status_code == 403
+    delete = reverse("admin:audit_opsactionlog_delete", args=[row.pk])
+    assert client.post(delete, {"post": "yes"}).status_code == 403
+    bulk = client.post(
+        CHANGELIST, {"action": "delete_selected", "_selected_action": [row.pk]}
+    )
+    assert bulk.status_code in (200, 302)  # "no action selected", nothing done
+    assert list(OpsActionLog.objects.values_list("pk", "hash")) == before
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_operator_role_reads_the_log(role: str, row: OpsActionLog) -> None:
+    client = staff(role)
+    index = client.get(reverse("admin:index"))
+    assert index.status_code == 200
+    assert CHANGELIST in index.content.decode()
+    page = client.get(CHANGELIST)
+    assert page.status_code == 200
+    assert "pause_bank" in page.content.decode()
+    detail = client.get(reverse("admin:audit_opsactionlog_change", args=[row.pk]))
+    assert detail.status_code == 200
+    html = detail.content.decode()
+    assert row.hash in html
+    assert 'name="_save"' not in html  # a view, not a form
+    assert_read_only(client, row)
+
+
+def test_a_staff_user_without_a_role_is_refused(row: OpsActionLog) -> None:
+    client = staff()
+    assert client.get(CHANGELIST).status_code == 403
+    detail = reverse("admin:audit_opsactionlog_change", args=[row.pk])
+    assert client.get(detail).status_code == 403
+    assert CHANGELIST not in client.get(reverse("admin:index")).content.decode()
+
+
+def test_the_superuser_reads_but_cannot_write(row: OpsActionLog) -> None:
+    client = staff(superuser=True)
+    assert client.get(CHANGELIST).status_code == 200
+    assert_read_only(client, row)
