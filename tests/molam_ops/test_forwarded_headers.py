@@ -127,9 +127,9 @@ def serve(tmp_path: Path, migrated: Path) -> Iterator[Any]:
         var_dir.mkdir()
         db = var_dir / "db.sqlite3"
         shutil.copy(migrated, db)
-        env = {**base_env(var_dir, db), **settings}
-        # what a developer's shell may hold must not decide what is believed
-        env.pop("FORWARDED_ALLOW_IPS", None)
+        # gunicorn's and uvicorn's own variable, which a shell may hold: it
+        # must not decide what is believed, TRUSTED_PROXIES alone does
+        env = {**base_env(var_dir, db), "FORWARDED_ALLOW_IPS": "*", **settings}
         port = free_port()
         argv = LAUNCHERS[launcher](port, env)
         context = running(argv, env, var_dir / "server.log")
