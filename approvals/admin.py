@@ -13,7 +13,9 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from approvals import binding
 from approvals.models import ApprovalRequest, ApprovalSignature
+from approvals.summaries import action_label, summary
 from molam_ops.admin_actions import (
     CommentForm,
     ReadOnlyInline,
@@ -34,9 +36,9 @@ def _decision(decision: str) -> Any:
 
 
 def _subject(approval: ApprovalRequest) -> str:
-    return gettext("Request %(id)s (%(action)s, %(signed)s signatures)") % {
+    return gettext("Request %(id)s (%(what)s, %(signed)s signatures)") % {
         "id": approval.pk,
-        "action": approval.action_type,
+        "what": action_label(approval),
         "signed": f"{approval.current_approvals}/{approval.required_approvals}",
     }
 
@@ -70,9 +72,9 @@ class ApprovalRequestAdmin(ReadOnlyOpsAdmin):
         "current_approvals",
         "initiator_id",
         "initiator_role",
-        "summary_pretty",
+        "summary_text",
         "payload_pretty",
-        "payload_hash",
+        "binding_state",
         "created_at",
         "expires_at",
         "decided_at",
@@ -104,8 +106,16 @@ class ApprovalRequestAdmin(ReadOnlyOpsAdmin):
         return f"{obj.current_approvals}/{obj.required_approvals}"
 
     @admin.display(description=_("summary"))
-    def summary_pretty(self, obj: ApprovalRequest) -> Any:
-        return format_html("<pre>{}</pre>", json.dumps(obj.summary, indent=2))
+    def summary_text(self, obj: ApprovalRequest) -> str:
+        return summary(obj)
+
+    @admin.display(description=_("binding"))
+    def binding_state(self, obj: ApprovalRequest) -> str:
+        if not obj.binding:
+            return gettext("not sealed (closed before keyed bindings)")
+        if binding.is_intact(obj):
+            return gettext("intact (key %(key)s)") % {"key": obj.binding_key_id}
+        return gettext("DOES NOT VERIFY: changed outside the application")
 
     @admin.display(description=_("payload (what is signed)"))
     def payload_pretty(self, obj: ApprovalRequest) -> Any:

@@ -12,17 +12,27 @@ from approvals.choices import ApprovalMode, ApprovalStatus, Decision
 class ApprovalRequest(models.Model):
     """A request for signatures on one exact action payload.
 
-    ``payload_hash`` binds it: only the payload it was opened for can execute
-    under it. ``current_approvals`` only grows through a conditional UPDATE
-    that requires ``status = pending``, so quorum is reached exactly once.
+    ``binding`` is a keyed MAC (approvals/binding.py) over what is approved:
+    the action, its canonical payload, the initiator, the number of signatures
+    and the deadline. The key is not in the database, so a role that can write
+    this table still cannot change what executes under it. ``target_key``
+    names the thing acted on: one pending request per thing.
+    ``current_approvals`` only grows through a conditional UPDATE that requires
+    ``status = pending``, so quorum is reached exactly once.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     action_reference = models.UUIDField(unique=True, help_text="the action's id")
     action_type = models.CharField(max_length=64)
     payload = models.JSONField()
-    payload_hash = models.CharField(max_length=64)
-    summary = models.JSONField(default=dict)
+    target_key = models.CharField(
+        max_length=64, help_text="SHA-256 of the action type and its target"
+    )
+    binding = models.CharField(max_length=64)
+    binding_key_id = models.CharField(max_length=32)
+    facts = models.JSONField(
+        default=dict, help_text="what the summary sentence is rendered from"
+    )
     mode = models.CharField(max_length=8, choices=ApprovalMode.choices)
     initiator_id = models.CharField(max_length=255)
     initiator_role = models.CharField(max_length=32)
@@ -34,7 +44,6 @@ class ApprovalRequest(models.Model):
     status = models.CharField(
         max_length=16, choices=ApprovalStatus.choices, default=ApprovalStatus.PENDING
     )
-    approval_token = models.CharField(max_length=64, null=True, blank=True)
     token_used_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField()
     created_at = models.DateTimeField()
@@ -45,10 +54,18 @@ class ApprovalRequest(models.Model):
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["status", "expires_at"], name="approval_status_exp"),
+            models.Index(fields=["target_key"], name="approval_target"),
         ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(required_approvals__gte=1), name="approval_needs_1"
+            ),
+            # a second request for the same thing while one waits is refused
+            # (409 approval_pending); under concurrency this index decides
+            models.UniqueConstraint(
+                fields=["target_key"],
+                condition=models.Q(status="pending"),
+                name="one_pending_approval_per_target",
             ),
         ]
 
@@ -69,6 +86,10 @@ class ApprovalSignature(models.Model):
     decision = models.CharField(max_length=8, choices=Decision.choices)
     comment = models.CharField(max_length=1000, blank=True, default="")
     created_at = models.DateTimeField()
+    # keyed like the request's binding: a row written by anything but the app
+    # (a database role inserting a "signature") does not count
+    mac = models.CharField(max_length=64)
+    key_id = models.CharField(max_length=32)
 
     class Meta:
         db_table = "multi_sig_signatures"

@@ -1,5 +1,7 @@
-"""Emails to eligible approvers: what is asked, how much, which scope, by whom,
-until when, and the link (DESIGN §7)."""
+"""Mail to the approvers who may still sign: the request's summary sentence
+(who asks for what, on which target, how much, why, until when), the
+signatures so far, and a link to the dashboard with the request open
+(DESIGN §7). Sent by a worker (approvals/tasks.py), never in the request."""
 
 from __future__ import annotations
 
@@ -9,68 +11,63 @@ import uuid
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mass_mail
+from django.utils import translation
 from django.utils.translation import gettext as _
 
+from approvals.lifecycle import effective_status
 from approvals.models import ApprovalRequest
+from approvals.summaries import action_label, signers_line, summary
 
 log = logging.getLogger(__name__)
 
 
 def eligible_emails(approval: ApprovalRequest) -> list[str]:
-    """Active users holding an approver role, other than the initiator."""
+    """Active users linked to a Molam ID subject and holding an approver
+    role, other than the initiator and those who already decided."""
+    decided = {s.signer_id for s in approval.signatures.all()}
     users = (
         get_user_model()
-        .objects.filter(is_active=True, groups__name__in=settings.APPROVER_ROLES)
+        .objects.filter(
+            is_active=True,
+            groups__name__in=settings.APPROVER_ROLES,
+            molam_identity__isnull=False,
+        )
         .exclude(email="")
+        .exclude(molam_identity__molam_subject=approval.initiator_id)
+        .exclude(molam_identity__molam_subject__in=decided)
         .distinct()
     )
-    out = []
-    for user in users:
-        if approval.initiator_id in {f"user:{user.pk}", user.get_username()}:
-            continue
-        out.append(user.email)
-    return sorted(set(out))
+    return sorted({user.email for user in users})
+
+
+def dashboard_link(approval: ApprovalRequest) -> str:
+    return f"{settings.PUBLIC_BASE_URL}/?approval={approval.id}"
 
 
 def render(approval: ApprovalRequest) -> tuple[str, str]:
-    link = f"{settings.PUBLIC_BASE_URL}/api/ops/approvals/{approval.id}"
-    summary = approval.summary
-    subject = _("[Molam Ops] Signature needed: %(action)s") % {
-        "action": approval.action_type
-    }
-    lines = [
-        _("%(who)s asks for %(n)d signature(s) on: %(what)s")
-        % {
-            "who": approval.initiator_id,
-            "n": approval.required_approvals,
-            "what": summary.get("action") or approval.action_type,
-        },
-        "",
-    ]
-    for key in (
-        "scope",
-        "bank_profile_id",
-        "amount",
-        "currency",
-        "total_amount",
-        "payout_count",
-        "reason",
-    ):
-        if key in summary:
-            lines.append(f"  {key}: {summary[key]}")
-    lines += [
-        "",
-        _("Decide before %(when)s UTC:")
-        % {"when": approval.expires_at.strftime("%Y-%m-%d %H:%M")},
-        f"  {link}",
-        f"  POST {settings.PUBLIC_BASE_URL}/api/ops/approve/{approval.id}",
-    ]
+    """Subject and body, in the service's language."""
+    with translation.override(settings.LANGUAGE_CODE):
+        subject = _("[Molam Ops] Signature needed: %(action)s") % {
+            "action": action_label(approval)
+        }
+        lines = [
+            summary(approval),
+            "",
+            signers_line(approval),
+            "",
+            _("Open it in the dashboard to sign or decline:"),
+            f"  {dashboard_link(approval)}",
+        ]
     return subject, "\n".join(lines)
 
 
 def notify_approvers(approval_id: uuid.UUID) -> int:
-    approval = ApprovalRequest.objects.filter(pk=approval_id).first()
-    if approval is None:
+    approval = (
+        ApprovalRequest.objects.prefetch_related("signatures")
+        .filter(pk=approval_id)
+        .first()
+    )
+    if approval is None or effective_status(approval) != "pending":
         return 0
     recipients = eligible_emails(approval)
     if not recipients:
@@ -78,8 +75,5 @@ def notify_approvers(approval_id: uuid.UUID) -> int:
         return 0
     subject, body = render(approval)
     sender = settings.DEFAULT_FROM_EMAIL
-    try:
-        return send_mass_mail([(subject, body, sender, [r]) for r in recipients])
-    except Exception:  # mail is advisory: the request stands without it
-        log.exception("approval %s: sending email failed", approval_id)
-        return 0
+    # an SMTP failure (OSError) propagates: the task retries it
+    return send_mass_mail([(subject, body, sender, [r]) for r in recipients])

@@ -9,7 +9,6 @@ racing to a 409.
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from typing import Any
 
@@ -18,37 +17,19 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from approvals import binding, lifecycle
 from approvals.choices import ApprovalMode, ApprovalStatus, Decision
-from approvals.gate import payload_hash
+from approvals.gate import check_intact
 from approvals.inputs import ApproveInput, NoInput
+from approvals.lifecycle import notify, original_ctx
 from approvals.models import ApprovalRequest, ApprovalSignature
 from approvals.serializers import approval_data
-from molam_ops.actions.context import ActionContext, Outcome, RequestMeta
+from approvals.tasks import queue_notification
+from molam_ops.actions.context import ActionContext, Outcome
 from molam_ops.actions.nested import run_approved
-from molam_ops.actions.ports import audit_sink, notify_approval
+from molam_ops.actions.ports import audit_sink
 from molam_ops.actions.registry import ops_action
 from molam_ops.errors import OpsError
-from molam_ops.identity import Principal
-
-
-def original_ctx(approval: ApprovalRequest, meta: RequestMeta) -> ActionContext:
-    """The context of the action the approval guards, as its initiator ran it."""
-    return ActionContext(
-        action_id=approval.action_reference,
-        action_type=approval.action_type,
-        principal=Principal(
-            id=approval.initiator_id,
-            roles=frozenset(approval.initiator_roles),
-            kind=approval.initiator_kind,
-        ),
-        role=approval.initiator_role,
-        idempotency_key=approval.idempotency_key,
-        meta=meta,
-    )
-
-
-def _notify(approval: ApprovalRequest, status: str) -> None:
-    notify_approval(approval.action_type, str(approval.id), approval.payload, status)
 
 
 def _closed(approval: ApprovalRequest) -> OpsError:
@@ -77,6 +58,8 @@ def _load_open(approval_id: uuid.UUID, signer_id: str) -> ApprovalRequest:
         raise _closed(approval)
     if approval.expires_at <= timezone.now():
         raise OpsError("approval_expired", _("This request has expired."), status=409)
+    # checked before anything is recorded: nobody signs a rewritten request
+    check_intact(approval)
     if signer_id == approval.initiator_id:
         raise OpsError(
             "initiator_cannot_sign",
@@ -89,16 +72,18 @@ def _load_open(approval_id: uuid.UUID, signer_id: str) -> ApprovalRequest:
 def _sign(
     ctx: ActionContext, approval: ApprovalRequest, decision: str, comment: str
 ) -> None:
+    signature = ApprovalSignature(
+        approval=approval,
+        signer_id=ctx.actor_id,
+        signer_role=ctx.role,
+        decision=decision,
+        comment=comment,
+        created_at=timezone.now(),
+    )
+    binding.seal_signature(signature)
     try:
         with transaction.atomic():
-            ApprovalSignature.objects.create(
-                approval=approval,
-                signer_id=ctx.actor_id,
-                signer_role=ctx.role,
-                decision=decision,
-                comment=comment,
-                created_at=timezone.now(),
-            )
+            signature.save(force_insert=True)
     except IntegrityError as exc:
         raise OpsError(
             "already_signed", _("You have already signed this request."), status=409
@@ -115,23 +100,14 @@ def _transition(approval: ApprovalRequest, **changes: Any) -> None:
 
 
 def _at_quorum(ctx: ActionContext, approval: ApprovalRequest) -> dict[str, Any]:
-    """Execute the guarded action, or issue its single-use token."""
+    """Execute the guarded action, or make its single-use token usable."""
     now = timezone.now()
     if approval.mode == ApprovalMode.TOKEN:
-        _transition(
-            approval,
-            status=ApprovalStatus.APPROVED,
-            decided_at=now,
-            approval_token=secrets.token_urlsafe(32),
-        )
-        _notify(approval, ApprovalStatus.APPROVED)
+        _transition(approval, status=ApprovalStatus.APPROVED, decided_at=now)
+        notify(approval, ApprovalStatus.APPROVED)
         return {"result": "approved"}
-    if payload_hash(approval.action_type, approval.payload) != approval.payload_hash:
-        raise OpsError(
-            "approval_tampered",
-            _("The request's payload does not match its hash."),
-            status=409,
-        )
+    approval.refresh_from_db()
+    check_intact(approval)  # and again right before it executes
     _transition(approval, status=ApprovalStatus.EXECUTED, decided_at=now)
     status, row, outcome = run_approved(
         approval.action_type, original_ctx(approval, ctx.meta), approval.payload
@@ -140,7 +116,7 @@ def _at_quorum(ctx: ActionContext, approval: ApprovalRequest) -> dict[str, Any]:
         ApprovalRequest.objects.filter(pk=approval.pk).update(
             status=ApprovalStatus.FAILED
         )
-    _notify(
+    notify(
         approval,
         ApprovalStatus.EXECUTED if status == "executed" else ApprovalStatus.FAILED,
     )
@@ -149,6 +125,38 @@ def _at_quorum(ctx: ActionContext, approval: ApprovalRequest) -> dict[str, Any]:
         "executed_log": row,
         **((outcome.resource or {}) if outcome else {}),
     }
+
+
+def _decline(ctx: ActionContext, approval: ApprovalRequest, comment: str) -> None:
+    _transition(approval, status=ApprovalStatus.DECLINED, decided_at=timezone.now())
+    notify(approval, ApprovalStatus.DECLINED)
+    audit_sink().append(
+        original_ctx(approval, ctx.meta),
+        status="rejected",
+        target=approval.facts.get("target") or {},
+        details={
+            "code": "approval_declined",
+            "by": ctx.actor_id,
+            "approval_id": str(approval.id),
+            "comment": comment,
+        },
+    )
+
+
+def _approve(ctx: ActionContext, approval: ApprovalRequest) -> dict[str, Any]:
+    if not ApprovalRequest.objects.filter(
+        pk=approval.pk, status=ApprovalStatus.PENDING
+    ).update(current_approvals=F("current_approvals") + 1):
+        approval.refresh_from_db()
+        raise _closed(approval)
+    approval.refresh_from_db()
+    # quorum counts the signatures the application recorded, not the counter
+    approvers = binding.valid_approvers(approval, approval.signatures.all())
+    if len(approvers) >= approval.required_approvals:
+        return _at_quorum(ctx, approval)
+    # the approvers who have not signed hear how far it got
+    transaction.on_commit(lambda: queue_notification(approval.id))
+    return {"result": "signed"}
 
 
 @ops_action(
@@ -165,33 +173,11 @@ def approve(
     """Sign (approve) or decline a pending multi-signature request."""
     approval = _load_open(approval_id, ctx.actor_id)
     _sign(ctx, approval, decision, comment)
-    extra: dict[str, Any] = {}
     if decision == Decision.DECLINE:
-        _transition(approval, status=ApprovalStatus.DECLINED, decided_at=timezone.now())
-        _notify(approval, ApprovalStatus.DECLINED)
-        audit_sink().append(
-            original_ctx(approval, ctx.meta),
-            status="rejected",
-            target=approval.summary,
-            details={
-                "code": "approval_declined",
-                "by": ctx.actor_id,
-                "approval_id": str(approval.id),
-                "comment": comment,
-            },
-        )
-        extra["result"] = "declined"
+        _decline(ctx, approval, comment)
+        extra: dict[str, Any] = {"result": "declined"}
     else:
-        if not ApprovalRequest.objects.filter(
-            pk=approval.pk, status=ApprovalStatus.PENDING
-        ).update(current_approvals=F("current_approvals") + 1):
-            approval.refresh_from_db()
-            raise _closed(approval)
-        approval.refresh_from_db()
-        if approval.current_approvals >= approval.required_approvals:
-            extra = _at_quorum(ctx, approval)
-        else:
-            extra["result"] = "signed"
+        extra = _approve(ctx, approval)
     approval.refresh_from_db()
     return Outcome(
         target={
@@ -215,24 +201,6 @@ def approve(
 
 @ops_action("expire_approvals", roles={"system"}, input=NoInput, http=False)
 def expire_approvals(ctx: ActionContext) -> Outcome:
-    """Close pending requests past their expiry (beat)."""
-    now = timezone.now()
-    due = list(
-        ApprovalRequest.objects.filter(
-            status=ApprovalStatus.PENDING, expires_at__lte=now
-        )
-    )
-    expired = []
-    for approval in due:
-        if ApprovalRequest.objects.filter(
-            pk=approval.pk, status=ApprovalStatus.PENDING
-        ).update(status=ApprovalStatus.EXPIRED, decided_at=now):
-            expired.append(str(approval.id))
-            _notify(approval, ApprovalStatus.EXPIRED)
-            audit_sink().append(
-                original_ctx(approval, ctx.meta),
-                status="rejected",
-                target=approval.summary,
-                details={"code": "approval_expired", "approval_id": str(approval.id)},
-            )
+    """Close open requests past their expiry (beat)."""
+    expired = lifecycle.expire_due(ctx.meta)
     return Outcome(target={"approval_ids": expired}, details={"expired": len(expired)})

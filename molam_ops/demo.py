@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
 from molam_ops.identity import ROLE_ORDER
+from molam_ops.models import OperatorIdentity
 
 DEMO_PASSWORD = "molam-demo"  # noqa: S105 - development only, printed at start
 DEMO_OPERATORS = {
@@ -37,4 +38,9 @@ def ensure_demo_operators() -> list[str]:
             user.save()
             user.groups.set(Group.objects.filter(name__in=roles))
             created.append(name)
+        # the demo operators are the Molam ID subjects of the same names, so
+        # `mint_token --sub alice` and alice's session are one person
+        OperatorIdentity.objects.get_or_create(
+            user=user, defaults={"molam_subject": name}
+        )
     return created

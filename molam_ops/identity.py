@@ -28,6 +28,8 @@ from rest_framework_simplejwt.authentication import JWTStatelessUserAuthenticati
 from rest_framework_simplejwt.backends import TokenBackend
 from rest_framework_simplejwt.exceptions import TokenBackendError
 
+from molam_ops.models import OperatorIdentity
+
 # Highest first: the acting role recorded in audit is the highest one allowed.
 ROLE_ORDER = ("pay_admin", "finance_ops", "ops")
 KNOWN_ROLES = frozenset(ROLE_ORDER)
@@ -67,14 +69,45 @@ def system_principal(name: str = "system") -> Principal:
 
 
 def principal_from_user(user: Any) -> Principal | None:
-    """A Django session user; its roles are its groups named like the roles."""
+    """A Django user (a session, an admin action) as the person it belongs to:
+    its Molam ID subject, so that the same person's bearer token, session and
+    admin clicks are one principal (one actor in the audit log, one initiator,
+    one signer). Its roles are its groups named like the roles.
+
+    A user not linked to a subject is not known to be anyone the tokens know:
+    it acts as ``user:<pk>`` with no role, so it can read nothing and sign
+    nothing until an administrator links it (the user's page in the admin).
+    """
     if isinstance(user, Principal):
         return user
     if user is None or not getattr(user, "is_authenticated", False):
         return None
+    # asked several times per request (rate limit, allowlist, view): once
+    cached: Principal | None = getattr(user, "_molam_principal", None)
+    if cached is not None:
+        return cached
+    subject = operator_subject(user)
     roles = frozenset(user.groups.values_list("name", flat=True)) & KNOWN_ROLES
-    return Principal(
-        id=f"user:{user.pk}", roles=roles, kind="session", email=user.email or ""
+    principal = Principal(
+        id=subject or f"user:{user.pk}",
+        roles=roles if subject else frozenset(),
+        kind="session",
+        email=user.email or "",
+    )
+    user._molam_principal = principal
+    return principal
+
+
+def operator_subject(user: Any) -> str | None:
+    """The Molam ID subject linked to a Django user, if any."""
+    return subject_of_user_pk(user.pk)
+
+
+def subject_of_user_pk(user_pk: Any) -> str | None:
+    return (
+        OperatorIdentity.objects.filter(user_id=user_pk)
+        .values_list("molam_subject", flat=True)
+        .first()
     )
 
 

@@ -1,9 +1,11 @@
-"""Kernel tables: idempotency reservations and the event outbox."""
+"""Kernel tables: idempotency reservations, the event outbox, and the link
+from a Django user to its Molam ID subject."""
 
 from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 
 
@@ -62,3 +64,28 @@ class OutboxEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.topic} {self.event_id}"
+
+
+class OperatorIdentity(models.Model):
+    """The Molam ID subject of a Django user: the one principal id a person
+    has, whichever credential they present (a bearer token carries it as
+    ``sub``; a session or an admin action finds it here). A user without one
+    acts with no role."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="molam_identity",
+    )
+    molam_subject = models.CharField(
+        max_length=255,
+        unique=True,
+        help_text="The person's Molam ID subject (the sub claim of their tokens).",
+    )
+
+    class Meta:
+        db_table = "ops_operator_identities"
+        verbose_name = "Molam ID identity"
+
+    def __str__(self) -> str:
+        return self.molam_subject

@@ -459,6 +459,34 @@ APPROVAL_PLAN_PAYOUTS_SIGNATURES = env.int(
 APPROVAL_TTL_HOURS = env.int("APPROVAL_TTL_HOURS", default=24)
 APPROVER_ROLES = ("pay_admin", "finance_ops")
 
+
+def _approval_signing_keys(raw: str | None) -> list[tuple[str, bytes]]:
+    """``key_id:secret`` pairs, comma- or newline-separated; the first one
+    signs new approvals, every one verifies (rotation: put the new key first,
+    drop the old one once the approvals it signed have closed, ≤ TTL)."""
+    keys = []
+    for item in (raw or "").replace("\n", ",").split(","):
+        key_id, sep, value = item.strip().partition(":")
+        if not item.strip():
+            continue
+        if not sep or not key_id or len(value) < 32 or len(key_id) > 32:
+            raise ImproperlyConfigured(
+                "APPROVAL_SIGNING_KEY: expected key_id:secret pairs, each secret "
+                "at least 32 characters and each key id at most 32"
+            )
+        keys.append((key_id, value.encode()))
+    if len({k for k, _v in keys}) != len(keys):
+        raise ImproperlyConfigured("APPROVAL_SIGNING_KEY: a key id appears twice")
+    return keys
+
+
+# The keyed MAC that binds an approval to what it approves, and derives its
+# single-use token. Never stored in the database.
+APPROVAL_SIGNING_KEYS = _approval_signing_keys(secret("APPROVAL_SIGNING_KEY"))
+if not APPROVAL_SIGNING_KEYS:
+    _required("APPROVAL_SIGNING_KEY", None if not DEV_DEFAULTS else "dev")
+    APPROVAL_SIGNING_KEYS = [("dev", f"approval-signing:{SECRET_KEY}".encode())]
+
 # --- plans and SIRA (DESIGN §8) ---------------------------------------------
 # Fernet keys for plan_data, comma-separated: the first encrypts, all decrypt,
 # so a new key goes first and the old one leaves after `reencrypt_plan_data`.
@@ -490,7 +518,10 @@ if SIRA_TIMEOUT_SECONDS <= 0 or SIRA_RETRIES < 0 or SIRA_BACKOFF_SECONDS < 0:
     )
 # GET /api/ops/suggestions asks SIRA (or derives them) at most this often.
 SUGGESTIONS_REFRESH_SECONDS = env.int("SUGGESTIONS_REFRESH_SECONDS", default=60)
-PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8084")
+# where the approvers' mail links to; in development it follows PORT
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default=f"http://127.0.0.1:{PORT}").rstrip(
+    "/"
+)
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=48)
 EVENT_BUS_STREAM = env.str("EVENT_BUS_STREAM", default="molam.ops.events")
 EVENT_BUS_TOKEN = secret("EVENT_BUS_TOKEN", default="")

@@ -1,4 +1,5 @@
 from django.db import models
+from django.utils.translation import gettext_noop
 
 # The step actions a plan may carry: what the planners emit, SIRA's schema
 # allows and the execution workers run.
@@ -6,9 +7,11 @@ STEP_ACTIONS = ("pause_bank", "reroute_payouts", "transfer_funds")
 
 
 class PlanType(models.TextChoices):
-    ROUTING_OPTIMIZATION = "routing_optimization"
-    FLOAT_REBALANCE = "float_rebalance"
-    RISK_MITIGATION = "risk_mitigation"
+    # labels are message ids: an approval's summary stores one untranslated
+    # and translates it for each reader
+    ROUTING_OPTIMIZATION = "routing_optimization", gettext_noop("routing optimization")
+    FLOAT_REBALANCE = "float_rebalance", gettext_noop("float rebalance")
+    RISK_MITIGATION = "risk_mitigation", gettext_noop("risk mitigation")
 
 
 class PlanStatus(models.TextChoices):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
+from typing import Any
 
 import factory
 from django.utils import timezone
@@ -49,3 +50,32 @@ class PayoutFactory(factory.django.DjangoModelFactory[Payout]):
     bank_reference = factory.LazyFunction(lambda: f"REF-{uuid.uuid4().hex[:16]}")
     created_at = factory.LazyFunction(timezone.now)
     updated_at = factory.LazyFunction(timezone.now)
+
+
+def operator_user(
+    username: str,
+    *roles: str,
+    email: str | None = None,
+    password: str | None = None,
+    subject: str | None = "",
+    is_staff: bool = True,
+    is_superuser: bool = False,
+) -> Any:
+    """A Django user in the role groups, linked to the Molam ID subject of its
+    username (``subject=None``: not linked to anyone)."""
+    from django.contrib.auth.models import Group, User
+
+    from molam_ops.models import OperatorIdentity
+
+    user = User.objects.create_user(
+        username,
+        f"{username}@example.com" if email is None else email,
+        password,
+        is_staff=is_staff,
+        is_superuser=is_superuser,
+    )
+    for role in roles:
+        user.groups.add(Group.objects.get_or_create(name=role)[0])
+    if subject is not None:
+        OperatorIdentity.objects.create(user=user, molam_subject=subject or username)
+    return user

@@ -16,7 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 from rest_framework.exceptions import AuthenticationFailed
 
-from molam_ops.identity import decode_token
+from molam_ops.identity import decode_token, subject_of_user_pk
 from widgets.selectors import preferred_language
 
 SESSION_KEY = "molam_lang"
@@ -54,7 +54,8 @@ def language_for_session(request: HttpRequest) -> str | None:
         if user_pk is None:
             return None
         # "" remembers that there is no preference, so it is read once
-        session[SESSION_KEY] = preferred_language(f"user:{user_pk}") or ""
+        subject = subject_of_user_pk(user_pk)
+        session[SESSION_KEY] = (subject and preferred_language(subject)) or ""
     return supported(session.get(SESSION_KEY))
 
 

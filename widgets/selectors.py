@@ -20,7 +20,7 @@ from django.db import connection
 from django.db.models import Count, DecimalField, F, Q, Sum, Value
 from django.utils import timezone
 
-from approvals.selectors import approval_pending_count
+from approvals.selectors import approval_pending_figures
 from controls.keys import FREEZE_GLOBAL
 from controls.models import active_q
 from controls.selectors import bank_list_with_controls, control_list
@@ -205,7 +205,7 @@ def kpi_summary(now: datetime | None = None) -> dict[str, Any]:
         "payouts": payout_figures(now),
         "banks": bank_health(now),
         "freezes": active_freezes(now),
-        "approvals": {"pending": approval_pending_count()},
+        "approvals": approval_pending_figures(),
         "suggestions": open_suggestions(),
     }
 

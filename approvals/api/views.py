@@ -5,7 +5,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -13,10 +13,22 @@ from rest_framework.views import APIView
 
 from approvals.filters import ApprovalFilter
 from approvals.models import ApprovalRequest
-from approvals.selectors import approval_get, approval_list, approval_pending_list
+from approvals.selectors import (
+    approval_get,
+    approval_list,
+    approval_pending_list,
+    approval_signable_by,
+)
 from approvals.serializers import approval_data
 from molam_ops.errors import OpsError
 from molam_ops.identity import request_principal
+
+FLAGS = [
+    OpenApiParameter("mine", bool, description="Only the caller's own requests."),
+    OpenApiParameter(
+        "signable", bool, description="Only the requests the caller may sign."
+    ),
+]
 
 
 class ApproverSerializer(serializers.Serializer):
@@ -33,7 +45,11 @@ class ApprovalSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     action_reference = serializers.UUIDField()
     action_type = serializers.CharField()
-    summary = serializers.DictField()
+    summary = serializers.CharField(
+        help_text="One sentence in the reader's language: who asks for what, on "
+        "which target, how much, why, the signatures so far, until when."
+    )
+    target = serializers.DictField(help_text="What the action acts on, by name.")
     initiator_id = serializers.CharField()
     required_approvals = serializers.IntegerField()
     current_approvals = serializers.IntegerField()
@@ -42,14 +58,44 @@ class ApprovalSerializer(serializers.Serializer):
     expires_at = serializers.DateTimeField()
     created_at = serializers.DateTimeField()
     decided_at = serializers.DateTimeField(allow_null=True)
+    can_sign = serializers.BooleanField(
+        help_text="Whether a signature of the caller would count: pending, not "
+        "theirs, not signed by them yet, and they hold an approver role."
+    )
     approval_token = serializers.CharField(
-        required=False, help_text="Only for the initiator and the signers."
+        required=False,
+        help_text="Once approved and until used or expired; only for the "
+        "initiator and the signers.",
     )
     token_used = serializers.BooleanField(required=False)
 
     def to_representation(self, instance: ApprovalRequest) -> dict[str, Any]:
-        principal = request_principal(self.context["request"])
-        return approval_data(instance, viewer_id=principal.id if principal else None)
+        return viewed(instance, self.context["request"])
+
+
+def viewed(approval: ApprovalRequest, request: Request) -> dict[str, Any]:
+    principal = request_principal(request)
+    return approval_data(
+        approval,
+        viewer_id=principal.id if principal else None,
+        viewer_roles=principal.roles if principal else (),
+    )
+
+
+def _mine_or_signable(
+    request: Request, queryset: QuerySet[ApprovalRequest]
+) -> QuerySet[ApprovalRequest]:
+    """``?mine=true``: the caller's own requests; ``?signable=true``: those the
+    caller may sign (not theirs, not decided by them, an approver role)."""
+    principal = request_principal(request)
+    flags = request.query_params
+    if principal is None:
+        return queryset.none()
+    if flags.get("mine") in {"1", "true"}:
+        queryset = queryset.filter(initiator_id=principal.id)
+    if flags.get("signable") in {"1", "true"}:
+        queryset = approval_signable_by(queryset, principal)
+    return queryset
 
 
 @extend_schema(tags=["approvals"])
@@ -59,8 +105,12 @@ class PendingApprovalListApi(generics.ListAPIView):
     serializer_class = ApprovalSerializer
     filterset_class = ApprovalFilter
 
+    @extend_schema(parameters=FLAGS)
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
     def get_queryset(self) -> QuerySet[ApprovalRequest]:
-        return approval_pending_list()
+        return _mine_or_signable(self.request, approval_pending_list())
 
 
 @extend_schema(tags=["approvals"])
@@ -70,8 +120,12 @@ class ApprovalListApi(generics.ListAPIView):
     serializer_class = ApprovalSerializer
     filterset_class = ApprovalFilter
 
+    @extend_schema(parameters=FLAGS)
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
     def get_queryset(self) -> QuerySet[ApprovalRequest]:
-        return approval_list()
+        return _mine_or_signable(self.request, approval_list())
 
 
 class ApprovalDetailApi(APIView):
@@ -89,12 +143,4 @@ class ApprovalDetailApi(APIView):
             raise OpsError(
                 "approval_not_found", _("No approval request with this id."), status=404
             )
-        principal = request_principal(request)
-        return Response(
-            {
-                "ok": True,
-                "approval": approval_data(
-                    approval, viewer_id=principal.id if principal else None
-                ),
-            }
-        )
+        return Response({"ok": True, "approval": viewed(approval, request)})

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from controls.inputs import FreezeInput, UnfreezeInput
 from controls.keys import FREEZE_GLOBAL, freeze_bank_key
@@ -40,6 +41,21 @@ def freeze_rule(ctx: ActionContext, data: dict[str, Any]) -> int:
     return 0
 
 
+def freeze_facts(ctx: ActionContext, data: dict[str, Any]) -> dict[str, Any]:
+    """What a freeze's approval summary names."""
+    if data["scope"]["kind"] == "global":
+        return {
+            "what": gettext_noop("freeze all payouts"),
+            "target": {"scope": "global"},
+        }
+    bank = bank_or_404(data["scope"]["bank_profile_id"])
+    return {
+        "what": gettext_noop("freeze payouts to %(bank)s"),
+        "what_args": {"bank": bank.name},
+        "target": {"scope": "bank", "bank_profile_id": str(bank.id), "bank": bank.name},
+    }
+
+
 def _already_frozen() -> OpsError:
     return OpsError("already_frozen", _("This scope is already frozen."), status=409)
 
@@ -56,6 +72,7 @@ def freeze_precheck(ctx: ActionContext, *, scope: dict[str, Any], **_: Any) -> N
     roles={"pay_admin", "finance_ops"},
     input=FreezeInput,
     approvals=freeze_rule,
+    approval_facts=freeze_facts,
     precheck=freeze_precheck,
     resource="control",
 )

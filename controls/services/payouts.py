@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from audit.models import OpsActionLog
 from controls.payout_inputs import (
@@ -100,11 +101,26 @@ def retry_precheck(ctx: ActionContext, *, payout_id: uuid.UUID, **_: Any) -> Non
     to_usd(payout.amount, payout.currency)  # 422 unknown_currency
 
 
+def retry_facts(ctx: ActionContext, data: dict[str, Any]) -> dict[str, Any]:
+    """What a retry's approval summary names: the payout, its bank, its amount."""
+    payout = payout_or_404(data["payout_id"])
+    bank = bank_or_404(payout.bank_profile_id)
+    return {
+        "what": gettext_noop("retry payout %(payout)s to %(bank)s"),
+        "what_args": {"payout": str(payout.id), "bank": bank.name},
+        "target": {"payout_id": str(payout.id), "bank": bank.name},
+        "amount": str(payout.amount),
+        "currency": payout.currency,
+        "amount_usd": str(_usd(payout.amount, payout.currency) or ""),
+    }
+
+
 @ops_action(
     "retry_payout",
     roles={"pay_admin", "ops"},
     input=RetryPayoutInput,
     approvals=retry_rule,
+    approval_facts=retry_facts,
     precheck=retry_precheck,
     resource="payout",
 )
@@ -251,11 +267,45 @@ def _requested_at(ctx: ActionContext) -> datetime | None:
     )
 
 
+def retry_failed_facts(ctx: ActionContext, data: dict[str, Any]) -> dict[str, Any]:
+    """What a batch retry's approval summary names: how many payouts, where,
+    since when, their totals per currency and in USD."""
+    bank_id, since = data.get("bank_profile_id"), data.get("since")
+    count, totals = payout_services.failed_totals(bank_profile_id=bank_id, since=since)
+    bank = bank_or_404(bank_id).name if bank_id else None
+    args = {"count": count, "bank": bank, "since": _iso(since)}
+    what = (
+        gettext_noop("retry %(count)s failed payouts at %(bank)s")
+        if bank
+        else gettext_noop("retry %(count)s failed payouts at every bank")
+    )
+    if since:
+        what = (
+            gettext_noop("retry %(count)s failed payouts at %(bank)s, since %(since)s")
+            if bank
+            else gettext_noop(
+                "retry %(count)s failed payouts at every bank, since %(since)s"
+            )
+        )
+    single = next(iter(totals.items())) if len(totals) == 1 else None
+    usd = _total_usd(totals)
+    return {
+        "what": what,
+        "what_args": args,
+        "target": {"bank": bank, "since": _iso(since), "count": count},
+        "totals": {c: str(a) for c, a in sorted(totals.items())},
+        "amount": str(single[1]) if single else (str(usd) if usd is not None else ""),
+        "currency": single[0] if single else "USD",
+        "amount_usd": str(usd) if usd is not None else "",
+    }
+
+
 @ops_action(
     "retry_failed_payouts",
     roles={"pay_admin", "ops"},
     input=RetryFailedPayoutsInput,
     approvals=retry_failed_rule,
+    approval_facts=retry_failed_facts,
     precheck=retry_failed_precheck,
     resource="batch",
 )

@@ -20,6 +20,7 @@ source bank, and a debit only while the balance covers it.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Iterable
 from decimal import Decimal
@@ -29,6 +30,7 @@ from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 from rest_framework import serializers
 
 from controls.keys import FREEZE_GLOBAL, freeze_bank_key, pause_bank_key
@@ -340,6 +342,27 @@ def transfer_precheck(
         to_usd(amount, source.currency)  # 422 unknown_currency
 
 
+def transfer_facts(ctx: ActionContext, data: dict[str, Any]) -> dict[str, Any]:
+    """What a transfer's approval summary names: both accounts, the amount."""
+    source, destination = _accounts(data["from_account_id"], data["to_account_id"])
+    usd = None
+    with contextlib.suppress(OpsError):
+        usd = to_usd(data["amount"], source.currency)
+    return {
+        "what": gettext_noop("transfer funds from %(source)s to %(destination)s"),
+        "what_args": {"source": str(source), "destination": str(destination)},
+        "target": {
+            "from_account_id": str(source.pk),
+            "to_account_id": str(destination.pk),
+            "from": str(source),
+            "to": str(destination),
+        },
+        "amount": str(data["amount"]),
+        "currency": source.currency,
+        "amount_usd": str(usd) if usd is not None else "",
+    }
+
+
 def _debit(account_id: uuid.UUID, amount: Decimal) -> bool:
     # conditional: never below zero, whatever committed since we read it
     return bool(
@@ -360,6 +383,7 @@ def _credit(account_id: uuid.UUID, amount: Decimal) -> None:
     roles={"pay_admin", SYSTEM_ROLE},
     input=TransferFundsInput,
     approvals=transfer_rule,
+    approval_facts=transfer_facts,
     precheck=transfer_precheck,
     resource="transfer",
 )

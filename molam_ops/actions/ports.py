@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from molam_ops.actions.context import ActionContext
+from molam_ops.actions.context import ActionContext, RequestMeta
 
 
 class AuditSink(Protocol):
@@ -46,9 +46,13 @@ class ApprovalGate(Protocol):
         payload: dict[str, Any],
         required: int,
         mode: str,
+        facts: dict[str, Any] | None = None,
+        target: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Open a request guarding another action than ``ctx``'s (a plan's
-        execution, opened when the plan is generated)."""
+        execution, opened when the plan is generated); ``facts`` are what its
+        summary names. A request already pending for the same action and
+        target refuses it (409 ``approval_pending``)."""
         ...
 
     def consume_token(
@@ -56,6 +60,18 @@ class ApprovalGate(Protocol):
     ) -> str:
         """Use a single-use approval token issued at quorum for exactly this
         action and payload; return the approval id or raise a 403 OpsError."""
+        ...
+
+    def close(
+        self,
+        *,
+        action_type: str,
+        payload: dict[str, Any],
+        reason: str,
+        meta: RequestMeta,
+    ) -> list[str]:
+        """Cancel the open requests guarding this action and target (what
+        they guard is gone), inside the caller's transaction; their ids."""
         ...
 
     def describe(

@@ -19,6 +19,9 @@ from molam_ops.actions.context import ActionContext, Outcome
 
 # (ctx, validated data) -> number of signatures required (0: none).
 ApprovalRule = Callable[[ActionContext, dict[str, Any]], int]
+# (ctx, validated data) -> what an approval's summary names: the target by
+# name, the amount and currency, its USD equivalent (JSON values)
+ApprovalFacts = Callable[[ActionContext, dict[str, Any]], dict[str, Any]]
 Effect = Callable[..., Outcome]
 
 
@@ -40,15 +43,21 @@ class ActionSpec:
     precheck: Callable[..., None] | None = None
     # at quorum: "execute" the action, or issue a single-use "token" for it
     approval_mode: str = "execute"
+    approval_facts: ApprovalFacts | None = None
 
     @property
     def url(self) -> str:
         return self.route or self.name.replace("_", "-")
 
+    @property
+    def target_fields(self) -> tuple[str, ...]:
+        return tuple(getattr(self.input, "target_fields", ()))
+
     def target_of(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Best-effort target for a refused call (before validation ran)."""
-        fields = getattr(self.input, "target_fields", ())
-        return {f: payload.get(f) for f in fields if isinstance(payload, dict)}
+        return {
+            f: payload.get(f) for f in self.target_fields if isinstance(payload, dict)
+        }
 
 
 _REGISTRY: dict[str, ActionSpec] = {}
@@ -65,6 +74,7 @@ def ops_action(
     precheck: Callable[..., None] | None = None,
     route: str | None = None,
     approval_mode: str = "execute",
+    approval_facts: ApprovalFacts | None = None,
 ) -> Callable[[Effect], Effect]:
     def register(func: Effect) -> Effect:
         if name in _REGISTRY and _REGISTRY[name].func is not func:
@@ -80,6 +90,7 @@ def ops_action(
             precheck=precheck,
             route=route,
             approval_mode=approval_mode,
+            approval_facts=approval_facts,
             summary=(func.__doc__ or "").strip().split("\n")[0],
         )
         return func

@@ -195,6 +195,18 @@ def cancel_plan(ctx: ActionContext, *, plan_id: uuid.UUID, reason: str) -> Outco
             "index", flat=True
         )
     )
+    # its approval closes with it, in this transaction: nobody signs or uses
+    # the token of a plan that will never run
+    closed = (
+        ports.approvals.close(
+            action_type="execute_plan",
+            payload={"plan_id": str(plan.id)},
+            reason="plan_cancelled",
+            meta=ctx.meta,
+        )
+        if ports.approvals is not None
+        else []
+    )
     cancelled = {"by": ctx.actor_id, "reason": reason, "at": iso_utc(now)}
     plan = progress.refresh_details(plan.id, cancelled=cancelled)
     for index in stopped:
@@ -213,6 +225,7 @@ def cancel_plan(ctx: ActionContext, *, plan_id: uuid.UUID, reason: str) -> Outco
         details={
             "reason": reason,
             "previous_status": previous,
+            "approvals_closed": closed,
             "steps_cancelled": stopped,
             "steps_still_running": running,
         },

@@ -11,6 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from molam_ops.actions.context import ActionContext, Outcome
 from molam_ops.actions.ports import on_approval, ports
@@ -22,7 +23,7 @@ from molam_ops.actions.rules import (
 )
 from molam_ops.errors import OpsError
 from molam_ops.identity import Principal
-from plans.choices import PlanStatus
+from plans.choices import PlanStatus, PlanType
 from plans.models import Plan, PlanStep
 from plans.serializers import plan_data
 from plans.services.plan_inputs import RecordPlanInput
@@ -44,6 +45,26 @@ def _initiator_ctx(plan: Plan, ctx: ActionContext) -> ActionContext:
         role=who.get("role") or "none",
         meta=ctx.meta,
     )
+
+
+def plan_approval_facts(plan: Plan, *, steps: int) -> dict[str, Any]:
+    """What the plan's approval summary names (approvals/summaries.py)."""
+    return {
+        "what": gettext_noop(
+            "execute plan %(plan)s (%(plan_type)s: %(steps)s steps, "
+            "%(payouts)s payouts)"
+        ),
+        "what_args": {
+            "plan": str(plan.id)[:8],
+            "plan_type": PlanType(plan.plan_type).label,
+            "steps": steps,
+            "payouts": plan.payout_count,
+        },
+        "translate_args": ["plan_type"],
+        "target": {"plan_id": str(plan.id), "plan_type": plan.plan_type},
+        "amount": f"{plan.total_amount:.2f}",
+        "currency": plan.currency,
+    }
 
 
 def signatures_for_plan(
@@ -144,6 +165,7 @@ def record_plan(
             payload={"plan_id": str(plan_id)},
             required=required,
             mode="token",
+            facts=plan_approval_facts(plan, steps=len(steps)),
         )
         Plan.objects.filter(pk=plan_id).update(
             approval_required=True, approval_id=approval["id"]
@@ -190,7 +212,12 @@ def on_execute_plan_approval(
     if status == "approved":
         waiting.update(status=PlanStatus.APPROVED, updated_at=timezone.now())
     elif status in {"declined", "expired"}:
-        waiting.update(status=PlanStatus.REJECTED, updated_at=timezone.now())
+        # an approved plan whose token expired unused cannot run either
+        Plan.objects.filter(
+            pk=payload.get("plan_id"),
+            approval_id=approval_id,
+            status__in=(PlanStatus.PENDING, PlanStatus.APPROVED),
+        ).update(status=PlanStatus.REJECTED, updated_at=timezone.now())
 
 
 def connect_approvals() -> None:

@@ -3,9 +3,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 
 from tests.conftest import post_action
+from tests.factories import operator_user
 
 
 @pytest.fixture
@@ -34,8 +35,5 @@ def approver_users(db: None) -> list[User]:
         ("chloe", "ops"),
         ("alice", "pay_admin"),
     ):
-        user = User.objects.create_user(name, f"{name}@molam.test", "pw")
-        group, _ = Group.objects.get_or_create(name=role)
-        user.groups.add(group)
-        users.append(user)
+        users.append(operator_user(name, role, email=f"{name}@molam.test"))
     return users

@@ -26,10 +26,14 @@ def test_request_is_bound_to_its_payload_and_lists_as_pending(
     approval = global_freeze_request["approval"]
     stored = ApprovalRequest.objects.get(pk=approval["id"])
     assert stored.payload == {"scope": "global", "reason": "incident 42"}
-    assert len(stored.payload_hash) == 64
+    assert len(stored.binding) == 64 and stored.binding_key_id
     listed = pay_admin.get("/api/ops/pending-approvals").json()
     assert [a["id"] for a in listed["results"]] == [approval["id"]]
-    assert listed["results"][0]["summary"]["scope"] == "global"
+    assert listed["results"][0]["target"] == {"scope": "global"}
+    assert listed["results"][0]["summary"].startswith(
+        "alice asks to freeze all payouts — reason: “incident 42” — "
+        "0 of 2 signatures — until "
+    )
 
 
 def test_ineligible_role_is_refused_and_audited(global_freeze_request, ops):
@@ -197,5 +201,9 @@ def test_eligible_approvers_get_an_email(
     # approver roles only, and never the initiator
     assert recipients == ["amadou@molam.test", "bruno@molam.test"]
     body = mail.outbox[0].body
-    assert "alice" in body and "global" in body and "incident 42" in body
-    assert resp.json()["approval"]["id"] in body
+    assert body.startswith(
+        "alice asks to freeze all payouts — reason: “incident 42” — "
+        "0 of 2 signatures — until "
+    )
+    link = f"http://127.0.0.1:8084/?approval={resp.json()['approval']['id']}"
+    assert link in body and "POST" not in body

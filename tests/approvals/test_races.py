@@ -22,7 +22,9 @@ def run_together(calls: list[Callable[[], Any]]) -> list[Any]:
     return race(len(calls), lambda i: calls[i]())
 
 
-def test_two_final_signatures_at_once_execute_exactly_once(tx_db, client_for):
+def test_two_final_signatures_at_once_execute_exactly_once(tx_db, client_for, settings):
+    # three signatures: one in, then two more signers race for the last one
+    settings.APPROVAL_GLOBAL_FREEZE_SIGNATURES = 3
     resp = post_action(
         client_for("pay_admin", sub="alice"),
         "freeze-payouts",
@@ -34,8 +36,6 @@ def test_two_final_signatures_at_once_execute_exactly_once(tx_db, client_for):
         f"approve/{approval['id']}",
         {"decision": "approve"},
     )
-    # required is 2 and one is in: raise it to 3 so two more signers race for it
-    ApprovalRequest.objects.filter(pk=approval["id"]).update(required_approvals=3)
     signers = [client_for("pay_admin", sub=s) for s in ("amadou", "fatou", "khady")]
     results = run_together(
         [
@@ -94,3 +94,33 @@ def test_freeze_and_unfreeze_of_one_scope_at_once(tx_db, client_for, bank):
         state = row.action_type == "freeze_payouts"
     assert state == TreasuryControl.objects.get(key=f"freeze_bank_{bank.id}").enabled
     assert action_log_verify().valid
+
+
+def test_concurrent_requests_make_exactly_one_approval(
+    tx_db: None, client_for: Any
+) -> None:
+    people = [("alice", "pay_admin"), ("amadou", "pay_admin"), ("bruno", "finance_ops")]
+    clients = [client_for(role, sub=sub) for sub, role in people * 3]
+
+    results = race(
+        len(clients),
+        lambda i: post_action(
+            clients[i], "freeze-payouts", {"scope": "global", "reason": "incident"}
+        ),
+    )
+
+    codes = sorted(r.status_code for r in results)
+    assert codes == [202] + [409] * (len(clients) - 1), [r.json() for r in results]
+    [approval] = ApprovalRequest.objects.all()
+    named = {
+        r.json()["error"]["fields"]["approval_id"][0]
+        for r in results
+        if r.status_code == 409
+    }
+    assert named == {str(approval.id)}
+    assert (
+        OpsActionLog.objects.filter(
+            action_type="freeze_payouts", status="requested"
+        ).count()
+        == 1
+    )

@@ -19,7 +19,7 @@ from approvals.models import ApprovalRequest
 from audit.models import OpsActionLog
 from controls.keys import FREEZE_GLOBAL, freeze_bank_key, pause_bank_key
 from controls.models import TreasuryControl
-from tests.factories import BankProfileFactory
+from tests.factories import BankProfileFactory, operator_user
 
 pytestmark = pytest.mark.django_db
 
@@ -37,12 +37,7 @@ _TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 
 def staff_user(username: str, *groups: str, superuser: bool = False) -> User:
-    user = User.objects.create_user(
-        username, f"{username}@example.com", is_staff=True, is_superuser=superuser
-    )
-    for name in groups:
-        user.groups.add(Group.objects.get_or_create(name=name)[0])
-    return user
+    return operator_user(username, *groups, is_superuser=superuser)
 
 
 def browser(user: User) -> Client:
@@ -121,11 +116,11 @@ def test_pause_from_admin_runs_the_action_once_per_submission(bank: Any) -> None
     control = TreasuryControl.objects.get(key=pause_bank_key(bank.id))
     assert control.is_active()
     assert control.value["reason"] == "maintenance"
-    assert control.updated_by == f"user:{admin_user.pk}"
+    assert control.updated_by == admin_user.username
     [row] = rows("pause_bank")
     assert (row.status, row.actor_id, row.actor_role) == (
         "executed",
-        f"user:{admin_user.pk}",
+        admin_user.username,
         "pay_admin",
     )
     assert row.ip == "10.1.2.3"
@@ -142,7 +137,7 @@ def test_pause_from_admin_runs_the_action_once_per_submission(bank: Any) -> None
     assert REPLAYED in text
     assert len(rows("pause_bank")) == 1
     control.refresh_from_db()
-    assert control.updated_by == f"user:{admin_user.pk}"
+    assert control.updated_by == admin_user.username
 
     # a new form is a new intent: the bank is already paused (409, audited)
     page = choose_action(client, BANKS, "pause_bank_selected", [bank.pk])
@@ -199,7 +194,7 @@ def test_an_ops_user_is_refused_with_the_forbidden_message(bank: Any) -> None:
     [row] = rows("pause_bank")
     assert (row.status, row.actor_id, row.actor_role) == (
         "rejected",
-        f"user:{user.pk}",
+        user.username,
         "ops",
     )
     assert row.details["code"] == "forbidden"
@@ -218,7 +213,7 @@ def test_a_superuser_without_groups_has_no_ops_role(bank: Any) -> None:
     [row] = rows("pause_bank")
     assert (row.status, row.actor_id, row.actor_role) == (
         "rejected",
-        f"user:{root.pk}",
+        root.username,
         "none",
     )
 
@@ -286,11 +281,11 @@ def test_global_freeze_from_admin_waits_for_signatures() -> None:
     assert "waiting for signatures (0 of 2)" in text
     assert str(approval.id) in text
     assert approval.status == "pending"
-    assert approval.initiator_id == f"user:{user.pk}"
+    assert approval.initiator_id == user.username
     assert approval.initiator_kind == "session"
     assert not is_active(FREEZE_GLOBAL)
     [row] = rows("freeze_payouts")
-    assert (row.status, row.actor_id) == ("requested", f"user:{user.pk}")
+    assert (row.status, row.actor_id) == ("requested", user.username)
 
     # double submit: the same request, not a second one
     again = client.post(FREEZE_GLOBAL_URL, data, follow=True)
@@ -360,7 +355,7 @@ def test_set_flag_from_admin() -> None:
         "deny": [],
     }
     [row] = rows("set_flag")
-    assert (row.actor_id, row.actor_role) == (f"user:{user.pk}", "finance_ops")
+    assert (row.actor_id, row.actor_role) == (user.username, "finance_ops")
     # the form opens prefilled for an existing flag
     page = client.get(SET_FLAG_URL, {"name": "checkout-v2"})
     assert page.context["form"].initial["allow"] == "vip-1\nvip-2"

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.production import REQUIRED_SECRETS
+
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "Dockerfile"
 HEALTHCHECK = ROOT / "deploy" / "docker" / "healthcheck.py"
@@ -161,8 +163,7 @@ def test_the_image_command_serves_and_passes_its_healthcheck(tmp_path):
         "DEBUG": "0",
         "DJANGO_SECRET_KEY": "a-test-secret-key-for-the-image-command",
         "MOLAM_ID_JWT_PUBLIC": "-----BEGIN PUBLIC KEY----- (not used by /healthz)",
-        # a Fernet key (32 bytes, urlsafe base64): required with DEBUG off
-        "PLAN_DATA_KEYS": "x" * 43 + "=",
+        **REQUIRED_SECRETS,
         "MOLAM_VAR_DIR": str(tmp_path / "var"),
         "STATIC_ROOT": str(tmp_path / "static"),
         "XDG_RUNTIME_DIR": str(tmp_path),

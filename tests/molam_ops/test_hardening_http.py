@@ -16,15 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.fernet import Fernet
-from django.contrib.auth.models import Group, User
 from rest_framework.test import APIClient
 
 from controls.models import TreasuryControl
 from molam_ops.identity import ensure_dev_keypair
 from molam_ops.tokens import mint
 from tests.conftest import post_action
+from tests.factories import operator_user
 from tests.molam_ops.test_errors import assert_error
+from tests.production import REQUIRED_SECRETS
 
 ROOT = Path(__file__).resolve().parents[2]
 LIMIT = 10_000
@@ -189,8 +189,7 @@ def test_security_headers(anonymous: APIClient) -> None:
 def test_session_writes_need_the_csrf_token_and_jwt_writes_do_not(
     bank: Any, pay_admin: APIClient
 ) -> None:
-    user = User.objects.create_user("csrf-admin", password="x")
-    user.groups.add(Group.objects.get_or_create(name="pay_admin")[0])
+    user = operator_user("csrf-admin", "pay_admin", is_staff=False)
     browser = APIClient(enforce_csrf_checks=True)
     browser.force_login(user)
     body = {"bank_profile_id": str(bank.id), "reason": "timeouts"}
@@ -220,7 +219,7 @@ def test_check_deploy_is_clean_with_production_settings(tmp_path: Path) -> None:
         DEBUG="0",
         DJANGO_SECRET_KEY="kR3v-9xQ_tZp7LmW2sYb8NcJ4hUf6GdE1aVo0iXeTq5rKwHy_Bn3MzPj",
         MOLAM_ID_JWT_PUBLIC=ensure_dev_keypair()[1],
-        PLAN_DATA_KEYS=Fernet.generate_key().decode(),
+        **REQUIRED_SECRETS,
         ALLOWED_HOSTS="ops.molam.example",
         MOLAM_VAR_DIR=str(tmp_path),
     )

@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 import time_machine
-from django.contrib.auth.models import Group, User
 from django.core.cache import cache
 from django.test import RequestFactory
 from rest_framework.request import Request
@@ -25,6 +24,7 @@ from rest_framework.test import APIClient
 from audit.models import OpsActionLog
 from molam_ops.throttling import counter_key, subject_of
 from molam_ops.tokens import mint
+from tests.factories import operator_user
 from tests.molam_ops.test_errors import assert_error
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -97,17 +97,16 @@ def test_zero_turns_the_limit_off(settings: Any) -> None:
 @pytest.mark.django_db
 def test_a_session_user_is_counted_as_that_user(settings: Any) -> None:
     settings.RATE_LIMIT_PER_MINUTE = 2
-    user = User.objects.create_user(f"ops-{uuid.uuid4().hex[:8]}", password="x")
-    user.groups.add(Group.objects.get_or_create(name="ops")[0])
+    user = operator_user(f"ops-{uuid.uuid4().hex[:8]}", "ops")
     client = APIClient()
     client.force_login(user)
     # pks repeat between runs, and counters outlive a run by two minutes
-    cache.delete(counter_key(f"sub:user:{user.pk}", FROZEN.timestamp()))
+    cache.delete(counter_key(f"sub:{user.username}", FROZEN.timestamp()))
     with time_machine.travel(FROZEN, tick=False):
         assert client.get("/api/ops/controls").status_code == 200
         assert client.get("/api/ops/controls").status_code == 200
         assert_error(client.get("/api/ops/controls"), 429, "rate_limited")
-    assert len(refusals_of(f"user:{user.pk}")) == 1
+    assert len(refusals_of(user.username)) == 1
 
 
 def fresh_address() -> str:

@@ -21,7 +21,7 @@ import pytest
 import time_machine
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
@@ -32,6 +32,7 @@ from audit.models import OpsActionLog
 from controls.models import TreasuryControl
 from molam_ops.identity import ensure_dev_keypair, public_key_pem
 from tests.conftest import post_action
+from tests.factories import operator_user
 
 ISSUER = "https://id.molam.test"
 AUDIENCE = "molam-ops"
@@ -303,10 +304,8 @@ def test_unknown_roles_are_ignored_next_to_known_ones(bank: Any) -> None:
 
 
 def session_user(*groups: str) -> User:
-    user = User.objects.create_user(f"user-{uuid.uuid4().hex[:8]}")  # no hashing
-    for name in groups:
-        user.groups.add(Group.objects.get_or_create(name=name)[0])
-    return user
+    # not staff: the admin login page then renders its form (a CSRF cookie)
+    return operator_user(f"user-{uuid.uuid4().hex[:8]}", *groups, is_staff=False)
 
 
 def csrf_client(user: User) -> tuple[Client, str]:
@@ -338,7 +337,7 @@ def test_session_user_in_finance_ops_group_acts_as_finance_ops(bank: Any) -> Non
     resp = session_post(client, "pause-bank", pause_body(bank), csrf)
     assert_error(resp, 403, "forbidden")
     row = OpsActionLog.objects.get()
-    assert (row.actor_id, row.actor_role) == (f"user:{user.pk}", "finance_ops")
+    assert (row.actor_id, row.actor_role) == (user.username, "finance_ops")
     assert row.status == "rejected"
 
 
@@ -365,7 +364,7 @@ def test_session_post_with_csrf_token_runs_the_action(bank: Any) -> None:
     row = OpsActionLog.objects.get()
     assert (row.status, row.actor_id, row.actor_role) == (
         "executed",
-        f"user:{user.pk}",
+        user.username,
         "pay_admin",
     )
 

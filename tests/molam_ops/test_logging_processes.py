@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from celery import Celery
-from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from molam_ops.request_context import request_id_var
 from molam_ops.tokens import mint
 from tests.molam_ops.test_logging import BASE_DIR, parse
+from tests.production import REQUIRED_SECRETS
 
 
 def _broker(var: Path) -> dict[str, str]:
@@ -153,7 +153,7 @@ def _public_pem() -> str:
 def test_manage_py_prints_json_lines_on_stdout_without_secrets(tmp_path: Path) -> None:
     secrets = {
         "DJANGO_SECRET_KEY": f"boot-secret-{uuid.uuid4().hex}",
-        "PLAN_DATA_KEYS": Fernet.generate_key().decode(),
+        **REQUIRED_SECRETS,
         "EVENT_BUS_TOKEN": f"boot-evt-{uuid.uuid4().hex}",
     }
     db_password, redis_password = uuid.uuid4().hex, uuid.uuid4().hex

@@ -23,6 +23,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings
 from django.utils import timezone
 
+from tests.production import REQUIRED_SECRETS
+
 BASE_DIR = Path(settings.BASE_DIR)
 
 # Prints the settings values under test, then verifies a token given in argv.
@@ -64,8 +66,8 @@ def production_env(tmp_path: Path, **variables: str) -> dict[str, str]:
         "DEBUG": "0",
         "DJANGO_SETTINGS_MODULE": "molam_ops.settings",
         "MOLAM_VAR_DIR": str(tmp_path / "var"),
-        # plan_data encryption (issue 4); PLAN_DATA_KEYS="" tests its absence
-        "PLAN_DATA_KEYS": "Y29sbGVjdHN0YXRpYy1hdC1idWlsZC10aW1lLW9ubHk=",
+        # PLAN_DATA_KEYS="" (or another blank secret) tests its absence
+        **REQUIRED_SECRETS,
         **variables,
     }
 
@@ -225,3 +227,55 @@ def test_email_comes_from_email_url(
     proc = run(["-c", EMAIL_PROBE], env)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == expected
+
+
+# --- the approvals' signing key and links ----------------------------------------
+
+APPROVAL_PROBE = """
+import django
+django.setup()
+from django.conf import settings as s
+print([k for k, _v in s.APPROVAL_SIGNING_KEYS], s.PUBLIC_BASE_URL)
+"""
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "",
+        "no-key-id-here-but-long-enough-000000000",
+        "k1:short",
+        "a:" + "x" * 40 + ",a:" + "y" * 40,
+    ],
+    ids=["unset", "no-key-id", "short-secret", "key-id-twice"],
+)
+def test_approval_signing_key_is_required_and_checked(
+    tmp_path: Path, key_pair: tuple[str, str], value: str
+) -> None:
+    env = production_env(
+        tmp_path,
+        DJANGO_SECRET_KEY="s3cret-for-this-test",
+        MOLAM_ID_JWT_PUBLIC=key_pair[1],
+        APPROVAL_SIGNING_KEY=value,
+    )
+    proc = run(["manage.py", "check"], env)
+    assert_one_line_refusal(proc, "APPROVAL_SIGNING_KEY")
+
+
+def test_approval_signing_keys_from_a_file_newest_first(
+    tmp_path: Path, key_pair: tuple[str, str]
+) -> None:
+    keys = tmp_path / "approval-keys"
+    keys.write_text(f"k2:{'n' * 40}\nk1:{'o' * 40}\n")
+    env = production_env(
+        tmp_path,
+        DJANGO_SECRET_KEY="s3cret-for-this-test",
+        MOLAM_ID_JWT_PUBLIC=key_pair[1],
+        APPROVAL_SIGNING_KEY="",
+        APPROVAL_SIGNING_KEY_FILE=str(keys),
+        PORT="9011",
+    )
+    proc = run(["-c", APPROVAL_PROBE], env)
+    assert proc.returncode == 0, proc.stderr
+    # links follow PORT unless PUBLIC_BASE_URL says otherwise
+    assert proc.stdout.split("\n")[-2] == "['k2', 'k1'] http://127.0.0.1:9011"

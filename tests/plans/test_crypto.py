@@ -23,6 +23,7 @@ from audit.models import OpsActionLog
 from plans import crypto
 from plans.models import Plan
 from tests.factories import BankProfileFactory
+from tests.production import REQUIRED_SECRETS
 
 OLD, NEW = Fernet.generate_key().decode(), Fernet.generate_key().decode()
 
@@ -152,6 +153,7 @@ def check(tmp_path: Path, **variables: str) -> subprocess.CompletedProcess[str]:
         "MOLAM_VAR_DIR": str(tmp_path / "var"),
         "DJANGO_SECRET_KEY": "s3cret-for-this-test",
         "MOLAM_ID_JWT_PUBLIC": public,
+        "APPROVAL_SIGNING_KEY": REQUIRED_SECRETS["APPROVAL_SIGNING_KEY"],
         **variables,
     }
     return subprocess.run(

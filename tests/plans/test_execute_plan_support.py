@@ -20,6 +20,7 @@ from molam_ops.models import OutboxEvent
 from plans.choices import PlanStatus
 from plans.execution.progress import step_key
 from plans.models import Plan, PlanStep
+from plans.services.plan_records import plan_approval_facts
 from tests.conftest import post_action
 
 ALICE = Principal(id="alice", roles=frozenset({"pay_admin"}))
@@ -146,6 +147,7 @@ def open_plan_approval(plan: Plan, required: int = 2) -> dict[str, Any]:
         payload={"plan_id": str(plan.id)},
         required=required,
         mode="token",
+        facts=plan_approval_facts(plan, steps=plan.step_rows.count()),
     )
     Plan.objects.filter(pk=plan.pk).update(
         approval_required=True, approval_id=approval["id"]

@@ -13,7 +13,8 @@ LOCALE = Path(__file__).resolve().parents[2] / "locale"
 
 
 def entries(po: Path) -> list[tuple[str, str, str]]:
-    """(references, msgid, msgstr) of each entry but the header."""
+    """(references, msgid, msgstr) of each entry but the header; a msgid with
+    a context (pgettext) is ``context\x04msgid``, as gettext stores it."""
     out = []
     for block in po.read_text(encoding="utf-8").split("\n\n")[1:]:
         if "msgid_plural" in block or block.lstrip().startswith("#~"):
@@ -33,7 +34,9 @@ def entries(po: Path) -> list[tuple[str, str, str]]:
         refs = " ".join(re.findall(r"^#: (.*)$", block, re.M))
         if "#, fuzzy" in block:
             refs += " FUZZY"
-        out.append((refs, text("msgid"), text("msgstr")))
+        context = text("msgctxt")
+        msgid = f"{context}\x04{text('msgid')}" if context else text("msgid")
+        out.append((refs, msgid, text("msgstr")))
     return out
 
 

@@ -7,8 +7,9 @@ import json
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Group, User
 from rest_framework.test import APIClient
+
+from tests.factories import operator_user
 
 pytestmark = pytest.mark.django_db
 
@@ -69,8 +70,7 @@ def test_bad_token_changes_nothing_and_is_refused(anonymous: Any) -> None:
 
 
 def test_session_user_preference(client: Any) -> None:
-    user = User.objects.create_user("fatou", password="pw", is_staff=True)
-    user.groups.add(Group.objects.get_or_create(name="finance_ops")[0])
+    user = operator_user("fatou", "finance_ops")
     client.force_login(user)
     assert client.get("/api/ops/me", HTTP_ACCEPT_LANGUAGE="en").json()["lang"] == "en"
     resp = client.put(
@@ -82,7 +82,7 @@ def test_session_user_preference(client: Any) -> None:
     me = client.get("/api/ops/me", HTTP_ACCEPT_LANGUAGE="en").json()
     assert me == {
         "ok": True,
-        "id": f"user:{user.pk}",
+        "id": "fatou",
         "roles": ["finance_ops"],
         "lang": "fr",
         "actions": me["actions"],

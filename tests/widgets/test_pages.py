@@ -5,16 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Group, User
 from django.template.loader import render_to_string
+
+from tests.factories import operator_user
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def operator(client: Any) -> Any:
-    user = User.objects.create_user("alice", password="pw", is_staff=True)
-    user.groups.add(Group.objects.get_or_create(name="pay_admin")[0])
+    user = operator_user("alice", "pay_admin")
     client.force_login(user)
     return client
 

@@ -101,7 +101,7 @@ def test_summary_figures(pay_admin: Any, rails: dict[str, Any]) -> None:
     assert banks["Ecobank"]["paused"] is False
     assert banks["Ecobank"]["last_health_check_at"].endswith("Z")
     assert s["freezes"] == {"global": False, "count": 0, "active": []}
-    assert s["approvals"] == {"pending": 0}
+    assert s["approvals"]["pending"] == 0 and len(s["approvals"]["revision"]) == 16
     assert s["suggestions"]["open"] == 0
 
 

@@ -1,0 +1,36 @@
+"""The user's page in the admin carries its Molam ID subject: the link that
+makes a session and a bearer token of one person the same principal."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+
+from molam_ops.models import OperatorIdentity
+
+
+class OperatorIdentityInline(admin.StackedInline):
+    model = OperatorIdentity
+    can_delete = False
+    extra = 1
+    max_num = 1
+    fields = ("molam_subject",)
+
+
+User = get_user_model()
+if admin.site.is_registered(User):
+    admin.site.unregister(User)
+
+
+@admin.register(User)
+class OperatorUserAdmin(UserAdmin):
+    inlines = (OperatorIdentityInline,)
+    list_display = (*UserAdmin.list_display, "molam_subject")
+    search_fields = (*UserAdmin.search_fields, "molam_identity__molam_subject")
+    list_select_related = ("molam_identity",)
+
+    @admin.display(description="Molam ID subject")
+    def molam_subject(self, obj: object) -> str:
+        identity = getattr(obj, "molam_identity", None)
+        return identity.molam_subject if identity else "—"
