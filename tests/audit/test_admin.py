@@ -6,27 +6,25 @@ import uuid
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Group, User
 from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
 from audit.models import OpsActionLog
 from tests.conftest import ROLES, post_action
+from tests.factories import operator_user
 
 pytestmark = pytest.mark.django_db
 CHANGELIST = reverse("admin:audit_opsactionlog_changelist")
 
 
-def staff(*groups: str, superuser: bool = False) -> Client:
-    user = User.objects.create_user(
+def staff(*roles: str, superuser: bool = False, linked: bool = True) -> Client:
+    user = operator_user(
         f"staff-{uuid.uuid4().hex[:8]}",
-        password="unused-here",
-        is_staff=True,
+        *roles,
         is_superuser=superuser,
+        subject="" if linked else None,
     )
-    for name in groups:
-        user.groups.add(Group.objects.get_or_create(name=name)[0])
     client = Client()
     client.force_login(user)
     return client
@@ -72,8 +70,16 @@ def test_every_operator_role_reads_the_log(role: str, row: OpsActionLog) -> None
     assert_read_only(client, row)
 
 
-def test_a_staff_user_without_a_role_is_refused(row: OpsActionLog) -> None:
-    client = staff()
+@pytest.mark.parametrize(
+    ("roles", "linked"),
+    [((), True), (("pay_admin",), False)],
+    ids=["no-role", "no-subject"],
+)
+def test_a_staff_user_without_a_role_is_refused(
+    row: OpsActionLog, roles: tuple[str, ...], linked: bool
+) -> None:
+    # a user not linked to a Molam ID subject holds no role, whatever its groups
+    client = staff(*roles, linked=linked)
     assert client.get(CHANGELIST).status_code == 403
     detail = reverse("admin:audit_opsactionlog_change", args=[row.pk])
     assert client.get(detail).status_code == 403

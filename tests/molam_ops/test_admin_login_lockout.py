@@ -11,12 +11,13 @@ from typing import Any
 
 import pytest
 import time_machine
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
 from audit.models import OpsActionLog
+from tests.factories import operator_user
 
 PASSWORD = "the-right-password"
 pytestmark = pytest.mark.django_db
@@ -26,11 +27,7 @@ pytestmark = pytest.mark.django_db
 def operator() -> User:
     # a fresh name per test: the audit rule "one row per username and address
     # per minute" keys on it in a cache that outlives a run
-    user = User.objects.create_user(
-        f"op-{uuid.uuid4().hex[:8]}", password=PASSWORD, is_staff=True
-    )
-    user.groups.add(Group.objects.get_or_create(name="pay_admin")[0])
-    return user
+    return operator_user(f"op-{uuid.uuid4().hex[:8]}", "pay_admin", password=PASSWORD)
 
 
 def sign_in(
@@ -94,9 +91,7 @@ def test_below_the_limit_a_success_clears_the_count(operator: User) -> None:
 
 
 def test_the_lock_is_per_username_and_address(operator: User) -> None:
-    other = User.objects.create_user(
-        f"op-{uuid.uuid4().hex[:8]}", password=PASSWORD, is_staff=True
-    )
+    other = operator_user(f"op-{uuid.uuid4().hex[:8]}", "ops", password=PASSWORD)
     attacker = Client(REMOTE_ADDR="198.51.100.66")
     for _ in range(5):
         sign_in(attacker, operator.username, "wrong")

@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 from axes.models import AccessAttempt
-from django.contrib.auth.models import Group, User
 from django.test import Client
 from rest_framework.test import APIClient
 
 from audit.models import OpsActionLog
 from molam_ops.lib.addresses import client_address, networks, parse_networks
+from tests.factories import operator_user
 from tests.molam_ops.test_errors import assert_error
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -185,10 +185,9 @@ def test_only_api_ops_and_the_admin_are_fenced(pay_admin: APIClient) -> None:
 def test_the_admin_is_refused_outside_the_allowlist(
     method: str, path: str, settings: Any
 ) -> None:
-    user = User.objects.create_user(
-        f"admin-{uuid.uuid4().hex[:8]}", password="pw-for-this-test", is_staff=True
+    user = operator_user(
+        f"admin-{uuid.uuid4().hex[:8]}", "pay_admin", password="pw-for-this-test"
     )
-    user.groups.add(Group.objects.get_or_create(name="pay_admin")[0])
     client = Client()
     client.force_login(user)
     ip = random_outsider()
