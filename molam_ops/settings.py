@@ -164,7 +164,12 @@ if PROMETHEUS_MULTIPROC_DIR:
 # Gauges computed from the database at scrape time: the same in every
 # process, so in multi-process mode /metrics runs each once. Dotted paths to
 # install(registry) functions (one process: the apps' ready() installs them).
-METRICS_SCRAPE_COLLECTORS = ["controls.metrics.install", "approvals.metrics.install"]
+METRICS_SCRAPE_COLLECTORS = [
+    "molam_ops.collectors.install",
+    "payouts.metrics.install",
+    "controls.metrics.install",
+    "approvals.metrics.install",
+]
 # WORKER_METRICS_PORT (0: none): the Celery worker serves its pool's summed
 # metrics there (molam_ops/worker_metrics.py); Kubernetes scrapes worker pods.
 WORKER_METRICS_PORT = env.int("WORKER_METRICS_PORT", default=0)
