@@ -196,6 +196,23 @@ def test_start_order_waits_for_healthy_dependencies(compose):
         assert check.get("disable") or "healthcheck.py" not in json.dumps(check), name
 
 
+@pytest.mark.parametrize("name", ["worker", "beat", "dispatcher"])
+def test_heartbeat_healthchecks(compose, name):
+    """The processes that serve no HTTP are checked by the age of their
+    heartbeat file (molam_ops/heartbeat.py), with sh and stat only."""
+    check = compose["services"][name]["healthcheck"]
+    assert not check.get("disable")
+    assert check["test"] == [
+        "CMD",
+        "sh",
+        "/app/deploy/docker/heartbeat-fresh.sh",
+        f"/app/var/heartbeat/{name}",
+        "60",
+    ]
+    assert (ROOT / "deploy" / "docker" / "heartbeat-fresh.sh").is_file()
+    assert "inspect ping" not in COMPOSE.read_text()
+
+
 def test_metrics_multiprocess_directories(compose):
     """Web and worker each write their processes' counters to a tmpfs of their
     own (README "Metrics"); the worker serves its sum on its own port."""
