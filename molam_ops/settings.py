@@ -256,7 +256,11 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # loop turns; the probes read its age. Beat's scheduler beats at each tick, so
 # its ticks are at most CELERY_BEAT_MAX_LOOP_INTERVAL seconds apart.
 HEARTBEAT_DIR = Path(env.str("HEARTBEAT_DIR", default=str(VAR_DIR / "heartbeat")))
-HEARTBEAT_INTERVAL = env.float("HEARTBEAT_INTERVAL", default=5.0)
+try:
+    HEARTBEAT_INTERVAL = env.float("HEARTBEAT_INTERVAL", default=5.0)
+except ValueError:
+    HEARTBEAT_INTERVAL = float("nan")
+# the probes allow 60 s; not (0 < x <= 60) also refuses NaN
 if not 0 < HEARTBEAT_INTERVAL <= 60:
     raise ImproperlyConfigured("HEARTBEAT_INTERVAL must be > 0 and <= 60 seconds")
 CELERY_BEAT_SCHEDULER = "molam_ops.heartbeat:BeatScheduler"

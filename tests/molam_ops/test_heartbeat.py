@@ -3,7 +3,7 @@ and the payout dispatcher each move their heartbeat file while they run; the
 file goes stale when the process is stopped (SIGSTOP) or killed, and the
 probe the manifests run (deploy/docker/heartbeat-fresh.sh) says so. A worker
 whose Redis broker is down keeps beating: it is waiting, not stuck, and a
-restart would only delay its return."""
+restart would only delay its return; its /metrics says Redis is down."""
 
 from __future__ import annotations
 
@@ -13,11 +13,13 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.e2e.server import free_port
 
@@ -190,13 +192,32 @@ def own_redis(port: int, directory: Path) -> Iterator[subprocess.Popen[bytes]]:
         yield proc
 
 
+def redis_up(url: str) -> float | None:
+    """``molam_ops_redis_up`` on a worker's /metrics, if it is there."""
+    with urllib.request.urlopen(url, timeout=10) as resp:  # noqa: S310 (local)
+        text = resp.read().decode()
+    for family in text_string_to_metric_families(text):
+        if family.name == "molam_ops_redis_up":
+            return family.samples[0].value
+    return None
+
+
 def test_a_worker_waiting_for_its_broker_keeps_beating(tmp_path: Path) -> None:
-    port = free_port()
-    env = {**base_env(tmp_path), "REDIS_URL": f"redis://127.0.0.1:{port}/0"}
+    """...and its /metrics says Redis is down (``molam_ops_redis_up`` 0)."""
+    port, metrics_port = free_port(), free_port()
+    env = {
+        **base_env(tmp_path),
+        "REDIS_URL": f"redis://127.0.0.1:{port}/0",
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prometheus"),
+        "WORKER_METRICS_PORT": str(metrics_port),
+        "WORKER_METRICS_ADDRESS": "127.0.0.1",
+    }
+    metrics = f"http://127.0.0.1:{metrics_port}/metrics"
     path = tmp_path / "heartbeat" / "worker"
     log = tmp_path / "worker.log"
     with own_redis(port, tmp_path) as redis, running(worker_argv(), env, log) as worker:
         assert_advances(path, log)
+        assert redis_up(metrics) == 1
         redis.kill()
         redis.wait(timeout=30)
         wait_until(
@@ -211,3 +232,4 @@ def test_a_worker_waiting_for_its_broker_keeps_beating(tmp_path: Path) -> None:
             assert_advances(path, log)
             time.sleep(1)
         assert worker.poll() is None
+        assert redis_up(metrics) == 0
