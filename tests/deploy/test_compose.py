@@ -16,6 +16,8 @@ import jsonschema
 import pytest
 import yaml
 
+from tests.production import REQUIRED_SECRETS
+
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
 SCHEMA = ROOT / "deploy" / "schemas" / "compose-spec.json"
@@ -155,9 +157,17 @@ def test_production_settings_and_secrets_as_files(compose):
             secret = variables[var].removeprefix("/run/secrets/")
             assert secret in service["secrets"], (name, var)
             assert secret in top_secrets
+    script = (ROOT / "deploy/compose/init-secrets.sh").read_text()
     for secret in top_secrets.values():
         # git-ignored (deploy/compose/secrets/.gitignore), written by init-secrets.sh
         assert secret["file"].startswith("./deploy/compose/secrets/")
+        name = secret["file"].removeprefix("./deploy/compose/secrets/")
+        assert f'"$dir/{name}"' in script, name
+    # what production refuses to start without, as files
+    for name in APP_SERVICES:
+        variables = env(compose["services"][name])
+        for var in REQUIRED_SECRETS:
+            assert f"{var}_FILE" in variables, (name, var)
 
 
 def test_every_required_variable_is_written_by_init_secrets(compose):

@@ -22,6 +22,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from tests.production import REQUIRED_SECRETS
+
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
 SECRET_EXAMPLE = ROOT / "deploy" / "examples" / "k8s-secret.example.yaml"
@@ -215,9 +217,13 @@ def test_secrets_and_config_references_resolve():
         "MOLAM_ID_JWT_PUBLIC",
         "EVENT_BUS_TOKEN",
         "DJANGO_SECRET_KEY",
+        *REQUIRED_SECRETS,
     }
     config = one("ConfigMap", "ops-controls-config")["data"]
     assert config["DEBUG"] == "0"
+    # what production refuses to start without reaches every pod, as a file
+    for name in REQUIRED_SECRETS:
+        assert f"{name}_FILE" in config, name
     for name, spec in pod_specs():
         (container,) = spec["containers"]
         assert container["envFrom"] == [
