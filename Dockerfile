@@ -50,6 +50,7 @@ COPY --from=builder /build/src /app
 RUN DJANGO_SECRET_KEY=collectstatic-at-build-time-only \
     MOLAM_ID_JWT_PUBLIC="-----BEGIN PUBLIC KEY----- build-time placeholder" \
     PLAN_DATA_KEYS=Y29sbGVjdHN0YXRpYy1hdC1idWlsZC10aW1lLW9ubHk= \
+    APPROVAL_SIGNING_KEY=build:collectstatic-at-build-time-only-not-a-key \
     MOLAM_VAR_DIR=/tmp/build-var \
     python manage.py collectstatic --noinput --verbosity 0 \
     && rm -rf /tmp/build-var \

@@ -10,8 +10,12 @@ the banks that were ever frozen rather than by every bank, while a lifted
 freeze still shows as a drop to 0 instead of a vanishing series. An alert is
 ``max(molam_ops_freeze_active) == 1``.
 
-If the database cannot be read, the family is left out of the scrape (absent
-rather than wrong) and the rest of ``/metrics`` is still served.
+``molam_ops_bank_paused{bank, bank_name}``: 1 while a pause is in force for the
+bank, else 0, one sample per bank (the banks are few); an alert on a pause
+left on is ``max by (bank) (molam_ops_bank_paused) > 0`` for an hour.
+
+If the database cannot be read, the families are left out of the scrape
+(absent rather than wrong) and the rest of ``/metrics`` is still served.
 """
 
 from __future__ import annotations
@@ -26,10 +30,13 @@ from prometheus_client.registry import Collector, CollectorRegistry
 
 from controls.keys import FREEZE_GLOBAL
 from controls.models import TreasuryControl
+from controls.selectors import bank_list_with_controls
+from molam_ops.metrics import register_once
 
 log = logging.getLogger(__name__)
 
 FREEZE_ACTIVE = "molam_ops_freeze_active"
+BANK_PAUSED = "molam_ops_bank_paused"
 _BANK_PREFIX = "freeze_bank_"
 
 
@@ -75,17 +82,32 @@ class FreezeCollector(Collector):
         yield family
 
 
-_installed: set[int] = set()
+def _paused_family() -> GaugeMetricFamily:
+    return GaugeMetricFamily(
+        BANK_PAUSED,
+        "1 while the bank connector is paused, else 0.",
+        labels=["bank", "bank_name"],
+    )
+
+
+class BankPausedCollector(Collector):
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        yield _paused_family()
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        try:
+            banks = bank_list_with_controls()
+        except DatabaseError:
+            log.warning("bank paused gauge: database unavailable", exc_info=True)
+            return
+        family = _paused_family()
+        for view in banks:
+            family.add_metric([str(view.bank.id), view.bank.name], int(view.paused))
+        yield family
 
 
 def install(registry: CollectorRegistry = REGISTRY) -> None:
-    """Register the collector once per registry (``ready()`` may run again
+    """Register the collectors once per registry (``ready()`` may run again
     under autoreload or in tests; a second registration would raise)."""
-    if id(registry) in _installed:
-        return
-    try:
-        registry.register(FreezeCollector())
-    except ValueError:
-        # an earlier copy of this module (reloaded) registered it already
-        log.debug("freeze collector already registered")
-    _installed.add(id(registry))
+    register_once(registry, FreezeCollector())
+    register_once(registry, BankPausedCollector())

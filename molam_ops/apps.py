@@ -6,4 +6,7 @@ class MolamOpsConfig(AppConfig):
     verbose_name = "Ops kernel"
 
     def ready(self) -> None:
-        from molam_ops import schema  # noqa: F401  (registers the auth extension)
+        # schema registers the auth extension; collectors, the scrape's gauges
+        from molam_ops import collectors, schema  # noqa: F401
+
+        collectors.install()

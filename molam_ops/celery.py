@@ -13,6 +13,7 @@ from typing import Any
 from celery import Celery, Task
 from celery.signals import before_task_publish, setup_logging, task_postrun, task_prerun
 
+from molam_ops.heartbeat import WorkerHeartbeat
 from molam_ops.request_context import (
     clean_request_id,
     current_request_id,
@@ -24,6 +25,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "molam_ops.settings")
 app = Celery("molam_ops")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# the worker's liveness file; beat's is its scheduler (CELERY_BEAT_SCHEDULER)
+app.steps["worker"].add(WorkerHeartbeat)
 
 REQUEST_ID_HEADER = "request_id"
 # task id -> the token that restores the request id the task found

@@ -24,15 +24,19 @@ def _check_database() -> str | None:
     return None
 
 
-def _check_redis() -> str | None:
+def check_redis() -> str | None:
+    """None when Redis answers a PING within a second (or none is configured),
+    else the error's class name. /readyz and the ``molam_ops_redis_up`` gauge
+    (molam_ops/collectors.py) ask it."""
     if not settings.REDIS_URL:
         return None
     import redis
 
     try:
-        redis.Redis.from_url(
+        with redis.Redis.from_url(
             settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1
-        ).ping()
+        ) as client:
+            client.ping()
     except Exception as exc:
         return type(exc).__name__
     return None
@@ -41,7 +45,7 @@ def _check_redis() -> str | None:
 def readyz(request: HttpRequest) -> JsonResponse:
     failing = {
         name: [err]
-        for name, err in (("database", _check_database()), ("redis", _check_redis()))
+        for name, err in (("database", _check_database()), ("redis", check_redis()))
         if err
     }
     if failing:

@@ -23,7 +23,11 @@ from django.utils.module_loading import import_string
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from prometheus_client.registry import CollectorRegistry
 
-from molam_ops.metrics import multiprocess_dir, multiprocess_registry
+from molam_ops.metrics import (
+    export_known_labels,
+    multiprocess_dir,
+    multiprocess_registry,
+)
 
 
 @functools.cache
@@ -40,6 +44,7 @@ def scrape_registry() -> CollectorRegistry:
 
 
 def metrics(request: HttpRequest) -> HttpResponse:
+    export_known_labels()
     return HttpResponse(
         generate_latest(scrape_registry()), content_type=CONTENT_TYPE_LATEST
     )

@@ -168,7 +168,12 @@ if PROMETHEUS_MULTIPROC_DIR:
 # Gauges computed from the database at scrape time: the same in every
 # process, so in multi-process mode /metrics runs each once. Dotted paths to
 # install(registry) functions (one process: the apps' ready() installs them).
-METRICS_SCRAPE_COLLECTORS = ["controls.metrics.install", "approvals.metrics.install"]
+METRICS_SCRAPE_COLLECTORS = [
+    "molam_ops.collectors.install",
+    "payouts.metrics.install",
+    "controls.metrics.install",
+    "approvals.metrics.install",
+]
 # WORKER_METRICS_PORT (0: none): the Celery worker serves its pool's summed
 # metrics there (molam_ops/worker_metrics.py); Kubernetes scrapes worker pods.
 WORKER_METRICS_PORT = env.int("WORKER_METRICS_PORT", default=0)
@@ -250,6 +255,20 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Liveness (molam_ops/heartbeat.py): the worker, beat and the dispatcher each
+# move HEARTBEAT_DIR/<kind> every HEARTBEAT_INTERVAL seconds while their main
+# loop turns; the probes read its age. Beat's scheduler beats at each tick, so
+# its ticks are at most CELERY_BEAT_MAX_LOOP_INTERVAL seconds apart.
+HEARTBEAT_DIR = Path(env.str("HEARTBEAT_DIR", default=str(VAR_DIR / "heartbeat")))
+try:
+    HEARTBEAT_INTERVAL = env.float("HEARTBEAT_INTERVAL", default=5.0)
+except ValueError:
+    HEARTBEAT_INTERVAL = float("nan")
+# the probes allow 60 s; not (0 < x <= 60) also refuses NaN
+if not 0 < HEARTBEAT_INTERVAL <= 60:
+    raise ImproperlyConfigured("HEARTBEAT_INTERVAL must be > 0 and <= 60 seconds")
+CELERY_BEAT_SCHEDULER = "molam_ops.heartbeat:BeatScheduler"
+CELERY_BEAT_MAX_LOOP_INTERVAL = HEARTBEAT_INTERVAL
 OUTBOX_RELAY_INTERVAL = env.float("OUTBOX_RELAY_INTERVAL", default=2.0)
 # Plan execution (plans/execution): how often beat re-checks blocked steps; a
 # running step whose worker cannot be proven dead (SQLite) is orphaned after

@@ -23,8 +23,10 @@ from django.conf import settings
 from prometheus_client import start_http_server
 from prometheus_client.multiprocess import mark_process_dead
 
+from molam_ops.collectors import install_worker
 from molam_ops.metrics import (
     clear_multiprocess_dir,
+    export_known_labels,
     multiprocess_dir,
     multiprocess_registry,
 )
@@ -40,9 +42,11 @@ def serve_worker_metrics(**_kwargs: Any) -> None:
     if not port or not directory:  # settings refuse a port without a directory
         return
     removed = clear_multiprocess_dir(directory, keep_pid=os.getpid())
-    start_http_server(
-        port, addr=settings.WORKER_METRICS_ADDRESS, registry=multiprocess_registry()
-    )
+    # the pool's counters at 0 from the first scrape, written by this process
+    export_known_labels()
+    registry = multiprocess_registry()
+    install_worker(registry)  # Redis as this worker sees it
+    start_http_server(port, addr=settings.WORKER_METRICS_ADDRESS, registry=registry)
     log.info(
         "worker metrics on %s:%s/metrics (%d stale files cleared)",
         settings.WORKER_METRICS_ADDRESS,

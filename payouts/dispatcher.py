@@ -28,6 +28,7 @@ from datetime import timedelta
 from django.db import DatabaseError, close_old_connections
 from django.utils import timezone
 
+from molam_ops.heartbeat import Heartbeat
 from payouts import breaker, gates, services
 from payouts.connector import BankConnector, default_connector
 from payouts.models import Payout
@@ -116,15 +117,20 @@ def run_loop(
     stop: threading.Event,
     once: bool = False,
     connector: BankConnector | None = None,
+    heartbeat: Heartbeat | None = None,
 ) -> BatchReport:
     """Dispatch until ``stop`` is set (or one batch with ``once``): a batch,
     then ``interval`` seconds' rest (at least a short nap when idle, so an
     empty queue is not polled flat out). A database error is logged and the
-    loop carries on with fresh connections: a worker must outlive a failover."""
+    loop carries on with fresh connections: a worker must outlive a failover.
+    ``heartbeat`` beats at every turn, database errors included (the liveness
+    probe; a dispatcher waiting for its database is alive)."""
     connector = connector or default_connector()
     total = BatchReport()
     idle_nap = max(interval, 0.1)
     while not stop.is_set():
+        if heartbeat is not None:
+            heartbeat.beat()
         try:
             report = dispatch_batch(batch=batch, connector=connector)
             report.settled = settle(after_seconds=settle_after, limit=batch)

@@ -10,3 +10,10 @@ class PlansConfig(AppConfig):
         from plans.services import plan_records
 
         plan_records.connect_approvals()
+
+        from molam_ops.metrics import PLAN_EXECUTIONS, declare_labels
+        from plans.choices import PlanType
+        from plans.execution.progress import TERMINAL
+
+        # every plan type x outcome at 0 from the first scrape
+        declare_labels(PLAN_EXECUTIONS, plan_type=PlanType.values, status=TERMINAL)

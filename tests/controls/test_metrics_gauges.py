@@ -154,5 +154,26 @@ def test_install_is_idempotent() -> None:
         f.name: f
         for f in text_string_to_metric_families(generate_latest(registry).decode())
     }
-    assert set(families) == {FREEZE, PENDING}
+    assert set(families) == {FREEZE, PENDING, control_metrics.BANK_PAUSED}
     assert [s.labels for s in families[FREEZE].samples] == [{"scope": "global"}]
+    assert len(families[PENDING].samples) == 1
+
+
+def paused() -> dict[str, float]:
+    text = Client().get("/metrics").content.decode()
+    return {
+        s.labels["bank"]: s.value
+        for family in text_string_to_metric_families(text)
+        if family.name == control_metrics.BANK_PAUSED
+        for s in family.samples
+    }
+
+
+def test_bank_paused_gauge_per_bank(pay_admin: APIClient, bank: Any) -> None:
+    other = BankProfileFactory()
+    assert paused() == {str(bank.id): 0, str(other.id): 0}
+    body = {"bank_profile_id": str(bank.id), "reason": "connector timeouts"}
+    assert post_action(pay_admin, "pause-bank", body).status_code == 200
+    assert paused() == {str(bank.id): 1, str(other.id): 0}
+    assert post_action(pay_admin, "resume-bank", body).status_code == 200
+    assert paused() == {str(bank.id): 0, str(other.id): 0}

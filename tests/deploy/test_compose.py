@@ -16,6 +16,8 @@ import jsonschema
 import pytest
 import yaml
 
+from tests.production import REQUIRED_SECRETS
+
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
 SCHEMA = ROOT / "deploy" / "schemas" / "compose-spec.json"
@@ -155,9 +157,17 @@ def test_production_settings_and_secrets_as_files(compose):
             secret = variables[var].removeprefix("/run/secrets/")
             assert secret in service["secrets"], (name, var)
             assert secret in top_secrets
+    script = (ROOT / "deploy/compose/init-secrets.sh").read_text()
     for secret in top_secrets.values():
         # git-ignored (deploy/compose/secrets/.gitignore), written by init-secrets.sh
         assert secret["file"].startswith("./deploy/compose/secrets/")
+        name = secret["file"].removeprefix("./deploy/compose/secrets/")
+        assert f'"$dir/{name}"' in script, name
+    # what production refuses to start without, as files
+    for name in APP_SERVICES:
+        variables = env(compose["services"][name])
+        for var in REQUIRED_SECRETS:
+            assert f"{var}_FILE" in variables, (name, var)
 
 
 def test_every_required_variable_is_written_by_init_secrets(compose):
@@ -194,6 +204,23 @@ def test_start_order_waits_for_healthy_dependencies(compose):
     for name in ("migrate", "worker", "beat", "dispatcher", "sira"):
         check = services[name]["healthcheck"]
         assert check.get("disable") or "healthcheck.py" not in json.dumps(check), name
+
+
+@pytest.mark.parametrize("name", ["worker", "beat", "dispatcher"])
+def test_heartbeat_healthchecks(compose, name):
+    """The processes that serve no HTTP are checked by the age of their
+    heartbeat file (molam_ops/heartbeat.py), with sh and stat only."""
+    check = compose["services"][name]["healthcheck"]
+    assert not check.get("disable")
+    assert check["test"] == [
+        "CMD",
+        "sh",
+        "/app/deploy/docker/heartbeat-fresh.sh",
+        f"/app/var/heartbeat/{name}",
+        "60",
+    ]
+    assert (ROOT / "deploy" / "docker" / "heartbeat-fresh.sh").is_file()
+    assert "inspect ping" not in COMPOSE.read_text()
 
 
 def test_metrics_multiprocess_directories(compose):

@@ -117,6 +117,10 @@ def test_runs_as_a_non_root_user():
         i for i, (word, rest) in enumerate(runtime) if "collectstatic" in rest
     )
     assert collect < user_at
+    # with a throw-away value for each secret production requires
+    collect_run = runtime[collect][1]
+    for name in ("DJANGO_SECRET_KEY", "MOLAM_ID_JWT_PUBLIC", *REQUIRED_SECRETS):
+        assert f"{name}=" in collect_run, name
     env_lines = " ".join(rest for word, rest in runtime if word == "ENV")
     assert "SECRET_KEY" not in env_lines and "JWT" not in env_lines
     assert "STATIC_ROOT=/app/static" in env_lines

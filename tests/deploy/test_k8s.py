@@ -1,15 +1,20 @@
-"""deploy/k8s (issue 6): every manifest validated (strict: unknown fields
-refused) against the Kubernetes API schemas bundled by kubernetes-validate,
-for the oldest and the newest minor versions we support, then checked for
-what the schemas cannot see: names that must match across files, the beat
-singleton, probes, non-root read-only pods, the owner role only in the
-migration Job. Needs no cluster and no database."""
+"""deploy/k8s: every manifest validated (strict: unknown fields refused)
+against the Kubernetes API schemas bundled by kubernetes-validate, for the
+oldest and the newest minor versions we support, then checked for what the
+schemas cannot see: names that must match across files, the beat singleton,
+the dispatcher, probes, non-root read-only pods, the owner role only in the
+migration Job, no Secret where ``kubectl apply`` would send it. The
+kustomizations are built by ``kubectl kustomize`` (the image tag set once).
+Needs no cluster and no database."""
 
 from __future__ import annotations
 
 import copy
 import json
+import os
 import shlex
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +22,12 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from tests.production import REQUIRED_SECRETS
+
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
+SECRET_EXAMPLE = ROOT / "deploy" / "examples" / "k8s-secret.example.yaml"
+IMAGE = "molam/ops-controls"
 VERSIONS = ("1.30.0", "1.37.0")
 NAMESPACE = "molam-pay"
 SECRET = "ops-controls-secrets"
@@ -31,16 +40,23 @@ WEB_CMD = shlex.split(
 PLAIN_ENV = {"PROMETHEUS_MULTIPROC_DIR", "WORKER_METRICS_PORT"}
 
 
-def load() -> list[tuple[str, dict[str, Any]]]:
+def manifests() -> list[Path]:
+    """Every Kubernetes object file under deploy/k8s (kustomize's own files
+    are not objects of the API)."""
+    return sorted(p for p in K8S.rglob("*.yaml") if p.name != "kustomization.yaml")
+
+
+def load(paths: list[Path]) -> list[tuple[str, dict[str, Any]]]:
     return [
-        (path.name, doc)
-        for path in sorted(K8S.glob("*.yaml"))
+        (str(path.relative_to(K8S.parent)), doc)
+        for path in paths
         for doc in yaml.safe_load_all(path.read_text())
         if doc
     ]
 
 
-DOCS = load()
+APPLIED = load(manifests())
+DOCS = [*APPLIED, *load([SECRET_EXAMPLE])]
 
 
 def find(kind: str, name: str | None = None) -> list[dict[str, Any]]:
@@ -98,17 +114,16 @@ def test_the_validator_refuses_a_broken_manifest(breakage):
 
 
 def test_files_and_namespace():
-    names = {p.name for p in K8S.glob("*.yaml")}
-    assert names >= {
+    names = {str(p.relative_to(K8S)) for p in manifests()}
+    assert names == {
         "namespace.yaml",
         "deployment.yaml",
         "service.yaml",
         "rbac.yaml",
         "configmap.yaml",
-        "secret.example.yaml",
         "hpa.yaml",
         "pdb.yaml",
-        "migrate-job.yaml",
+        "migrate/migrate-job.yaml",
     }
     assert one("Namespace", NAMESPACE)
     for _, doc in DOCS:
@@ -116,12 +131,13 @@ def test_files_and_namespace():
             assert doc["metadata"]["namespace"] == NAMESPACE, doc["metadata"]["name"]
 
 
-def test_web_worker_and_a_beat_singleton():
+def test_web_worker_dispatcher_and_a_beat_singleton():
     deployments = {d["metadata"]["name"]: d for d in find("Deployment")}
     assert set(deployments) == {
         "ops-controls-web",
         "ops-controls-worker",
         "ops-controls-beat",
+        "ops-controls-dispatcher",
     }
     beat = deployments["ops-controls-beat"]["spec"]
     assert beat["replicas"] == 1
@@ -138,10 +154,15 @@ def test_web_worker_and_a_beat_singleton():
         "worker",
     ]
     assert commands["ops-controls-beat"][:4] == ["celery", "-A", "molam_ops", "beat"]
+    # as compose runs it
+    assert commands["ops-controls-dispatcher"] == shlex.split(
+        "python manage.py dispatch_payouts --for-real"
+    )
     everything = json.dumps([d for _, d in DOCS])
     assert '"-B"' not in everything and "--beat" not in everything
+    # the tag is kustomize's to set (release/), once for every container
     images = {c["image"] for _, spec in pod_specs() for c in spec["containers"]}
-    assert len(images) == 1
+    assert images == {IMAGE}
 
 
 def test_web_probes_and_service():
@@ -196,9 +217,13 @@ def test_secrets_and_config_references_resolve():
         "MOLAM_ID_JWT_PUBLIC",
         "EVENT_BUS_TOKEN",
         "DJANGO_SECRET_KEY",
+        *REQUIRED_SECRETS,
     }
     config = one("ConfigMap", "ops-controls-config")["data"]
     assert config["DEBUG"] == "0"
+    # what production refuses to start without reaches every pod, as a file
+    for name in REQUIRED_SECRETS:
+        assert f"{name}_FILE" in config, name
     for name, spec in pod_specs():
         (container,) = spec["containers"]
         assert container["envFrom"] == [
@@ -246,6 +271,24 @@ def test_only_the_migration_job_connects_as_the_owner():
         assert "DATABASE_URL_OWNER" not in json.dumps(deployment)
 
 
+def test_the_dispatcher_runs_two_replicas_safely():
+    """Its claim is a conditional UPDATE over SKIP LOCKED rows
+    (payouts/services.py), so replicas share the queue; the manifest says so."""
+    dispatcher = one("Deployment", "ops-controls-dispatcher")
+    assert dispatcher["spec"]["replicas"] == 2
+    text = (K8S / "deployment.yaml").read_text()
+    assert "SKIP LOCKED" in text and "conditional UPDATE" in text
+    claim = (ROOT / "payouts" / "services.py").read_text()
+    assert "skip_locked=True" in claim
+    assert ".update(status=PayoutStatus.PROCESSING" in claim
+    spec = dispatcher["spec"]["template"]["spec"]
+    # it finishes its batch on SIGTERM
+    assert spec["terminationGracePeriodSeconds"] >= 30
+    assert "ops-controls-dispatcher" not in {
+        h["spec"]["scaleTargetRef"]["name"] for h in find("HorizontalPodAutoscaler")
+    }
+
+
 def test_autoscaling_and_disruption_budget():
     hpas = {
         h["spec"]["scaleTargetRef"]["name"]: h for h in find("HorizontalPodAutoscaler")
@@ -256,12 +299,16 @@ def test_autoscaling_and_disruption_budget():
         assert hpa["spec"]["scaleTargetRef"]["kind"] == "Deployment"
         assert one("Deployment", target)
         assert 1 <= hpa["spec"]["minReplicas"] < hpa["spec"]["maxReplicas"]
-    (pdb,) = find("PodDisruptionBudget")
-    web_labels = one("Deployment", "ops-controls-web")["spec"]["template"]["metadata"][
-        "labels"
-    ]
-    assert pdb["spec"]["selector"]["matchLabels"].items() <= web_labels.items()
-    assert pdb["spec"]["minAvailable"] < hpas["ops-controls-web"]["spec"]["minReplicas"]
+    budgets = {p["metadata"]["name"]: p for p in find("PodDisruptionBudget")}
+    assert set(budgets) == {"ops-controls-web", "ops-controls-dispatcher"}
+    for name, pdb in budgets.items():
+        deployment = one("Deployment", name)
+        labels = deployment["spec"]["template"]["metadata"]["labels"]
+        assert pdb["spec"]["selector"]["matchLabels"].items() <= labels.items()
+        replicas = hpas[name]["spec"]["minReplicas"] if name in hpas else None
+        assert pdb["spec"]["minAvailable"] < (
+            replicas or deployment["spec"]["replicas"]
+        )
 
 
 def test_rbac_is_minimal():
@@ -302,10 +349,122 @@ def test_metrics_multiprocess_directories_and_scrape_targets():
         == targets["ops-controls-worker"][1]["WORKER_METRICS_PORT"]
     )
     assert "WORKER_METRICS_PORT" not in targets["ops-controls-web"][1]
-    # beat runs no task and serves nothing: it gets neither
-    beat = one("Deployment", "ops-controls-beat")
-    assert "PROMETHEUS_MULTIPROC_DIR" not in json.dumps(beat)
+    # beat runs no task, the dispatcher one process; they serve nothing
+    for name in ("ops-controls-beat", "ops-controls-dispatcher"):
+        assert "PROMETHEUS_MULTIPROC_DIR" not in json.dumps(one("Deployment", name))
     assert (
         "PROMETHEUS_MULTIPROC_DIR"
         not in one("ConfigMap", "ops-controls-config")["data"]
     )
+
+
+# --- no Secret where kubectl apply sends it; kustomize ---------------------------
+
+
+def test_no_secret_in_the_applied_directory():
+    """``kubectl apply -f deploy/k8s/`` (or ``-R``, or ``-k``) must never
+    overwrite the real Secret with the example's placeholders."""
+    assert [d for _, d in APPLIED if d["kind"] == "Secret"] == []
+    assert not list(K8S.rglob("*secret*"))
+    (example,) = [d for f, d in DOCS if d["kind"] == "Secret"]
+    assert example["metadata"]["name"] == SECRET
+    assert "CHANGE-ME" in json.dumps(example)
+
+
+def kubectl() -> str:
+    path = shutil.which("kubectl")
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail("kubectl missing: it builds the kustomizations")
+        pytest.skip("kubectl not installed")
+    return path
+
+
+def kustomize(directory: Path) -> list[dict[str, Any]]:
+    done = subprocess.run(
+        [kubectl(), "kustomize", str(directory)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return [doc for doc in yaml.safe_load_all(done.stdout) if doc]
+
+
+def key(doc: dict[str, Any]) -> tuple[str, str]:
+    return doc["kind"], doc["metadata"]["name"]
+
+
+def test_kustomize_builds_the_app_and_the_migration_with_one_tag():
+    release = yaml.safe_load((K8S / "release" / "kustomization.yaml").read_text())
+    (image,) = release["images"]
+    assert image["name"] == IMAGE
+    tagged = f"{image.get('newName', IMAGE)}:{image['newTag']}"
+
+    app = kustomize(K8S)
+    migrate = kustomize(K8S / "migrate")
+    expected = {key(d) for f, d in APPLIED if not f.startswith("k8s/migrate/")}
+    assert {key(d) for d in app} == expected
+    assert [key(d) for d in migrate] == [("Job", "ops-controls-migrate")]
+    containers = [
+        c
+        for doc in app + migrate
+        if doc["kind"] in ("Deployment", "Job")
+        for c in doc["spec"]["template"]["spec"]["containers"]
+    ]
+    assert len(containers) == 5
+    assert {c["image"] for c in containers} == {tagged}
+    # nothing else changed on the way: the built objects are the files' own
+    for doc in app:
+        if doc["kind"] != "Deployment":
+            continue
+        built = copy.deepcopy(doc)
+        for c in built["spec"]["template"]["spec"]["containers"]:
+            c["image"] = IMAGE
+        assert built == one(*key(doc)), key(doc)
+
+
+# --- liveness without a Celery start; spreading -------------------------------
+
+HEARTBEAT_PROBE = "/app/deploy/docker/heartbeat-fresh.sh"
+
+
+@pytest.mark.parametrize("kind", ["worker", "beat", "dispatcher"])
+def test_heartbeat_probes(kind):
+    """Worker, beat and dispatcher: startup and liveness read the age of the
+    process's heartbeat file with sh and stat; no probe starts Python."""
+    template = one("Deployment", f"ops-controls-{kind}")["spec"]["template"]
+    (container,) = template["spec"]["containers"]
+    var_dir = one("ConfigMap", "ops-controls-config")["data"]["MOLAM_VAR_DIR"]
+    mounts = {m["mountPath"] for m in container["volumeMounts"]}
+    assert var_dir in mounts  # the heartbeat lives in the writable emptyDir
+    for name in ("startupProbe", "livenessProbe"):
+        command = container[name]["exec"]["command"]
+        assert command[:2] == ["sh", HEARTBEAT_PROBE], (kind, name)
+        # HEARTBEAT_DIR's default: MOLAM_VAR_DIR/heartbeat/<kind>
+        assert command[2] == f"{var_dir}/heartbeat/{kind}", (kind, name)
+        # several of the default 5 s intervals, and more than the probe period
+        max_age = int(command[3])
+        assert max_age >= 6 * 5, (kind, name)
+        assert max_age > container[name]["periodSeconds"], (kind, name)
+    assert "readinessProbe" not in container  # no Service routes to them
+    assert (ROOT / HEARTBEAT_PROBE.removeprefix("/app/")).is_file()
+    everything = json.dumps([d for _, d in APPLIED])
+    assert "inspect ping" not in everything
+
+
+def test_web_spreads_over_nodes_and_zones():
+    web = one("Deployment", "ops-controls-web")
+    labels = web["spec"]["selector"]["matchLabels"]
+    spread = {
+        c["topologyKey"]: c
+        for c in web["spec"]["template"]["spec"]["topologySpreadConstraints"]
+    }
+    assert set(spread) == {"kubernetes.io/hostname", "topology.kubernetes.io/zone"}
+    assert spread["kubernetes.io/hostname"]["whenUnsatisfiable"] == "DoNotSchedule"
+    for constraint in spread.values():
+        assert constraint["maxSkew"] == 1
+        assert constraint["labelSelector"]["matchLabels"] == labels
+        # a rollout's new pods are counted apart from the old ones
+        assert constraint["matchLabelKeys"] == ["pod-template-hash"]

@@ -288,6 +288,51 @@ def test_web_workers_sum_into_one_scrape(tmp_path: Path, migrated: Path) -> None
         assert value(scrape, total, action="pause_bank", status="rejected") == sent
 
 
+def test_the_first_scrape_exports_every_known_series_at_zero(
+    tmp_path: Path, migrated: Path
+) -> None:
+    """Before any action or plan has run: every registered action with each
+    outcome and its duration histogram, every plan type with each terminal
+    status, the freeze and approvals gauges, and the rails' and outbox's."""
+    from molam_ops.actions.registry import all_actions
+    from molam_ops.metrics import ACTION_OUTCOMES
+    from plans.choices import PlanType
+    from plans.execution.progress import TERMINAL
+
+    var_dir, env = fresh(tmp_path, migrated)
+    port = free_port()
+    argv = [str(BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py")]
+    argv += ["molam_ops.asgi:application", "-k", "uvicorn_worker.UvicornWorker"]
+    argv += ["-w", "2", "-b", f"127.0.0.1:{port}"]
+    url = f"http://127.0.0.1:{port}/metrics"
+    with running(argv, env, var_dir / "gunicorn.log") as master:
+        wait_for(url, master, var_dir / "gunicorn.log")  # the first request
+        scrape = samples(get(url)[1])
+    actions = [spec.name for spec in all_actions()]
+    assert len(actions) > 10
+    total = "molam_ops_action_requests_total"
+    requests = {(lab["action"], lab["status"]): v for lab, v in scrape[total]}
+    assert requests == {(a, s): 0 for a in actions for s in ACTION_OUTCOMES}
+    counts = scrape["molam_ops_action_duration_seconds_count"]
+    assert {lab["action"]: v for lab, v in counts} == dict.fromkeys(actions, 0)
+    inf = [lab for lab, v in scrape["molam_ops_action_duration_seconds_bucket"]]
+    assert sum(1 for lab in inf if lab["le"] == "+Inf") == len(actions)
+    plans = {
+        (lab["plan_type"], lab["status"]): v
+        for lab, v in scrape["molam_ops_plan_executions_total"]
+    }
+    assert plans == {(t, str(s)): 0 for t in PlanType.values for s in TERMINAL}
+    assert value(scrape, "molam_ops_freeze_active", scope="global") == 0
+    assert value(scrape, "molam_ops_multi_sig_pending_count") == 0
+    # one sample per seeded bank; no payouts were seeded
+    banks = {lab["bank"] for lab, _ in scrape["molam_ops_bank_circuit_open"]}
+    assert len(banks) == len(scrape["molam_ops_bank_circuit_open"]) > 1
+    assert {lab["bank"] for lab, _ in scrape["molam_ops_bank_paused"]} == banks
+    assert value(scrape, "molam_ops_dispatch_backlog") == 0
+    assert value(scrape, "molam_ops_outbox_oldest_unsent_age_seconds") >= 0
+    assert "molam_ops_redis_up" not in scrape  # no Redis configured
+
+
 # --- worker: its own /metrics over its pool ---------------------------------
 
 EXPIRED_FREEZE = """
@@ -321,7 +366,11 @@ def test_worker_serves_its_pools_counts(tmp_path: Path, migrated: Path) -> None:
     with running(argv, worker_env, var_dir / "worker.log") as worker:
         wait_for(url, worker, var_dir / "worker.log")
         stale = samples(get(url)[1])
-        assert "molam_ops_action_requests_total" not in stale
+        total = "molam_ops_action_requests_total"
+        # every known series from the first scrape, at 0: the stale file's
+        # 1000s are gone
+        assert value(stale, total, action="pause_bank", status="rejected") == 0
+        assert value(stale, total, action="expire_controls", status="executed") == 0
         # the task is sent (not run) here; a child of the pool runs it
         sender = {**env, "CELERY_TASK_ALWAYS_EAGER": "0"}
         sender.pop("PROMETHEUS_MULTIPROC_DIR")
@@ -329,16 +378,18 @@ def test_worker_serves_its_pools_counts(tmp_path: Path, migrated: Path) -> None:
         deadline = time.monotonic() + 60
         while True:
             scrape = samples(get(url)[1])
-            if "molam_ops_action_requests_total" in scrape:
+            if value(scrape, total, action="expire_controls", status="executed"):
                 break
             assert time.monotonic() < deadline, (var_dir / "worker.log").read_text()
             time.sleep(0.3)
-        total = "molam_ops_action_requests_total"
         assert value(scrape, total, action="expire_controls", status="executed") == 1
         assert value(scrape, "django_db_execute_total", vendor="sqlite") > 0
-        shares = per_process_counts(metrics_dir, action="expire_controls")
-        (child,) = shares
+        shares = per_process_counts(
+            metrics_dir, action="expire_controls", status="executed"
+        )
+        (child,) = [pid for pid, n in shares.items() if n]
         assert child != worker.pid  # counted in the pool, served by the main process
+        assert shares.get(worker.pid) == 0  # the main process wrote the zeros
         # the database-computed gauges are the web's to export, once
         assert "molam_ops_freeze_active" not in scrape
 

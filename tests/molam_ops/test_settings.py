@@ -279,3 +279,14 @@ def test_approval_signing_keys_from_a_file_newest_first(
     assert proc.returncode == 0, proc.stderr
     # links follow PORT unless PUBLIC_BASE_URL says otherwise
     assert proc.stdout.split("\n")[-2] == "['k2', 'k1'] http://127.0.0.1:9011"
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "61", "often", "nan"])
+def test_a_bad_heartbeat_interval_is_refused_at_boot(
+    tmp_path: Path, value: str
+) -> None:
+    env = production_env(
+        tmp_path, DJANGO_SECRET_KEY="s3cret-for-this-test", HEARTBEAT_INTERVAL=value
+    )
+    proc = run(["manage.py", "check"], env)
+    assert_one_line_refusal(proc, "HEARTBEAT_INTERVAL")

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Count
 
+from molam_ops.heartbeat import Heartbeat
 from payouts import dispatcher, gates
 from payouts.choices import CircuitState, PayoutStatus
 from payouts.models import BankProfile, Payout
@@ -67,6 +68,7 @@ class Command(BaseCommand):
             settle_after=settle_after,
             stop=stop,
             once=opts["once"],
+            heartbeat=Heartbeat("dispatcher"),
         )
         self.stdout.write(f"dispatcher stopped: {total}")
 
