@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import SCREENSHOTS
+from tests.e2e.conftest import shot
 from tests.e2e.pages import WIDGETS, login, wait_loaded
 from tests.e2e.server import Server
 
@@ -23,11 +23,6 @@ def states(page: Any) -> dict[str, list[str]]:
         tag: page.eval_on_selector_all(tag, "els => els.map(e => e.dataset.state)")
         for tag in WIDGETS
     }
-
-
-def shot(page: Any, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
 
 
 @pytest.fixture
