@@ -193,7 +193,7 @@ def test_freeze_card_waits_across_reloads_and_asks_once(
     waiting = card.locator('[data-outcome="waiting"]')
     waiting.wait_for(timeout=5_000)
     assert re.fullmatch(
-        r"Waiting: 0 of 2 signatures\. 2[34] h \d\d min left", waiting.inner_text()
+        r"Waiting: 0 of 2 signatures · 2[34] h \d\d min left", waiting.inner_text()
     ), waiting.inner_text()
     assert len(posts) == 1
     assert card.locator("button.act").is_disabled()
@@ -348,7 +348,7 @@ def test_two_signatures_from_two_dashboards_freeze_a_third_live(
     )
     # everyone's card follows the signatures
     fatou_card.locator(
-        '[data-outcome="waiting"]', has_text="Waiting: 1 of 2 signatures, by bruno."
+        '[data-outcome="waiting"]', has_text="Waiting: 1 of 2 signatures, by bruno ·"
     ).wait_for(timeout=10_000)
 
     amadou = open_as(browser, server, pages, "amadou")

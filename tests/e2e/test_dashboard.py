@@ -87,7 +87,7 @@ def test_global_freeze_waits_for_two_signatures(admin: Any) -> None:
     dialog.locator("button.confirm").click()
     waiting = admin.locator('main molam-freeze-button [data-outcome="waiting"]')
     waiting.wait_for(timeout=5_000)
-    assert waiting.inner_text().startswith("Waiting: 0 of 2 signatures.")
+    assert waiting.inner_text().startswith("Waiting: 0 of 2 signatures · ")
     assert admin.locator("main molam-freeze-button button.act").is_disabled()
     admin.wait_for_function(
         """() => document.querySelector('molam-payout-summary').shadowRoot

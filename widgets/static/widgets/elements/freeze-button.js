@@ -150,8 +150,8 @@ class MolamFreezeButton extends MolamElement {
     const flowing = `<p><span class="pill green">${esc(gettext("Payouts flowing"))}</span></p>`;
     if (!waiting) return flowing;
     return `${flowing}<p class="message wait" role="status" data-outcome="waiting" data-approval="${esc(waiting.id)}">${esc(
-      interpolate(gettext("Waiting: %(progress)s."), { progress: progress(waiting) }),
-    )} ${expiresHtml(waiting)}</p>`;
+      interpolate(gettext("Waiting: %(progress)s"), { progress: progress(waiting) }),
+    )} · ${expiresHtml(waiting)}</p>`;
   }
 
   // Why the button is disabled, or what it will take.
@@ -257,7 +257,7 @@ class MolamFreezeButton extends MolamElement {
       // the global request shows as waiting above; another, here
       if (this.scope === "global") this.pending = result.body.approval || null;
       this.outcome = this.scope === "global" ? "" : `<p class="message wait" role="status" data-outcome="waiting">${esc(
-        interpolate(gettext("Waiting: %(progress)s."), { progress: progress(result.body.approval || {}) }),
+        interpolate(gettext("Waiting: %(progress)s"), { progress: progress(result.body.approval || {}) }),
       )}</p>`;
       this.emit("approval-requested", result.body);
     } else {
