@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8084
 export PORT
 
-.PHONY: run test lint bench venv migrate seed clean token e2e-deps
+.PHONY: run test lint bench venv migrate seed clean token e2e-deps screenshots
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,11 @@ test: venv
 e2e-deps:
 	test -x /usr/bin/chromium || { apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+## screenshots: refresh docs/screenshots/*.png; the browser tests take them
+## only when asked (SCREENSHOTS=1), so `make test` leaves them alone
+screenshots: venv
+	SCREENSHOTS=1 $(BIN)/pytest -q -p no:xdist tests/e2e $(PYTEST_ARGS)
 
 lint: venv
 	$(BIN)/ruff check .

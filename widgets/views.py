@@ -22,7 +22,7 @@ from widgets.selectors import kpi_summary_cached
 
 PREFERRED = ("XOF", "XAF", "USD", "EUR")
 # Bumped with the static files the service worker keeps for offline start.
-SHELL_VERSION = "molam-ops-shell-v1"
+SHELL_VERSION = "molam-ops-shell-v2"
 ELEMENTS = (
     "balance",
     "freeze-button",
@@ -31,6 +31,7 @@ ELEMENTS = (
     "bank-health",
     "suggestions",
     "quick-actions",
+    "approvals",
 )
 
 
@@ -43,6 +44,7 @@ def shell_files() -> list[str]:
         "widgets/api.js",
         "widgets/live.js",
         "widgets/i18n.js",
+        "widgets/signing.js",
         "widgets/icon.svg",
     ]
     files += [f"widgets/elements/{name}.js" for name in ELEMENTS]

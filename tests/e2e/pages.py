@@ -14,6 +14,7 @@ WIDGETS = (
     "molam-bank-health",
     "molam-plan-panel",
     "molam-suggestions",
+    "molam-approvals",
 )
 
 
@@ -29,6 +30,8 @@ def login(browser: Any, server: Server, user: str, **context: Any) -> Any:
     page = ctx.new_page()
     page.errors = []  # uncaught exceptions of the page: there must be none
     page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+    page.console_errors = []  # what the console shows as errors
+    page.on("console", lambda msg: console_error(page, msg))
     page.goto(server.url + "/")
     if saved is None:
         assert "/admin/login/" in page.url  # login required
@@ -39,6 +42,12 @@ def login(browser: Any, server: Server, user: str, **context: Any) -> Any:
         _sessions[(server.url, user)] = ctx.storage_state()
     wait_loaded(page)
     return page
+
+
+def console_error(page: Any, msg: Any) -> None:
+    # the admin's login page has no icon: the browser's /favicon.ico is a 404
+    if msg.type == "error" and not msg.location.get("url", "").endswith("/favicon.ico"):
+        page.console_errors.append(msg.text)
 
 
 def wait_loaded(page: Any) -> None:

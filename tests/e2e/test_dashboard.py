@@ -1,5 +1,5 @@
 """The dashboard in a real browser: each widget leaves its skeleton, a bank
-freeze shows up live, a global freeze waits for a second signature, French,
+freeze shows up live, a global freeze waits for its signatures, French,
 bad attributes, and axe-core finds no serious or critical violation."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import SCREENSHOTS
+from tests.e2e.conftest import shot
 from tests.e2e.pages import WIDGETS, login, wait_loaded
 from tests.e2e.server import Server
 
@@ -23,11 +23,6 @@ def states(page: Any) -> dict[str, list[str]]:
         tag: page.eval_on_selector_all(tag, "els => els.map(e => e.dataset.state)")
         for tag in WIDGETS
     }
-
-
-def shot(page: Any, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
 
 
 @pytest.fixture
@@ -82,7 +77,7 @@ def test_bank_freeze_through_the_dialog_shows_up_live(admin: Any) -> None:
     assert "Live" in admin.locator("molam-payout-summary .live").inner_text()
 
 
-def test_global_freeze_waits_for_a_second_signature(admin: Any) -> None:
+def test_global_freeze_waits_for_two_signatures(admin: Any) -> None:
     button = admin.locator("main molam-freeze-button button.act")
     assert button.inner_text() == "Freeze all payouts"
     button.click()
@@ -92,7 +87,8 @@ def test_global_freeze_waits_for_a_second_signature(admin: Any) -> None:
     dialog.locator("button.confirm").click()
     waiting = admin.locator('main molam-freeze-button [data-outcome="waiting"]')
     waiting.wait_for(timeout=5_000)
-    assert "Waiting for a second signature" in waiting.inner_text()
+    assert waiting.inner_text().startswith("Waiting: 0 of 2 signatures · ")
+    assert admin.locator("main molam-freeze-button button.act").is_disabled()
     admin.wait_for_function(
         """() => document.querySelector('molam-payout-summary').shadowRoot
             .querySelector('[data-field=approvals]').textContent === '1'""",

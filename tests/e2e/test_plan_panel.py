@@ -2,7 +2,8 @@
 through its form (progress, then the preview with steps and totals, and
 ``plan-generated``), a second operator signs it in their own browser, a third
 through the API, the first sees the execute button appear without reloading,
-executes it, and watches the steps reach done."""
+executes it, and watches the steps reach done. The second operator signs
+through the panel's approve button, which opens the approvals inbox."""
 
 from __future__ import annotations
 
@@ -124,10 +125,19 @@ def test_generate_approve_and_execute_from_the_panel(
     amadou = login(browser, server, "amadou")
     pages.append(amadou)
     theirs = add_panel(amadou, **{"plan-id": plan["id"]})
+    # its approve button opens the approvals inbox's sign dialog: one way
+    # to sign, whichever widget asks
     theirs.locator(".plan button.approve").click()
-    dialog = theirs.locator("dialog[open]")
-    assert dialog.locator("h3").inner_text() == "Approve this plan?"
+    dialog = amadou.locator("molam-approvals dialog[open]")
+    dialog.wait_for(timeout=5_000)
+    assert theirs.locator("dialog").count() == 0
+    assert dialog.get_attribute("data-approval") == plan["approval"]["id"]
+    assert dialog.locator("h3").inner_text() == "Sign this request?"
+    assert "alice asks to execute" in dialog.inner_text()
     dialog.locator("button.confirm").click()
+    notice = amadou.locator("molam-approvals .notice .message.ok")
+    notice.wait_for(timeout=5_000)
+    assert notice.inner_text() == "Signed: 1 of 2 signatures, by amadou."
     theirs.locator('.plan [data-field="signatures"]', has_text="1 of 2").wait_for(
         timeout=5_000
     )

@@ -31,6 +31,25 @@ def test_me_lists_roles_and_allowed_actions(ops: Any, pay_admin: Any) -> None:
     assert admin["actions"]["approve"] == "/api/ops/approve/{approval_id}"
 
 
+def test_me_says_how_many_signatures_a_global_freeze_needs(
+    ops: Any, settings: Any
+) -> None:
+    # what the freeze card tells the operator before they ask
+    assert ops.get("/api/ops/me").json()["approval_rules"] == {"freeze_global": 2}
+    settings.APPROVAL_GLOBAL_FREEZE_SIGNATURES = 3
+    assert ops.get("/api/ops/me").json()["approval_rules"] == {"freeze_global": 3}
+
+
+def test_me_documents_its_approval_rules(client: Any) -> None:
+    schema = client.get(
+        "/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json"
+    ).json()
+    me = schema["components"]["schemas"]["Me"]
+    assert "approval_rules" in me["required"]
+    rules = schema["components"]["schemas"]["ApprovalRules"]
+    assert rules["properties"]["freeze_global"]["type"] == "integer"
+
+
 def test_me_for_no_role_and_anonymous(outsider: Any, anonymous: Any) -> None:
     resp = outsider.get("/api/ops/me")  # every GET under /api/ops/: 403
     assert resp.status_code == 403
@@ -87,6 +106,7 @@ def test_session_user_preference(client: Any) -> None:
         "lang": "fr",
         "actions": me["actions"],
         "available_actions": me["available_actions"],
+        "approval_rules": {"freeze_global": 2},
     }
     assert "pause_bank" in me["available_actions"]
     assert "freeze_payouts" in me["actions"]

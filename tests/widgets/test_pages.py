@@ -25,7 +25,7 @@ def test_dashboard_requires_login(client: Any) -> None:
     assert resp["Location"] == "/admin/login/?next=/"
 
 
-def test_dashboard_renders_the_seven_widgets(operator: Any) -> None:
+def test_dashboard_renders_the_eight_widgets(operator: Any) -> None:
     resp = operator.get("/")
     assert resp.status_code == 200
     html = resp.content.decode()
@@ -37,6 +37,7 @@ def test_dashboard_renders_the_seven_widgets(operator: Any) -> None:
         "molam-bank-health",
         "molam-suggestions",
         "molam-quick-actions",
+        "molam-approvals",
     ):
         assert f"<{tag}" in html
     assert 'rel="manifest"' in html
@@ -57,6 +58,9 @@ def test_each_widget_template_renders_its_element() -> None:
     assert 'plan-type="risk_mitigation"' in render_to_string(
         "widgets/plan_panel.html", {"plan_type": "risk_mitigation"}
     )
+    assert "<molam-approvals></molam-approvals>" in render_to_string(
+        "widgets/approvals.html"
+    )
 
 
 def test_manifest_and_service_worker(client: Any) -> None:
@@ -70,14 +74,16 @@ def test_manifest_and_service_worker(client: Any) -> None:
     assert sw["Service-Worker-Allowed"] == "/"
     text = sw.content.decode()
     assert "/static/widgets/elements/freeze-button.js" in text
+    assert "/static/widgets/elements/approvals.js" in text
+    assert "/static/widgets/signing.js" in text
     assert '"/api/"' in text  # the API is never cached
 
 
 def test_js_catalogue(client: Any) -> None:
     fr = client.get("/widgets/i18n/fr.json").json()
-    assert fr["catalog"]["Waiting for a second signature."] == (
-        "En attente d'une seconde signature."
-    )
+    assert fr["catalog"]["Sign this request?"] == "Signer cette demande ?"
+    # a string with a context (pgettext), as the inbox's statuses are
+    assert fr["catalog"]["approval status\x04declined"] == "refusée"
     en = client.get("/widgets/i18n/en.json").json()
     assert en["catalog"].get("Freeze payouts", "Freeze payouts") == "Freeze payouts"
     assert client.get("/widgets/i18n/xx.json").status_code == 404

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
@@ -61,13 +62,23 @@ def _allowed_actions(principal: Principal) -> dict[str, str]:
             "lang": serializers.CharField(),
             "actions": serializers.DictField(child=serializers.CharField()),
             "available_actions": serializers.ListField(child=serializers.CharField()),
+            "approval_rules": inline_serializer(
+                "ApprovalRules",
+                {
+                    "freeze_global": serializers.IntegerField(
+                        help_text="Signatures a global freeze needs, besides "
+                        "the person who asks for it."
+                    )
+                },
+            ),
         },
     ),
 )
 class MeApi(APIView):
-    """Who is calling: id, known roles, the UI language chosen for them, and
-    the ops actions their roles allow (what the widgets enable). Like every
-    GET under /api/ops/, only for holders of a known role."""
+    """Who is calling: id, known roles, the UI language chosen for them, the
+    ops actions their roles allow (what the widgets enable), and the approval
+    rules the widgets tell them about. Like every GET under /api/ops/, only
+    for holders of a known role."""
 
     def get(self, request: Request) -> Response:
         principal: Principal = request_principal(request)  # type: ignore[assignment]
@@ -81,6 +92,9 @@ class MeApi(APIView):
                 # every action this server has, allowed or not: a widget tells
                 # "not for your roles" from "not on this server yet"
                 "available_actions": [s.name for s in all_actions() if s.http],
+                "approval_rules": {
+                    "freeze_global": settings.APPROVAL_GLOBAL_FREEZE_SIGNATURES
+                },
             }
         )
 

@@ -159,8 +159,9 @@ let dialogSeq = 0;
 // fields. onConfirm(values) runs the action; it returns {kind, text} to show
 // in the widget, or throws an ApiError shown in the dialog, whose confirm
 // button then reads "Retry" (the caller keeps the same Intent, so the same
-// Idempotency-Key). Resolves with the result, or null when cancelled.
-export function confirmDialog(host, { title, text, fields = "", confirmLabel, busyLabel, danger = false, onConfirm }) {
+// Idempotency-Key). onOpen(dialog), if given, runs once the dialog is shown.
+// Resolves with the result, or null when cancelled.
+export function confirmDialog(host, { title, text, fields = "", confirmLabel, busyLabel, danger = false, onConfirm, onOpen }) {
   const id = `dlg-${++dialogSeq}`;
   const dialog = document.createElement("dialog");
   dialog.setAttribute("aria-labelledby", `${id}-title`);
@@ -211,5 +212,6 @@ export function confirmDialog(host, { title, text, fields = "", confirmLabel, bu
       }
     });
     dialog.showModal();
+    if (onOpen) onOpen(dialog);
   });
 }

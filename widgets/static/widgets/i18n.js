@@ -48,6 +48,12 @@ export function gettext(msgid) {
   return msgid;
 }
 
+// A string with a context, as Django's pgettext ("approval status").
+export function pgettext(context, msgid) {
+  const value = catalog[`${context}\x04${msgid}`];
+  return typeof value === "string" && value ? value : msgid;
+}
+
 export function ngettext(singular, plural, count) {
   const value = catalog[singular];
   if (Array.isArray(value)) {

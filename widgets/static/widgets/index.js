@@ -8,3 +8,4 @@ import "./elements/payout-summary.js";
 import "./elements/bank-health.js";
 import "./elements/suggestions.js";
 import "./elements/quick-actions.js";
+import "./elements/approvals.js";

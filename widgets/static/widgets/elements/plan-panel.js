@@ -5,11 +5,13 @@
 // plans API. With plan-id="<uuid>" it opens that plan (a second operator
 // signing it, say). A plan waiting for signatures is re-read whenever the
 // live summary changes, so its execute button appears once it is approved.
+// Its approve button opens the approvals inbox's sign dialog (signing.js).
 
 import { get, Intent, me, runAction } from "../api.js";
 import { confirmDialog, errorText, esc, MolamElement } from "../base.js";
 import { gettext, interpolate, money, number } from "../i18n.js";
 import { subscribe } from "../live.js";
+import { DECIDED_EVENT, openApproval } from "../signing.js";
 
 const TYPES = () => ({
   routing_optimization: gettext("Routing optimization"),
@@ -64,6 +66,11 @@ class MolamPlanPanel extends MolamElement {
         <p class="message info" role="status">${esc(gettext("Plans are not available on this server yet."))}</p></section>`);
       return;
     }
+    this.onDecided = (event) => {
+      // signed in the inbox: the plan as it is now, without waiting for a frame
+      if (this.plan && event.detail.approval?.id === this.plan.approval?.id) this.reload();
+    };
+    document.addEventListener(DECIDED_EVENT, this.onDecided);
     this.unsubscribe = subscribe(({ summary }) => {
       if (!summary) return;
       const first = !this.summary;
@@ -75,6 +82,11 @@ class MolamPlanPanel extends MolamElement {
         this.reload();
       }
     });
+  }
+
+  disconnectedCallback() {
+    super.disconnectedCallback();
+    if (this.onDecided) document.removeEventListener(DECIDED_EVENT, this.onDecided);
   }
 
   waitingForSignatures() {
@@ -197,19 +209,16 @@ class MolamPlanPanel extends MolamElement {
         ${canApprove ? `<button type="button" class="approve">${esc(gettext("Approve"))}</button>` : ""}
         ${canExecute ? `<button type="button" class="primary execute">${esc(gettext("Execute"))}</button>` : ""}
       </div>`;
-    this.$(".approve")?.addEventListener("click", () => this.decide(plan, approval));
+    this.$(".approve")?.addEventListener("click", () => this.decide(approval));
     this.$(".execute")?.addEventListener("click", () => this.execute(plan));
   }
 
-  async decide(plan, approval) {
-    const intent = new Intent();
-    const result = await confirmDialog(this, {
-      title: gettext("Approve this plan?"),
-      text: plan.summary || "",
-      confirmLabel: gettext("Approve"),
-      onConfirm: () => runAction(this.me, "approve", { decision: "approve" }, intent, { approval_id: approval.id }),
-    });
-    if (result) this.follow((await get(`/api/ops/plans/${plan.id}`)).body.plan, false);
+  async decide(approval) {
+    try {
+      await openApproval(this, this.me, approval.id);
+    } catch (err) {
+      this.$(".plan").insertAdjacentHTML("beforeend", `<p class="message error" role="alert">${esc(errorText(err))}</p>`);
+    }
   }
 
   async execute(plan) {
