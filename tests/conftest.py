@@ -6,9 +6,11 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from io import StringIO
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from rest_framework.response import Response
 from rest_framework.test import APIClient
@@ -171,3 +173,24 @@ def redis_client() -> Iterator[Any]:
     client.flushdb()
     yield client
     client.flushdb()
+
+
+# --- the application's database role (PostgreSQL) ---------------------------
+
+
+def as_role(role: str) -> None:
+    """The rest of the test transaction runs as ``role`` (rolled back with it)."""
+    with connection.cursor() as cur:
+        cur.execute(f'SET LOCAL ROLE "{role}"')
+
+
+@pytest.fixture
+def app_role(db: None) -> str:
+    """A fresh role, created inside the test's transaction: gone at rollback."""
+    role = f"molam_app_t{uuid.uuid4().hex[:10]}"
+    with connection.cursor() as cur:
+        cur.execute(f'CREATE ROLE "{role}" NOLOGIN NOINHERIT')
+    out = StringIO()
+    call_command("grant_app_role", role, stdout=out)
+    assert f"granted {role}" in out.getvalue()
+    return role

@@ -21,7 +21,7 @@ from approvals.models import ApprovalRequest, ApprovalSignature
 from audit.models import OpsActionLog
 from payouts.models import TreasuryAccount
 from tests.approvals.conftest import sign
-from tests.conftest import post_action
+from tests.conftest import as_role, post_action
 from tests.factories import BankProfileFactory, TreasuryAccountFactory
 from tests.plans.test_execute_plan_support import (
     cancel,
@@ -108,6 +108,34 @@ def test_a_rewritten_payload_is_refused_at_the_final_signature(
         "approval_tampered",
     )
     assert ApprovalRequest.objects.get(pk=approval_id).current_approvals == 1
+
+
+@pytest.mark.postgres
+def test_the_apps_own_database_role_cannot_change_what_executes(
+    app_role: str, accounts: Any, pay_admin: Any, finance_ops: Any, client_for: Any
+) -> None:
+    """As production connects (a role that does not own the tables but may
+    write the approvals), the whole flow, with the rewrite in between."""
+    as_role(app_role)
+    source, destination = accounts
+    approval_id = ask_transfer(pay_admin, source, destination, "12000.00")
+    assert sign(finance_ops, approval_id).status_code == 200
+    payload = {**ApprovalRequest.objects.get(pk=approval_id).payload}
+    payload["amount"] = "90000.00"
+    forged = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+    rewrite(approval_id, payload=payload, binding=forged)  # allowed to this role
+
+    resp = sign(client_for("pay_admin", sub="amadou"), approval_id)
+
+    assert resp.json()["error"]["code"] == "approval_tampered"
+    with connection.cursor() as cur:
+        cur.execute("SELECT current_user")
+        assert cur.fetchone()[0] == app_role
+    source.refresh_from_db()
+    assert source.balance == Decimal("100000")
+    assert not OpsActionLog.objects.filter(
+        action_type="transfer_funds", status="executed"
+    ).exists()
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,6 @@ import os
 import shutil
 import subprocess
 import uuid
-from io import StringIO
 from pathlib import Path
 
 import psycopg
@@ -22,18 +21,12 @@ from django.db.utils import ProgrammingError
 
 from audit.models import OpsActionLog
 from payouts.models import BankProfile
-from tests.conftest import post_action
+from tests.conftest import as_role, post_action
 
 ROOT = Path(__file__).resolve().parents[2]
 INIT_SCRIPT = ROOT / "deploy" / "postgres" / "initdb" / "10-molam-roles.sh"
 
 pytestmark = pytest.mark.postgres
-
-
-def as_role(role: str) -> None:
-    """The rest of the test transaction runs as ``role`` (rolled back with it)."""
-    with connection.cursor() as cur:
-        cur.execute(f'SET LOCAL ROLE "{role}"')
 
 
 def refused(sql: str) -> str:
@@ -44,18 +37,6 @@ def refused(sql: str) -> str:
     ):
         cur.execute(sql)
     return str(error.value)
-
-
-@pytest.fixture
-def app_role(db: None) -> str:
-    """A fresh role, created inside the test's transaction: gone at rollback."""
-    role = f"molam_app_t{uuid.uuid4().hex[:10]}"
-    with connection.cursor() as cur:
-        cur.execute(f'CREATE ROLE "{role}" NOLOGIN NOINHERIT')
-    out = StringIO()
-    call_command("grant_app_role", role, stdout=out)
-    assert f"granted {role}" in out.getvalue()
-    return role
 
 
 def test_the_app_role_runs_actions(app_role, pay_admin, bank):
