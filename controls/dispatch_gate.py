@@ -81,7 +81,7 @@ class ControlsDispatchGate:
             freeze,
             pause,
             connection.ops.adapt_datetimefield_value(timezone.now()),
-            Payout._meta.pk.get_db_prep_value(payout_id, connection),  # type: ignore[union-attr]
+            Payout._meta.pk.get_db_prep_value(payout_id, connection),
         ]
         with connection.cursor() as cur:
             if connection.vendor == "postgresql":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import ClassVar
 
 from django.db import models
 from django.utils import timezone
@@ -27,6 +28,10 @@ class TreasuryControl(models.Model):
     updated_by = models.CharField(max_length=255, blank=True, default="")
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
+
+    # modeltranslation swaps in a manager class it makes at run time, which
+    # mypy's Django plugin cannot resolve
+    objects: ClassVar[models.Manager[TreasuryControl]]
 
     class Meta:
         db_table = "treasury_controls"

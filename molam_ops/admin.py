@@ -6,11 +6,12 @@ from __future__ import annotations
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.models import AbstractUser
 
 from molam_ops.models import OperatorIdentity
 
 
-class OperatorIdentityInline(admin.StackedInline):
+class OperatorIdentityInline(admin.StackedInline[OperatorIdentity, AbstractUser]):
     model = OperatorIdentity
     can_delete = False
     extra = 1
@@ -24,9 +25,11 @@ if admin.site.is_registered(User):
 
 
 @admin.register(User)
-class OperatorUserAdmin(UserAdmin):
+class OperatorUserAdmin(UserAdmin[AbstractUser]):
     inlines = (OperatorIdentityInline,)
-    list_display = (*UserAdmin.list_display, "molam_subject")
+    # mypy cannot bind the model type on access through the class (the
+    # tuple holds field names here)
+    list_display = (*UserAdmin.list_display, "molam_subject")  # type: ignore[misc]
     search_fields = (*UserAdmin.search_fields, "molam_identity__molam_subject")
     list_select_related = ("molam_identity",)
 

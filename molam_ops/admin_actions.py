@@ -21,16 +21,18 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django_stubs_ext import StrOrPromise
 
 from molam_ops.actions import runner
 from molam_ops.actions.runner import ActionResult
@@ -39,6 +41,7 @@ from molam_ops.errors import OpsError
 from molam_ops.identity import KNOWN_ROLES, Principal, principal_from_user
 
 CONFIRM_TEMPLATE = "admin/molam_ops/confirm_action.html"
+_ModelT = TypeVar("_ModelT", bound=models.Model)
 
 
 def admin_principal(request: HttpRequest) -> Principal:
@@ -164,11 +167,11 @@ def with_expiry(payload: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]
 
 
 def confirm_page(
-    modeladmin: admin.ModelAdmin,
+    modeladmin: admin.ModelAdmin[Any],
     request: HttpRequest,
     *,
     title: str,
-    intro: str,
+    intro: StrOrPromise,
     form: forms.Form,
     objects: Iterable[str],
     selected: Iterable[Any] = (),
@@ -195,18 +198,18 @@ def confirm_page(
 def confirmed_action(
     *,
     action: str,
-    description: str,
+    description: StrOrPromise,
     form_class: type[forms.Form],
     payload: Callable[[Any, dict[str, Any]], dict[str, Any]],
-    intro: str = "",
+    intro: StrOrPromise = "",
     name: str = "",
     subject: Callable[[Any], str] = str,
-) -> Callable[[admin.ModelAdmin, HttpRequest, Any], TemplateResponse | None]:
+) -> Callable[[admin.ModelAdmin[Any], HttpRequest, Any], TemplateResponse | None]:
     """An admin action that first asks for a form (a reason, a comment) on a
     confirmation page, then runs ``action`` once per selected object."""
 
     def run_selected(
-        modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Any
+        modeladmin: admin.ModelAdmin[Any], request: HttpRequest, queryset: Any
     ) -> TemplateResponse | None:
         confirmed = request.POST.get("post") == "yes"
         form = form_class(request.POST if confirmed else None)
@@ -239,14 +242,14 @@ def confirmed_action(
 def direct_action(
     *,
     action: str,
-    description: str,
+    description: StrOrPromise,
     payload: Callable[[Any], dict[str, Any] | None],
-) -> Callable[[admin.ModelAdmin, HttpRequest, Any], None]:
+) -> Callable[[admin.ModelAdmin[Any], HttpRequest, Any], None]:
     """An admin action that runs ``action`` at once for each selected object
     (``payload`` returns None for an object it does not apply to)."""
 
     def run_selected(
-        modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Any
+        modeladmin: admin.ModelAdmin[Any], request: HttpRequest, queryset: Any
     ) -> None:
         for obj in queryset:
             body = payload(obj)
@@ -273,7 +276,7 @@ def is_operator(request: HttpRequest) -> bool:
     return principal is not None and bool(principal.roles & KNOWN_ROLES)
 
 
-class ReadOnlyOpsAdmin(admin.ModelAdmin):
+class ReadOnlyOpsAdmin(admin.ModelAdmin[_ModelT]):
     """Nothing is added, changed or deleted through forms; state changes only
     through actions that call the runner. Operators (staff in an ops group)
     may view without further Django permissions."""
@@ -294,7 +297,7 @@ class ReadOnlyOpsAdmin(admin.ModelAdmin):
         return is_operator(request) or super().has_module_permission(request)
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(admin.TabularInline[_ModelT, Any]):
     extra = 0
     can_delete = False
 

@@ -23,7 +23,7 @@ from molam_ops.permissions import IsAuthenticatedPrincipal
 from molam_ops.schema import ERROR_RESPONSES
 
 
-class AuditRowSerializer(serializers.Serializer):
+class AuditRowSerializer(serializers.Serializer[Any]):
     """The ``log`` of a response: one ``ops_actions_log`` row."""
 
     id = serializers.UUIDField()

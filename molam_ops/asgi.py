@@ -1,6 +1,7 @@
 """ASGI entry: HTTP through Django, WebSockets through Channels (widgets)."""
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 import django
@@ -27,6 +28,9 @@ class SerialASGIHandler(ASGIHandler):
     persistent connection per worker (closed by ``request_finished`` as usual).
     Async code (websockets, async response iterators) still runs on the loop.
     """
+
+    # set by BaseHandler.load_middleware; django-stubs leaves it undeclared
+    _middleware_chain: Callable[..., Any]
 
     def load_middleware(self, is_async: bool = False) -> None:
         super().load_middleware(is_async=False)

@@ -10,17 +10,26 @@ Use as ``CACHES["default"]["BACKEND"] = "molam_ops.cache.RedisCache"``.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from django.core.cache.backends import redis as django_redis
+from redis import ConnectionPool, Redis
 
 
 class RedisCacheClient(django_redis.RedisCacheClient):
+    if TYPE_CHECKING:
+        # Django's private helpers reused below, which django-stubs leaves out
+        _client: Callable[..., Redis]
+
+        def _get_connection_pool_index(self, write: bool) -> int: ...
+        def _get_connection_pool(self, write: bool) -> ConnectionPool: ...
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._clients: dict[int, Any] = {}
+        self._clients: dict[int, Redis] = {}
 
-    def get_client(self, key: Any = None, *, write: bool = False) -> Any:
+    def get_client(self, key: Any = None, *, write: bool = False) -> Redis:
         index = self._get_connection_pool_index(write)
         client = self._clients.get(index)
         if client is None:
@@ -30,6 +39,10 @@ class RedisCacheClient(django_redis.RedisCacheClient):
 
 
 class RedisCache(django_redis.RedisCache):
+    if TYPE_CHECKING:
+        # a cached_property of Django's, which django-stubs leaves out
+        _cache: RedisCacheClient
+
     def __init__(self, server: str, params: dict[str, Any]) -> None:
         super().__init__(server, params)
         self._class = RedisCacheClient

@@ -52,7 +52,7 @@ def _send_request_id(headers: dict[str, Any] | None = None, **kwargs: Any) -> No
 
 
 @task_prerun.connect
-def _bind_request_id(task_id: str, task: Task, **kwargs: Any) -> None:
+def _bind_request_id(task_id: str, task: Task[Any, Any], **kwargs: Any) -> None:
     headers = task.request.headers or {}
     incoming = getattr(task.request, REQUEST_ID_HEADER, None) or headers.get(
         REQUEST_ID_HEADER

@@ -45,7 +45,9 @@ class OpsError(Exception):
         return error_body(self.code, str(self.message), self.fields)
 
 
-def error_body(code: str, message: str, fields: dict[str, Any] | None = None) -> dict:
+def error_body(
+    code: str, message: str, fields: dict[str, Any] | None = None
+) -> dict[str, Any]:
     return {
         "ok": False,
         "error": {"code": code, "message": message, "fields": fields or {}},
@@ -86,7 +88,8 @@ def validation_fields(detail: Any) -> dict[str, Any]:
 def from_drf(exc: exceptions.APIException) -> OpsError:
     code = next((c for k, c in _CODES.items() if isinstance(exc, k)), None)
     if isinstance(exc, exceptions.AuthenticationFailed):
-        code = exc.get_codes() if isinstance(exc.get_codes(), str) else "token_invalid"
+        codes = exc.get_codes()
+        code = codes if isinstance(codes, str) else "token_invalid"
         if code not in {"token_invalid", "not_authenticated"}:
             code = "token_invalid"
     if isinstance(exc, exceptions.ValidationError):
@@ -98,8 +101,9 @@ def from_drf(exc: exceptions.APIException) -> OpsError:
         )
     detail = exc.detail if isinstance(exc.detail, str) else _flatten(exc.detail)
     headers = {}
-    if getattr(exc, "wait", None):
-        headers["Retry-After"] = str(int(exc.wait))
+    wait = getattr(exc, "wait", None)
+    if wait:
+        headers["Retry-After"] = str(int(wait))
     return OpsError(
         code or str(exc.default_code),
         detail if isinstance(detail, str) else str(exc.default_detail),

@@ -68,15 +68,19 @@ ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 def request_client_addr(request: HttpRequest) -> Address | None:
     """The caller's address (``TRUSTED_PROXIES`` decides whether X-Forwarded-For
     counts), computed once per request; also sets ``request.client_ip``."""
-    if not hasattr(request, "client_addr"):
-        addr = client_address(
-            request.META.get("REMOTE_ADDR", ""),
-            request.META.get("HTTP_X_FORWARDED_FOR", ""),
-            networks(tuple(settings.TRUSTED_PROXIES)),
-        )
-        request.client_addr = addr  # type: ignore[attr-defined]
-        request.client_ip = str(addr) if addr else None  # type: ignore[attr-defined]
-    return request.client_addr  # type: ignore[attr-defined]
+    # the two attributes are this module's per-request cache, which
+    # HttpRequest does not declare
+    if hasattr(request, "client_addr"):
+        cached: Address | None = request.client_addr
+        return cached
+    addr = client_address(
+        request.META.get("REMOTE_ADDR", ""),
+        request.META.get("HTTP_X_FORWARDED_FOR", ""),
+        networks(tuple(settings.TRUSTED_PROXIES)),
+    )
+    request.client_addr = addr  # type: ignore[attr-defined]
+    request.client_ip = str(addr) if addr else None  # type: ignore[attr-defined]
+    return addr
 
 
 def request_client_ip(request: HttpRequest) -> str | None:
@@ -153,7 +157,9 @@ def shared_cache_lock() -> Iterator[None]:
     if not isinstance(backend, FileBasedCache):
         yield
         return
-    directory = Path(backend._dir)
+    # the backend's resolved LOCATION; django-stubs leaves the private
+    # attribute out
+    directory = Path(backend._dir)  # type: ignore[attr-defined]
     directory.mkdir(parents=True, exist_ok=True)
     with (directory / "ratelimit.lock").open("a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
@@ -262,7 +268,8 @@ def too_large() -> OpsError:
 
 
 def _limit() -> int | None:
-    return settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    limit: int | None = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return limit
 
 
 class BodySizeMiddleware:

@@ -183,7 +183,9 @@ def _dev_public_key(path: str) -> str:
 
 
 @lru_cache(maxsize=8)
-def _backend(pem: str, issuer: str | None, audience: str | None, leeway: int) -> Any:
+def _backend(
+    pem: str, issuer: str | None, audience: str | None, leeway: int
+) -> TokenBackend:
     return TokenBackend(
         "RS256", verifying_key=pem, issuer=issuer, audience=audience, leeway=leeway
     )
@@ -206,7 +208,9 @@ def _verified_claims(raw: str, backend: TokenBackend) -> Mapping[str, Any]:
     success is cached, and the expiry is checked again on every use
     (:func:`decode_token`). Keyed by the backend, so another key or issuer
     (a settings change) never reuses a verdict."""
-    return MappingProxyType(backend.decode(raw))
+    # simplejwt annotates a Token but decodes the raw JWT text, as its own
+    # Token class passes it
+    return MappingProxyType(backend.decode(raw))  # type: ignore[arg-type]
 
 
 def decode_token(raw: str) -> Principal:
@@ -248,7 +252,11 @@ class MolamJWTAuthentication(JWTStatelessUserAuthentication):
 
     www_authenticate_realm = "molam-ops"
 
-    def authenticate(self, request: Request) -> tuple[Principal, str] | None:
+    # DRF takes any (user, auth) pair from an authenticator; simplejwt's
+    # annotation narrows it to its own user and Token classes
+    def authenticate(  # type: ignore[override]
+        self, request: Request
+    ) -> tuple[Principal, str] | None:
         header = self.get_header(request)
         if header is None:
             return None

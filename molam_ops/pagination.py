@@ -56,7 +56,7 @@ class OpsPagination(LimitOffsetPagination):
             }
         )
 
-    def get_paginated_response_schema(self, schema: dict) -> dict:
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
         return {
             "type": "object",
             "required": ["ok", "count", "next", "results"],

@@ -33,7 +33,8 @@ def secret(name: str, default: str | None = None) -> str | None:
             raise ImproperlyConfigured(
                 f"{name}_FILE: cannot read {path} ({exc.strerror})"
             ) from exc
-    return env.str(name, default=default)
+    value: str | None = env.str(name, default=default)
+    return value
 
 
 def _required(name: str, value: str | None) -> str:
@@ -307,7 +308,7 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # --- identity (DESIGN §4) ---------------------------------------------------
-MOLAM_ID_JWT_PUBLIC = secret("MOLAM_ID_JWT_PUBLIC", default="")
+MOLAM_ID_JWT_PUBLIC = secret("MOLAM_ID_JWT_PUBLIC") or ""
 MOLAM_ID_ISSUER = env.str("MOLAM_ID_ISSUER", default="") or None
 MOLAM_ID_AUDIENCE = env.str("MOLAM_ID_AUDIENCE", default="") or None
 JWT_LEEWAY_SECONDS = env.int("JWT_LEEWAY_SECONDS", default=0)

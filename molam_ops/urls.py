@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path, re_path
+from django.urls import URLPattern, URLResolver, include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from molam_ops import health, metrics_view
@@ -8,7 +8,7 @@ from molam_ops.api import action_urls
 from molam_ops.errors import api_not_found
 from widgets.api import urls as widget_api
 
-api_ops = [
+api_ops: list[URLPattern | URLResolver] = [
     *action_urls(),
     path("", include("audit.api.urls")),
     path("", include("controls.api.urls")),

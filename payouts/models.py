@@ -4,6 +4,7 @@ Treasury services; here they are real tables so the plane runs standalone."""
 from __future__ import annotations
 
 import uuid
+from typing import ClassVar
 
 from django.db import models
 
@@ -39,6 +40,10 @@ class BankProfile(models.Model):
     circuit_opened_at = models.DateTimeField(null=True, blank=True)
     circuit_trial_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    # modeltranslation swaps in a manager class it makes at run time, which
+    # mypy's Django plugin cannot resolve
+    objects: ClassVar[models.Manager[BankProfile]]
 
     class Meta:
         db_table = "bank_profiles"

@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from modeltranslation.settings import AVAILABLE_LANGUAGES as mt_languages
 from modeltranslation.utils import build_localized_fieldname
 
+from molam_ops.lib import rawsql
 from payouts.models import BankProfile, Payout, TreasuryAccount
 
 
@@ -35,7 +36,7 @@ def _bank_name_sql(vendor: str) -> tuple[str, tuple[str, ...]]:
     )
     # only quoted identifiers from the model go into the text
     sql = (
-        f"SELECT {', '.join(q(meta.get_field(f).column) for f in fields)} "  # noqa: S608
+        f"SELECT {', '.join(q(rawsql.column(BankProfile, f)) for f in fields)} "  # noqa: S608
         f"FROM {q(meta.db_table)} WHERE {q(meta.pk.column)} = %s"
     )
     return sql, fields

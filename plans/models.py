@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import ClassVar
 
 from django.db import models
 
@@ -113,6 +114,10 @@ class Suggestion(models.Model):
     decided_at = models.DateTimeField(null=True, blank=True)
     # what accepting it did: the proposed action's id, status and resource keys
     result = models.JSONField(default=dict, blank=True)
+
+    # modeltranslation swaps in a manager class it makes at run time, which
+    # mypy's Django plugin cannot resolve
+    objects: ClassVar[models.Manager[Suggestion]]
 
     class Meta:
         db_table = "sira_suggestions"

@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 import certifi
 import httpx
@@ -311,7 +311,7 @@ def unwrap_plan(data: Any) -> dict[str, Any]:
     except jsonschema.ValidationError as exc:
         where = "/".join(str(p) for p in exc.absolute_path) or "(root)"
         raise ValueError(f"{where}: {exc.message}"[:300]) from None
-    return plan
+    return cast(dict[str, Any], plan)  # the schema requires an object
 
 
 def request_plan(payload: dict[str, Any]) -> SiraAnswer:
@@ -337,7 +337,7 @@ def fetch_suggestions() -> list[dict[str, Any]]:
         raise SiraUnavailable(
             "invalid_response", exc.message[:300], attempts=attempts
         ) from None
-    return items
+    return cast(list[dict[str, Any]], items)  # the schema requires a list of objects
 
 
 def amount(value: Any) -> Decimal:

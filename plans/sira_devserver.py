@@ -271,6 +271,8 @@ class SiraServer(ThreadingHTTPServer):
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
+        if isinstance(host, bytes):  # typeshed allows it; TCP servers give str
+            host = host.decode()
         return f"{'https' if self.tls else 'http'}://{host}:{port}"
 
 

@@ -68,5 +68,5 @@ class OperatorLanguageMiddleware:
         lang = language_for_token(token) if token else language_for_session(request)
         if lang:
             translation.activate(lang)
-            request.LANGUAGE_CODE = lang  # type: ignore[attr-defined]
+            request.LANGUAGE_CODE = lang
         return self.get_response(request)

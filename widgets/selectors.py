@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.apps import apps
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
@@ -27,6 +26,7 @@ from controls.selectors import bank_list_with_controls, control_list
 from molam_ops.lib.fields import iso_utc
 from payouts.choices import PayoutStatus
 from payouts.models import Payout, TreasuryAccount
+from plans import selectors as plan_selectors
 from widgets.choices import WidgetType
 from widgets.models import WidgetState
 
@@ -62,7 +62,9 @@ def treasury_by_currency() -> list[dict[str, Any]]:
             "currency": r["currency"],
             "balance": _money(r["total_balance"]),
             "float": _money(r["total_float"]),
-            "headroom": _money((r["total_balance"] or 0) - (r["total_float"] or 0)),
+            "headroom": _money(
+                (r["total_balance"] or Decimal(0)) - (r["total_float"] or Decimal(0))
+            ),
             "accounts": r["accounts"],
             "accounts_below_float": r["below"],
         }
@@ -179,21 +181,8 @@ def active_freezes(now: datetime) -> dict[str, Any]:
 
 
 def open_suggestions() -> dict[str, Any]:
-    """Open SIRA suggestions, if the plans app has them (it may not yet)."""
-    try:
-        from plans import selectors as plan_selectors  # type: ignore[attr-defined]
-    except ImportError:
-        plan_selectors = None
-    counter = getattr(plan_selectors, "suggestion_open_count", None)
-    if counter is not None:
-        return {"available": True, "open": int(counter())}
-    try:
-        model = apps.get_model("plans", "Suggestion")
-    except LookupError:
-        return {"available": False, "open": 0}
-    names = {f.name for f in model._meta.get_fields()}
-    qs = model.objects.filter(status="open") if "status" in names else model.objects
-    return {"available": True, "open": qs.count()}
+    """How many SIRA suggestions are open."""
+    return {"available": True, "open": plan_selectors.suggestion_open_list().count()}
 
 
 def kpi_summary(now: datetime | None = None) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.templatetags.static import static
 from django.utils import translation
@@ -78,7 +79,7 @@ class _Catalog(JSONCatalog):
 
 
 @cache_control(max_age=3600, public=True)
-def js_catalog(request: HttpRequest, lang: str) -> HttpResponse:
+def js_catalog(request: HttpRequest, lang: str) -> HttpResponseBase:
     """The web components' strings in ``lang`` (``{"catalog": {...}, ...}``)."""
     if lang not in {code for code, _label in settings.LANGUAGES}:
         raise Http404

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -54,11 +54,15 @@ def _filtered(request: Request, view: Any) -> QuerySet[OpsActionLog]:
     return fs.qs
 
 
+def _next_chunk(chunks: Iterator[list[OpsActionLog]]) -> list[OpsActionLog] | None:
+    return next(chunks, None)
+
+
 async def _rows(qs: QuerySet[OpsActionLog]) -> AsyncIterator[list[dict[str, Any]]]:
     # An async iterator: under ASGI a sync one would be read whole into memory.
     chunks = action_log_chunks(qs)
     while True:
-        rows = await sync_to_async(next, thread_sensitive=True)(chunks, None)
+        rows = await sync_to_async(_next_chunk, thread_sensitive=True)(chunks)
         if rows is None:
             return
         yield [audit_row(r) for r in rows]

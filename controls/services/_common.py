@@ -17,6 +17,7 @@ from modeltranslation.utils import get_language as mt_get_language
 from controls.models import TreasuryControl
 from molam_ops.actions.context import ActionContext
 from molam_ops.errors import OpsError
+from molam_ops.lib import rawsql
 from payouts import selectors as payout_selectors
 from payouts.models import BankProfile
 
@@ -124,7 +125,7 @@ def _switch_sql(vendor: str, on: bool, lang: str) -> tuple[str, tuple[Field, ...
     fields = tuple(meta.concrete_fields)
 
     def col(name: str) -> str:
-        return q(meta.get_field(name).column)
+        return q(rawsql.column(TreasuryControl, name))
 
     active = (
         f"{table}.{col('enabled')} AND ({table}.{col('expires_at')} IS NULL "
@@ -183,4 +184,6 @@ def _from_row(row: tuple[Any, ...]) -> TreasuryControl:
         for convert in converters:
             value = convert(value, column, connection)
         values.append(value)
-    return TreasuryControl.from_db(connection.alias, None, values)
+    # Model.from_db reads field_names only when values leaves a field out, and
+    # here every concrete field is in it; django-stubs always requires names
+    return TreasuryControl.from_db(connection.alias, None, values)  # type: ignore[arg-type]

@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy as _
 
 from molam_ops.actions import batch
 from molam_ops.errors import OpsError
+from molam_ops.lib import rawsql
 from molam_ops.models import IdempotencyRecord
 
 MAX_KEY_LENGTH = 255
@@ -119,7 +120,7 @@ def _lookup_sql(vendor: str) -> str:
     # only quoted identifiers from the model go into the text; values are
     # parameters (likewise below)
     return (
-        f"SELECT {', '.join(q(meta.get_field(c).column) for c in cols)}, "  # noqa: S608
+        f"SELECT {', '.join(q(rawsql.column(IdempotencyRecord, c)) for c in cols)}, "  # noqa: S608
         f"{q('created_at')} < %s FROM {q(meta.db_table)} "
         f"WHERE {q('scope')} = %s AND {q('key')} = %s"
     )
@@ -146,7 +147,9 @@ def lookup(*, scope: str, key: str) -> Record | None:
         request_hash=row[1],
         status=row[2],
         response_status=row[3],
-        response_body=body.from_db_value(row[4], None, connection),
+        # JSONField reads ``expression`` only for key transforms, which this
+        # column is not; django-stubs requires one.
+        response_body=body.from_db_value(row[4], None, connection),  # type: ignore[arg-type]
         expired=bool(row[5]),
     )
 

@@ -30,7 +30,7 @@ class ActionSpec:
     name: str
     func: Effect
     roles: frozenset[str]
-    input: type[serializers.Serializer]
+    input: type[serializers.Serializer[Any]]
     approvals: ApprovalRule | None = None
     # the resource key the response carries ("control", "payout", ...)
     resource: str | None = None
@@ -67,7 +67,7 @@ def ops_action(
     name: str,
     *,
     roles: set[str] | frozenset[str],
-    input: type[serializers.Serializer],
+    input: type[serializers.Serializer[Any]],
     approvals: ApprovalRule | None = None,
     resource: str | None = None,
     http: bool = True,

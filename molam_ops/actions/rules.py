@@ -20,7 +20,7 @@ def signatures_for_usd(amount_usd: Decimal) -> int:
 
 def signatures_for_payout_count(count: int) -> int:
     if count > settings.APPROVAL_PLAN_PAYOUTS_THRESHOLD:
-        return settings.APPROVAL_PLAN_PAYOUTS_SIGNATURES
+        return int(settings.APPROVAL_PLAN_PAYOUTS_SIGNATURES)
     return 0
 
 

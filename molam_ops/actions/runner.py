@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 import uuid
@@ -170,10 +171,14 @@ def _run(
         # A retry of a request that was valid when first run (an expires_at
         # since passed) replays its stored response, as Stripe does; looked
         # up only here, so the hot path pays nothing for it.
-        stored = key and idempotency.completed_replay(
-            scope=principal.id,
-            key=key,
-            digest=idempotency.request_hash(spec.name, payload),
+        stored = (
+            idempotency.completed_replay(
+                scope=principal.id,
+                key=key,
+                digest=idempotency.request_hash(spec.name, payload),
+            )
+            if key
+            else None
         )
         if stored:
             return ActionResult(stored.status, stored.body, replayed=True)
@@ -306,7 +311,7 @@ def finish(ctx: ActionContext, outcome: Outcome, status: str) -> ActionResult:
             )
     transaction.on_commit(_nudge_relay)
     for hook in ports.after_commit_hooks:
-        transaction.on_commit(lambda hook=hook: hook(ctx), robust=True)
+        transaction.on_commit(functools.partial(hook, ctx), robust=True)
     return ActionResult(outcome.status, body)
 
 

@@ -10,7 +10,7 @@ from django import forms
 from django_filters.fields import IsoDateTimeField
 
 
-class UtcIsoDateTimeField(IsoDateTimeField):
+class UtcIsoDateTimeField(IsoDateTimeField):  # type: ignore[misc]  # django-filter is untyped
     """An ISO 8601 time, converted to UTC before it reaches the query.
 
     Python accepts offsets up to ±23:59 but PostgreSQL only ±15:59, so
@@ -18,7 +18,7 @@ class UtcIsoDateTimeField(IsoDateTimeField):
     leaves the calendar once converted (year 1 at +05:00) is a 400 too."""
 
     def to_python(self, value: Any) -> datetime | None:
-        parsed = super().to_python(value)
+        parsed: datetime | None = super().to_python(value)
         if parsed is None:
             return None
         try:
@@ -29,5 +29,5 @@ class UtcIsoDateTimeField(IsoDateTimeField):
             ) from exc
 
 
-class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):  # type: ignore[misc]  # untyped
     field_class = UtcIsoDateTimeField

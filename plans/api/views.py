@@ -30,7 +30,9 @@ class PlanSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     plan_type = serializers.CharField()
     status = serializers.CharField()
-    source = serializers.CharField(allow_null=True)
+    # DRF's metaclass takes declared fields out of the class body, so this
+    # does not replace Field.source, as the stubs assume
+    source = serializers.CharField(allow_null=True)  # type: ignore[assignment]
     summary = serializers.CharField()
     steps = serializers.ListField(child=serializers.DictField())
     total_amount = serializers.DecimalField(max_digits=20, decimal_places=2)
@@ -51,7 +53,9 @@ class PlanSerializer(serializers.Serializer):
 
 class SuggestionSerializer(serializers.Serializer):
     id = serializers.UUIDField()
-    source = serializers.CharField()
+    # DRF's metaclass takes declared fields out of the class body, so this
+    # does not replace Field.source, as the stubs assume
+    source = serializers.CharField()  # type: ignore[assignment]
     title = serializers.CharField()
     description = serializers.CharField()
     confidence = serializers.DecimalField(max_digits=4, decimal_places=3)

@@ -32,7 +32,8 @@ def _banks_of(action: str, fields: dict[str, Any]) -> tuple[Any, Any]:
         return _uuid(fields.get("from_bank_id")), _uuid(fields.get("to_bank_id"))
     if action == "transfer_funds":
         ids = [_uuid(fields.get("from_account_id")), _uuid(fields.get("to_account_id"))]
-        banks = dict(
+        # keyed by account id; a missing (None) id finds no bank
+        banks: dict[uuid.UUID | None, Any] = dict(
             TreasuryAccount.objects.filter(pk__in=[i for i in ids if i]).values_list(
                 "pk", "bank_profile_id"
             )

@@ -26,6 +26,7 @@ value caps (coefficients = amounts) break that structure, so risk solves a MIP.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import defaultdict
 from collections.abc import Callable
@@ -193,20 +194,22 @@ def solve(
     integral = np.zeros(n_arc + n_slack, dtype=bool)
     if caps is not None:
         integral[:n_arc] = True
-    args = {
-        "cost": full_cost,
-        "matrix": matrix,
-        "col_lower": np.zeros(n_arc + n_slack),
-        "col_upper": np.concatenate([*col_upper, np.full(n_slack, lp.INF)]),
-        "row_lower": np.concatenate(row_lower),
-        "row_upper": np.concatenate(row_upper),
-        "time_limit": time_limit,
-        "mip_rel_gap": mip_rel_gap,
-    }
-    solution = lp.solve(**args, integrality=integral)
-    if solution.ok and caps is None and not _integral(solution.x[:n_arc]):
+    solve = functools.partial(
+        lp.solve,
+        cost=full_cost,
+        matrix=matrix,
+        col_lower=np.zeros(n_arc + n_slack),
+        col_upper=np.concatenate([*col_upper, np.full(n_slack, lp.INF)]),
+        row_lower=np.concatenate(row_lower),
+        row_upper=np.concatenate(row_upper),
+        time_limit=time_limit,
+        mip_rel_gap=mip_rel_gap,
+    )
+    solution = solve(integrality=integral)
+    x = solution.x
+    if solution.ok and x is not None and caps is None and not _integral(x[:n_arc]):
         integral[:n_arc] = True  # never seen: a non-basic optimum
-        solution = lp.solve(**args, integrality=integral)
+        solution = solve(integrality=integral)
     if solution.x is None or solution.status not in ("optimal", "time_limit"):
         return solution
     flows = np.round(solution.x[:n_arc]).astype(np.int64)

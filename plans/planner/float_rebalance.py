@@ -36,6 +36,7 @@ from plans.planner.types import (
     Constraints,
     PlanResult,
     PlanStep,
+    ResultBase,
     Snapshot,
     money,
 )
@@ -83,22 +84,28 @@ def float_rebalance(snapshot: Snapshot, constraints: Constraints) -> PlanResult:
             steps.append(step)
             fees_usd += Decimal(step.fields["estimated_fee"]) * rate
             moved_usd += Decimal(step.fields["amount"]) * rate
-    base = {
+    base: ResultBase = {
         "plan_type": FLOAT_REBALANCE,
+        "estimated_cost_before": Decimal("0.00"),
         "solver": f"{lp.solver_name()}, fixed-charge min-cost flow (MIP)",
         "timings": {"total_ms": round((time.perf_counter() - started) * 1000, 2)},
-        "details": {"accounts": len(snapshot.accounts)},
     }
+    details = {"accounts": len(snapshot.accounts)}
     if problems:
         reason = "; ".join(problems)
         return PlanResult(
-            status=STATUS_INFEASIBLE, summary=reason, reason=reason, **base
+            status=STATUS_INFEASIBLE,
+            summary=reason,
+            reason=reason,
+            details=details,
+            **base,
         )
     if not steps:
         return PlanResult(
             status=STATUS_NOTHING,
             summary="Every float account already covers its forecast outflow "
             "and buffer.",
+            details=details,
             **base,
         )
     return PlanResult(
@@ -111,8 +118,8 @@ def float_rebalance(snapshot: Snapshot, constraints: Constraints) -> PlanResult:
         ),
         steps=tuple(steps),
         total_amount=money(moved_usd),
-        estimated_cost_before=Decimal("0.00"),
         estimated_cost_after=money(fees_usd),
+        details=details,
         **base,
     )
 

@@ -11,6 +11,7 @@ what costs time is building the model in Python, not HiGHS.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 
@@ -83,7 +84,7 @@ def solve(
     time_limit: float = 30.0,
     mip_rel_gap: float = 1e-6,
     basis: highspy.HighsBasis | None = None,
-    options: dict[str, object] | None = None,
+    options: Mapping[str, bool | int | float | str] | None = None,
 ) -> Solution:
     """Minimise ``cost @ x`` subject to the row and column bounds."""
     h = highspy.Highs()

@@ -36,6 +36,7 @@ from plans.planner.types import (
     Constraints,
     PlanResult,
     PlanStep,
+    ResultBase,
     Snapshot,
     money,
 )
@@ -76,7 +77,7 @@ def risk_mitigation(snapshot: Snapshot, constraints: Constraints) -> PlanResult:
         time_limit=TIME_LIMIT_SECONDS,
     )
     timings = {"total_ms": round((time.perf_counter() - started) * 1000, 2)}
-    base = {
+    base: ResultBase = {
         "plan_type": RISK,
         "estimated_cost_before": before,
         "solver": f"{lp.solver_name()}, transportation MIP with value caps",

@@ -27,6 +27,7 @@ from plans.planner.types import (
     STATUS_OK,
     Constraints,
     PlanResult,
+    ResultBase,
     Snapshot,
     money,
 )
@@ -41,7 +42,7 @@ def routing_optimization(snapshot: Snapshot, constraints: Constraints) -> PlanRe
     answer = assignment.solve(model, move_cost=lambda _g: penalty)
     solved = time.perf_counter()
     timings = {"build_ms": _ms(started, built), "solve_ms": _ms(built, solved)}
-    base = {
+    base: ResultBase = {
         "plan_type": ROUTING,
         "estimated_cost_before": before,
         "solver": f"{lp.solver_name()}, transportation LP (simplex)",

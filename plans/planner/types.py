@@ -20,7 +20,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypedDict
 
 CENT = Decimal("0.01")
 ROUTING = "routing_optimization"
@@ -289,6 +289,15 @@ class PlanStep:
 
     def as_dict(self) -> dict[str, Any]:
         return {"action": self.action, **_jsonable(dict(self.fields))}
+
+
+class ResultBase(TypedDict, total=False):
+    """The fields of a ``PlanResult`` a planner knows before it has an answer."""
+
+    plan_type: str
+    solver: str
+    estimated_cost_before: Decimal
+    timings: Mapping[str, float]
 
 
 @dataclass(frozen=True)

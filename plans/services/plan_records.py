@@ -204,8 +204,11 @@ def on_execute_plan_approval(
     """Called by the approvals app inside the deciding transaction: quorum →
     ``approved``; declined or expired → ``rejected``. Conditional on the plan
     still waiting under this approval, so a replay changes nothing."""
+    plan_id = payload.get("plan_id")
+    if plan_id is None:  # no plan waits under this approval
+        return
     waiting = Plan.objects.filter(
-        pk=payload.get("plan_id"),
+        pk=plan_id,
         approval_id=approval_id,
         status=PlanStatus.PENDING,
     )
@@ -214,7 +217,7 @@ def on_execute_plan_approval(
     elif status in {"declined", "expired"}:
         # an approved plan whose token expired unused cannot run either
         Plan.objects.filter(
-            pk=payload.get("plan_id"),
+            pk=plan_id,
             approval_id=approval_id,
             status__in=(PlanStatus.PENDING, PlanStatus.APPROVED),
         ).update(status=PlanStatus.REJECTED, updated_at=timezone.now())

@@ -102,7 +102,9 @@ def refresh(*, force: bool = False) -> bool:
 
 class CandidateInput(serializers.Serializer):
     fingerprint = serializers.CharField(max_length=255)
-    source = serializers.ChoiceField(choices=PlanSource.choices)
+    # DRF's metaclass takes declared fields out of the class body, so this
+    # does not replace Field.source, as the stubs assume
+    source = serializers.ChoiceField(choices=PlanSource.choices)  # type: ignore[assignment]
     confidence = serializers.DecimalField(
         max_digits=4, decimal_places=3, min_value=Decimal(0), max_value=Decimal(1)
     )
@@ -128,8 +130,11 @@ class CandidateInput(serializers.Serializer):
 
 
 class RefreshSuggestionsInput(serializers.Serializer):
-    source = serializers.ChoiceField(choices=PlanSource.choices)
-    candidates = CandidateInput(many=True, max_length=200)
+    # DRF's metaclass takes declared fields out of the class body, so this
+    # does not replace Field.source, as the stubs assume
+    source = serializers.ChoiceField(choices=PlanSource.choices)  # type: ignore[assignment]
+    # ListSerializer takes max_length; drf-stubs leave it out of many=True
+    candidates = CandidateInput(many=True, max_length=200)  # type: ignore[call-arg]
     fallback_reason = serializers.CharField(allow_blank=True, required=False)
 
 
