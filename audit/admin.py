@@ -11,10 +11,13 @@ def holds_ops_role(request: HttpRequest) -> bool:
     """The session user is an operator: a member of a role group (DESIGN §4),
     as every caller of ``GET /api/ops/actions`` is."""
     # asked several times per admin page: one groups query per request
-    if not hasattr(request, "_holds_ops_role"):
-        principal = principal_from_user(getattr(request, "user", None))
-        request._holds_ops_role = principal is not None and bool(principal.roles)  # type: ignore[attr-defined]
-    return bool(request._holds_ops_role)  # type: ignore[attr-defined]
+    if hasattr(request, "_holds_ops_role"):
+        return bool(request._holds_ops_role)
+    principal = principal_from_user(getattr(request, "user", None))
+    holds = principal is not None and bool(principal.roles)
+    # a per-request attribute of ours, which HttpRequest does not declare
+    request._holds_ops_role = holds  # type: ignore[attr-defined]
+    return holds
 
 
 @admin.register(OpsActionLog)

@@ -75,7 +75,7 @@ def run_action(
             admin_principal(request),
             payload,
             idempotency_key=submission_key(request, action, payload),
-            meta=request_meta(request),  # type: ignore[arg-type]
+            meta=request_meta(request),
         )
     except OpsError as exc:
         _error(request, subject, exc.body()["error"], replayed=False)
@@ -233,6 +233,7 @@ def confirmed_action(
             action_name=request.POST.get("action", ""),
         )
 
+    # attributes the admin (and our action list) read off the function
     run_selected.short_description = description  # type: ignore[attr-defined]
     run_selected.ops_action = action  # type: ignore[attr-defined]
     run_selected.__name__ = name or f"{action}_selected"
@@ -261,6 +262,7 @@ def direct_action(
                 continue
             run_action(request, action, body, subject=str(obj))
 
+    # attributes the admin (and our action list) read off the function
     run_selected.short_description = description  # type: ignore[attr-defined]
     run_selected.ops_action = action  # type: ignore[attr-defined]
     run_selected.__name__ = f"{action}_selected"

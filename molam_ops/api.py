@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.http import HttpRequest
 from django.urls import URLPattern, path
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -18,7 +19,7 @@ from molam_ops.actions import runner
 from molam_ops.actions.context import RequestMeta
 from molam_ops.actions.registry import ActionSpec, all_actions
 from molam_ops.hardening import request_client_ip
-from molam_ops.identity import Principal, request_principal
+from molam_ops.identity import required_principal
 from molam_ops.permissions import IsAuthenticatedPrincipal
 from molam_ops.schema import ERROR_RESPONSES
 
@@ -55,7 +56,7 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
 )
 
 
-def request_meta(request: Request) -> RequestMeta:
+def request_meta(request: HttpRequest) -> RequestMeta:
     return RequestMeta(
         # never REMOTE_ADDR as such: behind a trusted proxy that sent garbage
         # it holds the garbage (an inet column refuses it; None is "unknown")
@@ -85,7 +86,7 @@ def action_view(spec: ActionSpec) -> type[APIView]:
         permission_classes = [IsAuthenticatedPrincipal]
 
         def post(self, request: Request, **path_params: Any) -> Response:
-            principal: Principal = request_principal(request)  # type: ignore[assignment]
+            principal = required_principal(request)
             try:
                 payload = request.data
             except ParseError:
@@ -108,6 +109,7 @@ def action_view(spec: ActionSpec) -> type[APIView]:
 
     response = _response_serializer(spec)
     accepted = _response_serializer(spec, accepted=True)
+    # documented by wrapping the method, as @extend_schema would, per class
     ActionView.post = extend_schema(  # type: ignore[method-assign]
         operation_id=spec.name,
         summary=spec.summary,

@@ -276,6 +276,14 @@ def request_principal(request: Request) -> Principal | None:
     return principal_from_user(getattr(request, "user", None))
 
 
+def required_principal(request: Request) -> Principal:
+    """The caller, in a view whose permission class has already required one."""
+    principal = request_principal(request)
+    if principal is None:
+        raise exceptions.NotAuthenticated()
+    return principal
+
+
 class HasKnownRole(BasePermission):
     """Authenticated and holding at least one known role (every GET, DESIGN §4)."""
 

@@ -21,6 +21,7 @@ class RequestContextMiddleware:
         incoming = request.headers.get("X-Request-ID", "")
         # an id from outside is kept only if it is harmless in a log line
         rid = incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex
+        # an attribute of ours, which HttpRequest does not declare
         request.request_id = rid  # type: ignore[attr-defined]
         token = request_id_var.set(rid)
         try:

@@ -129,6 +129,9 @@ class Hub:
     group, and their shared refresh."""
 
     def __init__(self) -> None:
+        self._reset()
+
+    def _reset(self) -> None:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.listeners: set[Listener] = set()
         self.seen: deque[str] = deque(maxlen=256)
@@ -139,7 +142,7 @@ class Hub:
     def _bind(self) -> None:
         loop = asyncio.get_running_loop()
         if loop is not self.loop:  # a new loop (tests, reload): start afresh
-            self.__init__()  # type: ignore[misc]
+            self._reset()
             self.loop = loop
 
     def running_loop(self) -> asyncio.AbstractEventLoop | None:

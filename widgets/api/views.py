@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 
 from molam_ops.actions.registry import all_actions
 from molam_ops.errors import OpsError
-from molam_ops.identity import Principal, request_principal
+from molam_ops.identity import Principal, required_principal
 from molam_ops.lib.fields import iso_utc
 from widgets import selectors, services
 from widgets.choices import WidgetType
@@ -81,7 +81,7 @@ class MeApi(APIView):
     for holders of a known role."""
 
     def get(self, request: Request) -> Response:
-        principal: Principal = request_principal(request)  # type: ignore[assignment]
+        principal = required_principal(request)
         return Response(
             {
                 "ok": True,
@@ -143,14 +143,14 @@ class WidgetStateApi(APIView):
         return widget_type
 
     def get(self, request: Request, widget_type: str) -> Response:
-        principal: Principal = request_principal(request)  # type: ignore[assignment]
+        principal = required_principal(request)
         row = selectors.widget_state_get(
             user=principal.id, widget_type=self._type(widget_type)
         )
         return Response(_state_body(widget_type, row))
 
     def put(self, request: Request, widget_type: str) -> Response:
-        principal: Principal = request_principal(request)  # type: ignore[assignment]
+        principal = required_principal(request)
         widget_type = self._type(widget_type)
         try:
             size = len(request.body)
