@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from approvals import binding, lifecycle
 from approvals.choices import ApprovalMode, ApprovalStatus, Decision
-from approvals.gate import check_intact
+from approvals.requests import check_intact
 from approvals.inputs import ApproveInput, NoInput
 from approvals.lifecycle import notify, original_ctx
 from approvals.models import ApprovalRequest, ApprovalSignature
