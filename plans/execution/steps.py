@@ -8,12 +8,10 @@ that makes each step's effect happen at most once.
 from __future__ import annotations
 
 import logging
-import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 
 from molam_ops.actions import idempotency, runner
@@ -107,10 +105,6 @@ def _run_step(plan: Plan, step: PlanStep, *, recovering: bool) -> str | None:
         # reservation no one will ever complete. Only the latter is released.
         idempotency.release(scope=progress.EXECUTOR.id, key=key)
     outcome = _call(plan, claimed, key)
-    if settings.PLAN_STEP_DELAY_SECONDS:
-        # tests only: the effect has committed and the step is not yet marked
-        # done, the worst moment for a worker to die
-        time.sleep(settings.PLAN_STEP_DELAY_SECONDS)
     return _record(claimed, key, outcome)
 
 
