@@ -1,6 +1,7 @@
-"""Benchmarks (``make bench``), also a Django app holding the floor endpoints.
+"""Benchmarks, outside the product: ``make bench`` and ``make bench-kpis``.
 
-The app is installed, and its URLs mounted, only when ``BENCH_ENDPOINTS=1``:
-the bare views below exist to give the benchmark a floor measured in the same
-server as the real pipeline, never in production.
+Each benchmark serves the app as production does, with its own settings module
+(:mod:`benchmarks.settings`: the product's settings plus the floor app), and
+prints its figures against floors measured in the same server. The shared
+setup (database, keys, server, wrk, report) is :mod:`benchmarks.harness`.
 """

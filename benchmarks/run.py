@@ -1,4 +1,4 @@
-"""`make bench` (issue 2): the ops-action pipeline against floors, as in production.
+"""`make bench`: the ops-action pipeline against floors, as in production.
 
 Serves the app as production does (PostgreSQL, gunicorn with 2 uvicorn workers,
 DEBUG off, a real RS256 key pair) and loads it from a second process with wrk,
@@ -11,47 +11,47 @@ over 127.0.0.1. In one run it measures req/s and p50/p99 of:
   (d) floor: a bare DRF GET returning a constant;
 
 and prints the ratios last. Targets: (a) >= 0.5 x (c), (b) >= 0.8 x (d).
-See bench/README.md for how to read it.
+See benchmarks/README.md for how to read it.
+
+    .venv/bin/python -m benchmarks.run --duration 5 --rounds 2
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import http.client
-import os
-import platform
-import re
-import secrets
 import shlex
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import tempfile
-import time
 import uuid
-from dataclasses import dataclass, field
-from datetime import timedelta
-from pathlib import Path
+from dataclasses import dataclass
 
-ROOT = Path(__file__).resolve().parent.parent
-LUA_DIR = ROOT / "bench" / "lua"
-BIN = Path(sys.executable).parent
+from benchmarks.harness import (
+    DEFAULT_REDIS_URL,
+    Run,
+    audit_counts,
+    bench_banks,
+    bench_run,
+    main_entry,
+    repeat_command,
+    resume_paused,
+    server_arguments,
+    server_flags,
+    verdict,
+)
+from benchmarks.serving import (
+    FLOOR_CONSTANT,
+    FLOOR_INSERT,
+    BenchError,
+    Phase,
+    Server,
+    ensure_wrk,
+    failures,
+    request,
+    run_wrk,
+    write_rows,
+)
+
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/molam_bench"
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/9"
 PAUSE_BODY = '{{"bank_profile_id":"{bank}","reason":"bench"}}'
 TARGETS = {"a/c": 0.5, "b/d": 0.8}
-
-
-@dataclass
-class Phase:
-    tag: str
-    title: str
-    script: str
-    path: str
-    env: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -66,15 +66,7 @@ class Result:
 
     @property
     def failures(self) -> int:
-        keys = ("non2xx", "connect_errors", "read_errors", "write_errors", "timeouts")
-        return int(sum(self.values[k] for k in keys))
-
-
-class BenchError(Exception):
-    """A run that cannot be trusted: say why and stop."""
-
-
-# --- arguments, tools, machine -------------------------------------------------
+        return failures(self.values)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -89,22 +81,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="split each phase into N interleaved rounds (a b c d a b c d ...), "
         "so a busy machine's changing load falls on every phase alike",
     )
-    p.add_argument("--workers", type=int, default=2, help="gunicorn workers")
-    p.add_argument(
-        "--database-url",
-        default=os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
-        help="PostgreSQL (default: $DATABASE_URL or %(default)s)",
-    )
-    p.add_argument(
-        "--redis-url",
-        default=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL),
-        help="REDIS_URL of the server, as in production; '' for none",
-    )
-    p.add_argument(
-        "--keep-db",
-        action="store_true",
-        help="reuse the database instead of recreating it",
-    )
+    server_arguments(p, database=DEFAULT_DATABASE_URL, redis=DEFAULT_REDIS_URL)
     p.add_argument(
         "--with-sync",
         action="store_true",
@@ -116,195 +93,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def ensure_wrk() -> str:
-    found = shutil.which("wrk")
-    if found:
-        return found
-    print("wrk is not installed; install it with:  apt-get install -y wrk")
-    if os.geteuid() == 0 and shutil.which("apt-get"):
-        print("trying that now ...")
-        if subprocess.run(["apt-get", "install", "-y", "-q", "wrk"]).returncode:
-            subprocess.run(["apt-get", "update", "-q"], check=False)
-            subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], check=False)
-    found = shutil.which("wrk")
-    if not found:
-        raise BenchError("wrk is required: apt-get install -y wrk")
-    return found
-
-
-def git_commit() -> str:
-    def git(*args: str) -> str:
-        out = subprocess.run(
-            ["git", *args], cwd=ROOT, capture_output=True, text=True, check=False
-        )
-        return out.stdout.strip()
-
-    commit = git("rev-parse", "--short", "HEAD") or "unknown"
-    return commit + ("+dirty" if git("status", "--porcelain") else "")
-
-
-def machine() -> str:
-    model = ""
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        found = re.search(r"^model name\s*:\s*(.+)$", cpuinfo.read_text(), re.M)
-        model = found.group(1).strip() if found else ""
-    load = "/".join(f"{x:.2f}" for x in os.getloadavg())
-    return (
-        f"nproc={os.cpu_count()} {model} | {platform.system()} "
-        f"{platform.release()} | Python {platform.python_version()} | "
-        f"load avg {load}"
-    )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-# --- database, keys, data -------------------------------------------------------
-
-
-def recreate_database(url: str, *, keep: bool) -> None:
-    """Create the database; drop it first unless ``keep`` (only a *bench* one)."""
-    import psycopg
-    from psycopg import sql
-    from psycopg.conninfo import conninfo_to_dict, make_conninfo
-
-    if not url.startswith(("postgres://", "postgresql://")):
-        raise BenchError("the benchmark needs PostgreSQL: --database-url postgres://…")
-    name = str(conninfo_to_dict(url).get("dbname") or "")
-    if not name:
-        raise BenchError(f"no database name in {url}")
-    with psycopg.connect(make_conninfo(url, dbname="postgres"), autocommit=True) as c:
-        exists = c.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", [name]
-        ).fetchone()
-        if exists and not keep:
-            if "bench" not in name:
-                raise BenchError(
-                    f"refusing to drop {name!r} (not a bench database); "
-                    "pass --keep-db or name one *bench*"
-                )
-            c.execute(
-                sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name))
-            )
-            exists = None
-        if not exists:
-            c.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-
-
-def make_keypair(directory: Path) -> tuple[str, Path]:
-    """A fresh RS256 pair: the private PEM (kept here) and the public key file."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
-    public = directory / "jwt-public.pem"
-    public.write_bytes(
-        key.public_key().public_bytes(
-            serialization.Encoding.PEM,
-            serialization.PublicFormat.SubjectPublicKeyInfo,
-        )
-    )
-    return private, public
-
-
-def server_env(args: argparse.Namespace, tmp: Path, public_key: Path) -> dict[str, str]:
-    """Production settings: DEBUG off, so every secret it requires is set here."""
-    from cryptography.fernet import Fernet
-
-    env = dict(os.environ)
-    env.update(
-        DJANGO_SETTINGS_MODULE="molam_ops.settings",
-        DEBUG="0",
-        DJANGO_SECRET_KEY=secrets.token_urlsafe(48),
-        MOLAM_ID_JWT_PUBLIC=str(public_key),
-        PLAN_DATA_KEYS=Fernet.generate_key().decode(),
-        DATABASE_URL=args.database_url,
-        REDIS_URL=args.redis_url,
-        BENCH_ENDPOINTS="1",
-        CONN_MAX_AGE="60",
-        LOG_LEVEL="WARNING",
-        # the rate limit stays on (its cache calls are part of every request's
-        # cost in production) but so high that no bench request is refused
-        RATE_LIMIT_PER_MINUTE="1000000000",
-        MOLAM_VAR_DIR=str(tmp / "var"),
-        PYTHONDONTWRITEBYTECODE="1",
-    )
-    env.pop("TESTING", None)
-    return env
-
-
-def setup_django(env: dict[str, str]) -> None:
-    os.environ.update(env)
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-
-
-def migrate_and_seed(connections: int, rounds: int) -> dict[str, list[str]]:
-    """Migrate, seed the demo rails, and one bank per connection for the (a)
-    warm-up and for each (a) round, plus one for the replay."""
-    from django.core.management import call_command
-
-    from payouts.demo import seed
-    from payouts.models import BankProfile
-
-    call_command("migrate", verbosity=0, interactive=False)
-    seed(payouts=300)
-    banks: dict[str, list[str]] = {}
-    for phase in ("warm", *main_stages(rounds), "replay"):
-        count = 1 if phase == "replay" else connections
-        banks[phase] = [
-            str(
-                BankProfile.objects.get_or_create(
-                    code=f"bench-{phase}-{i:03d}",
-                    defaults={"name": f"Bench {phase} {i}", "country": "SN"},
-                )[0].pk
-            )
-            for i in range(count)
-        ]
-    return banks
-
-
-def resume_paused(bank_ids: list[str]) -> None:
-    """With --keep-db a bank may be left paused: resume it through the runner."""
-    from django.utils import timezone
-
-    from controls.keys import pause_bank_key
-    from controls.models import TreasuryControl, active_q
-    from molam_ops.actions import runner
-    from molam_ops.identity import Principal
-
-    keys = {pause_bank_key(b): b for b in bank_ids}
-    paused = TreasuryControl.objects.filter(
-        active_q(timezone.now()), key__in=list(keys)
-    ).values_list("key", flat=True)
-    admin = Principal(id="bench-setup", roles=frozenset({"pay_admin"}))
-    for key in paused:
-        runner.run("resume_bank", admin, {"bank_profile_id": keys[key]})
-
-
-def mint_tokens(private_key: str, subs: list[str]) -> list[str]:
-    from molam_ops.tokens import mint
-
-    return [
-        mint(
-            sub=sub,
-            roles=["pay_admin"],
-            ttl=timedelta(hours=2),
-            private_key=private_key,
-        )
-        for sub in subs
-    ]
+def bench_stages(connections: int, rounds: int) -> dict[str, list[str]]:
+    """Banks for the (a) warm-up and for each (a) round, one per connection,
+    plus one for the replay."""
+    stages = dict.fromkeys(["warm", *main_stages(rounds)], connections)
+    return bench_banks({**stages, "replay": 1})
 
 
 def db_sessions() -> int:
@@ -318,146 +111,14 @@ def db_sessions() -> int:
         return int(cur.fetchone()[0])
 
 
-def audit_counts(actor_prefix: str) -> dict[str, int]:
-    from django.db.models import Count
-
-    from audit.models import OpsActionLog
-
-    rows = (
-        OpsActionLog.objects.filter(actor_id__startswith=actor_prefix)
-        .values("status")
-        .annotate(n=Count("id"))
-    )
-    return {r["status"]: r["n"] for r in rows}
-
-
-# --- server ---------------------------------------------------------------------
-
-
-class Server:
-    """gunicorn on a free 127.0.0.1 port, stopped by :meth:`stop`."""
-
-    def __init__(self, argv: list[str], env: dict[str, str], log: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = log
-        self.argv = [*argv, "-b", f"127.0.0.1:{self.port}"]
-        with log.open("wb") as out:
-            self.proc = subprocess.Popen(
-                self.argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
-            )
-
-    def wait_ready(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                break
-            with contextlib.suppress(OSError, http.client.HTTPException):
-                if request(self.port, "GET", "/readyz")[0] == 200:
-                    return
-            time.sleep(0.2)
-        self.stop()
-        raise BenchError(f"the server did not become ready:\n{self.log_tail()}")
-
-    def cpu_seconds(self) -> float:
-        """User + system CPU of the workers (children of the gunicorn master)."""
-        ticks = os.sysconf("SC_CLK_TCK")
-        total = 0
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                fields = stat.read_text().rsplit(")", 1)[1].split()
-            except (OSError, IndexError):
-                continue  # gone meanwhile
-            if int(fields[1]) == self.proc.pid:  # ppid
-                total += int(fields[11]) + int(fields[12])  # utime, stime
-        return total / ticks
-
-    def log_tail(self, lines: int = 40) -> str:
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-
-def gunicorn_argv(kind: str, workers: int) -> list[str]:
-    common = [str(BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py")]
-    common += ["-w", str(workers), "--log-level", "warning"]
-    if kind == "asgi":
-        return [
-            *common,
-            "-k",
-            "uvicorn_worker.UvicornWorker",
-            "molam_ops.asgi:application",
-        ]
-    return [*common, "molam_ops.wsgi:application"]
-
-
-def request(
-    port: int,
-    method: str,
-    path: str,
-    body: str | None = None,
-    headers: dict[str, str] | None = None,
-) -> tuple[int, dict[str, str], str]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        sent = {"Content-Type": "application/json", **(headers or {})}
-        conn.request(method, path, body=body, headers=sent)
-        resp = conn.getresponse()
-        headers = {k.lower(): v for k, v in resp.getheaders()}
-        return resp.status, headers, resp.read().decode()
-    finally:
-        conn.close()
-
-
 # --- load -----------------------------------------------------------------------
-
-
-def run_wrk(
-    wrk: str, server: Server, phase: Phase, seconds: int, connections: int
-) -> dict[str, float]:
-    argv = [
-        wrk,
-        "-t",
-        str(connections),
-        "-c",
-        str(connections),
-        "-d",
-        f"{seconds}s",
-        "--timeout",
-        "10s",
-        "-s",
-        str(LUA_DIR / phase.script),
-        server.url + phase.path,
-    ]
-    env = {**os.environ, "BENCH_LUA_DIR": str(LUA_DIR), **phase.env}
-    out = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
-    line = next(
-        (ln for ln in out.stdout.splitlines() if ln.startswith("BENCH_RESULT ")), None
-    )
-    if out.returncode or line is None:
-        raise BenchError(f"wrk failed ({phase.tag}):\n{out.stdout}\n{out.stderr}")
-    return {k: float(v) for k, v in (kv.split("=", 1) for kv in line.split()[1:])}
-
-
-def write_rows(path: Path, rows: list[tuple[str, str]]) -> str:
-    path.write_text("".join(f"{a} {b}\n" for a, b in rows))
-    return str(path)
 
 
 def main_stages(rounds: int) -> list[str]:
     return [f"main{i}" for i in range(max(rounds, 1))]
 
 
-def pause_phases(
-    tmp: Path, banks: dict[str, list[str]], private_key: str, nonce: str
-) -> list[Phase]:
+def pause_phases(run: Run, banks: dict[str, list[str]], nonce: str) -> list[Phase]:
     """(a) for the warm-up and for each round: distinct banks and actors, so a
     round starts with every bank resumed whatever a request cut off by the end
     of the previous one did."""
@@ -465,8 +126,8 @@ def pause_phases(
     for stage in ("warm", *(k for k in banks if k.startswith("main"))):
         subs = [f"bench-op-{stage}-{i:03d}" for i in range(len(banks[stage]))]
         data = write_rows(
-            tmp / f"pause-{stage}.txt",
-            list(zip(banks[stage], mint_tokens(private_key, subs), strict=True)),
+            run.tmp / f"pause-{stage}.txt",
+            list(zip(banks[stage], run.tokens(subs), strict=True)),
         )
         phases.append(
             Phase(
@@ -500,12 +161,6 @@ def prime_replay(server: Server, bank: str, token: str, nonce: str) -> Phase:
         "/api/ops/pause-bank",
         {"BENCH_BODY": body, "BENCH_TOKEN": token, "BENCH_KEY": key},
     )
-
-
-FLOOR_INSERT = Phase("c", "floor: bare INSERT view", "insert.lua", "/bench/insert")
-FLOOR_CONSTANT = Phase(
-    "d", "floor: bare constant GET", "constant.lua", "/bench/constant"
-)
 
 
 def measure(
@@ -562,27 +217,18 @@ def run_phases(
 
 
 def run_stack(
-    kind: str,
-    wrk: str,
-    env: dict[str, str],
-    args: argparse.Namespace,
-    tmp: Path,
-    banks: dict[str, list[str]],
-    private_key: str,
+    kind: str, wrk: str, run: Run, banks: dict[str, list[str]]
 ) -> tuple[list[Result], list[str]]:
     """The four phases against one server; returns results and problems."""
+    args = run.args
     nonce = f"{kind}-{uuid.uuid4().hex[:8]}"
     resume_paused([b for ids in banks.values() for b in ids])
-    server = Server(gunicorn_argv(kind, args.workers), env, tmp / f"{kind}.log")
-    problems: list[str] = []
-    try:
-        server.wait_ready()
+    with run.server(kind, kind) as server:
         print(f"{kind}: {shlex.join(server.argv[1:])}", flush=True)
-        warm_a, *rounds_a = pause_phases(tmp, banks, private_key, nonce)
+        warm_a, *rounds_a = pause_phases(run, banks, nonce)
         before = audit_counts("bench-op-main")
         replay_sub = f"bench-replay-{nonce}"
-        token = mint_tokens(private_key, [replay_sub])[0]
-        replay = prime_replay(server, banks["replay"][0], token, nonce)
+        replay = prime_replay(server, banks["replay"][0], run.token(replay_sub), nonce)
         n = len(rounds_a)
         phases = [
             (warm_a, rounds_a),
@@ -591,9 +237,7 @@ def run_stack(
             (FLOOR_CONSTANT, [FLOOR_CONSTANT] * n),
         ]
         results = run_phases(wrk, server, phases, args)
-    finally:
-        server.stop()
-    problems += check_results(results, before, replay_sub)
+    problems = check_results(results, before, replay_sub)
     problems += check_connections(results, args)
     if problems:
         print(f"server log (last lines):\n{server.log_tail(20)}")
@@ -658,43 +302,11 @@ def ratios(results: list[Result]) -> dict[str, float]:
     return {"a/c": by["a"] / by["c"], "b/d": by["b"] / by["d"]}
 
 
-def cleanup_redis(url: str) -> None:
-    """Drop the relay nudges queued during the run (no worker consumes them)."""
-    if not url:
-        return
-    import redis
-
-    with contextlib.suppress(redis.RedisError):
-        redis.Redis.from_url(url, socket_timeout=2).delete("celery")
-
-
-def check_redis(url: str) -> None:
-    if not url:
-        return
-    import redis
-
-    try:
-        redis.Redis.from_url(url, socket_timeout=2).ping()
-    except redis.RedisError as exc:
-        raise BenchError(
-            f"Redis at {url} does not answer ({exc}); pass "
-            "--redis-url '' to run without it"
-        ) from exc
-
-
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     wrk = ensure_wrk()
-    check_redis(args.redis_url)
-    started = time.monotonic()
-    commit, host = git_commit(), machine()
-    with tempfile.TemporaryDirectory(prefix="molam-bench-") as tmp_name:
-        tmp = Path(tmp_name)
-        private_key, public_key = make_keypair(tmp)
-        env = server_env(args, tmp, public_key)
-        recreate_database(args.database_url, keep=args.keep_db)
-        setup_django(env)
-        banks = migrate_and_seed(args.connections, args.rounds)
+    with bench_run(args, name="bench") as run:
+        banks = bench_stages(args.connections, args.rounds)
         print(
             f"bench: {args.duration}s per phase (+{args.warmup}s warm-up), "
             f"{args.connections} connections, {args.workers} workers, "
@@ -704,15 +316,10 @@ def main(argv: list[str]) -> int:
         extra: list[Result] = []
         problems: list[str] = []
         if args.with_sync:
-            extra, problems = run_stack("wsgi", wrk, env, args, tmp, banks, private_key)
-        results, more = run_stack("asgi", wrk, env, args, tmp, banks, private_key)
+            extra, problems = run_stack("wsgi", wrk, run, banks)
+        results, more = run_stack("asgi", wrk, run, banks)
         problems += more
-        cleanup_redis(args.redis_url)
-    print()
-    print(f"repeat:  {repeat_command(args)}")
-    print(f"commit:  {commit}")
-    print(f"machine: {host}")
-    print(f"took:    {time.monotonic() - started:.0f}s")
+    run.header(repeat_command("run", repeat_flags(args)))
     if extra:
         print("\nextra: gunicorn sync workers (WSGI), same phases")
         print(table(extra))
@@ -721,30 +328,25 @@ def main(argv: list[str]) -> int:
     print(table(results))
     for problem in problems:
         print(f"PROBLEM: {problem}")
-    found = ratios(results)
     print()
-    for name, value in found.items():
-        verdict = "ok" if value >= TARGETS[name] else "MISSED"
-        print(f"ratio {name} = {value:.2f}  (target >= {TARGETS[name]})  {verdict}")
+    met = [
+        verdict(f"ratio {name}", value, TARGETS[name], ">=")
+        for name, value in ratios(results).items()
+    ]
     if problems:
         return 1
-    missed = any(v < TARGETS[k] for k, v in found.items())
-    return 2 if args.strict and missed else 0
+    return 2 if args.strict and not all(met) else 0
 
 
-def repeat_command(args: argparse.Namespace) -> str:
-    flags = [
+def repeat_flags(args: argparse.Namespace) -> list[str]:
+    return [
         f"--duration {args.duration}",
         f"--connections {args.connections}",
         f"--warmup {args.warmup}",
         f"--rounds {args.rounds}",
-        f"--workers {args.workers}",
-        f"--database-url {args.database_url}",
-        f"--redis-url {shlex.quote(args.redis_url)}",
-        *(["--keep-db"] if args.keep_db else []),
+        *server_flags(args),
         *(["--with-sync"] if args.with_sync else []),
     ]
-    return f"make bench BENCH_ARGS={shlex.quote(' '.join(flags))}"
 
 
 def ratio_text(found: dict[str, float]) -> str:
@@ -752,8 +354,4 @@ def ratio_text(found: dict[str, float]) -> str:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main(sys.argv[1:]))
-    except BenchError as exc:
-        print(f"bench: {exc}", file=sys.stderr)
-        sys.exit(1)
+    main_entry(main)

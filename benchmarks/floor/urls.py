@@ -1,10 +1,10 @@
-"""Mounted at /bench/ only when ``BENCH_ENDPOINTS=1`` (molam_ops/urls.py)."""
+"""The floors, mounted at /floor/ by :mod:`benchmarks.urls`."""
 
 from django.urls import path
 
-from bench.views import BareConstantApi, BareInsertApi
+from benchmarks.floor.views import BareConstantApi, BareInsertApi
 
 urlpatterns = [
-    path("insert", BareInsertApi.as_view(), name="bench-insert"),
-    path("constant", BareConstantApi.as_view(), name="bench-constant"),
+    path("insert", BareInsertApi.as_view(), name="floor-insert"),
+    path("constant", BareConstantApi.as_view(), name="floor-constant"),
 ]
