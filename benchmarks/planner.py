@@ -1,4 +1,4 @@
-"""Benchmark of the local planner's ``routing_optimization`` (issue 4).
+"""Benchmark of the local planner's ``routing_optimization``.
 
 One synthetic day of pending payouts (default 100,000 payouts, 20 banks, 5
 currencies; seeded, so every run sees the same problem), in one run:
@@ -22,7 +22,9 @@ currencies; seeded, so every run sees the same problem), in one run:
       bank with capacity left.
 
 Ratios printed last: plan fee / optimum (target <= 1.005), greedy / optimum,
-plan time / 2 s. See bench/README.md ("Planner").
+plan time / 2 s. See benchmarks/README.md ("Planner").
+
+    .venv/bin/python -m benchmarks.planner --skip-full-lp
 """
 
 from __future__ import annotations
@@ -34,121 +36,26 @@ import resource
 import sys
 import time
 import tracemalloc
-from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from plans.planner import lp, plan  # noqa: E402
-from plans.planner.assignment import BUCKETS_PER_OCTAVE  # noqa: E402
-from plans.planner.types import (  # noqa: E402
-    BankSnapshot,
-    Constraints,
-    PayoutClass,
-    PlanResult,
-    Snapshot,
+from benchmarks.planner_problem import (
+    MIN_SUCCESS_RATE,
+    USD_PER_UNIT,
+    Problem,
+    assignment_cost,
+    check_feasible,
+    greedy,
+    make_problem,
 )
+from benchmarks.planner_reference import full_lp, reference_lp
+from plans.planner import lp, plan
+from plans.planner.assignment import BUCKETS_PER_OCTAVE
+from plans.planner.types import Constraints, PayoutClass, PlanResult, Snapshot
 
-CURRENCIES = ["USD", "EUR", "XOF", "NGN", "KES", "GHS", "XAF"]
-USD_PER_UNIT = {
-    "USD": 1.0,
-    "EUR": 1.08,
-    "XOF": 0.00165,
-    "NGN": 0.00065,
-    "KES": 0.0077,
-    "GHS": 0.066,
-    "XAF": 0.00165,
-}
-MIN_SUCCESS_RATE = Decimal("0.95")
 TARGET_SECONDS = 2.0
 TARGET_GAP = 1.005
-SMOOTHING = 0.8  # Wentges: weight of the best duals so far when pricing
-
-
-@dataclass
-class Problem:
-    banks: list[BankSnapshot]
-    currency: np.ndarray  # per payout, index into currencies
-    amount: np.ndarray  # per payout, in its currency (cents)
-    origin: np.ndarray  # per payout, bank index
-    currencies: list[str]
-    rates: np.ndarray  # USD per unit, per currency
-    # per (payout, bank) pair the rules allow
-    pair_payout: np.ndarray
-    pair_bank: np.ndarray
-    pair_cost: np.ndarray  # USD
-
-    @property
-    def capacity(self) -> np.ndarray:
-        return np.array([b.capacity for b in self.banks], dtype=np.int64)
-
-
-def make_problem(n: int, n_banks: int, n_cur: int, seed: int) -> Problem:
-    rng = np.random.default_rng(seed)
-    currencies = CURRENCIES[:n_cur]
-    rates = np.array([USD_PER_UNIT[c] for c in currencies])
-    serves = np.zeros((n_banks, n_cur), dtype=bool)
-    for b in range(n_banks):
-        k = int(rng.integers(2, min(4, n_cur) + 1))
-        serves[b, rng.choice(n_cur, k, replace=False)] = True
-    for c in range(n_cur):  # every currency has at least three banks
-        while serves[:, c].sum() < 3:
-            serves[rng.integers(n_banks), c] = True
-    weights = rng.uniform(0.5, 1.5, n_banks)
-    capacity = np.floor(weights / weights.sum() * n * 1.3).astype(int)
-    banks = []
-    for b in range(n_banks):
-        banks.append(
-            BankSnapshot(
-                id=f"bank-{b:02d}",
-                name=f"Bank {b:02d}",
-                currencies=tuple(currencies[c] for c in np.flatnonzero(serves[b])),
-                success_rate=Decimal("0.93") if b in (3, 11) else Decimal("0.99"),
-                failure_rate=Decimal("0.07") if b in (3, 11) else Decimal("0.01"),
-                circuit_state="open" if b == 7 else "closed",
-                fee_percent=Decimal(f"{rng.uniform(0.003, 0.012):.4f}"),
-                fee_fixed=Decimal(f"{rng.uniform(0.10, 0.50):.2f}"),
-                capacity=int(capacity[b]),
-                paused=b == 5,
-            )
-        )
-    currency = rng.integers(0, n_cur, n)
-    amount_usd = rng.lognormal(np.log(120), 1.1, n)
-    amount = np.maximum(np.round(amount_usd / rates[currency], 2), 0.01)
-    origin = np.empty(n, dtype=np.int64)
-    for c in range(n_cur):  # where each payout waits now: a bank serving it
-        idx = np.flatnonzero(currency == c)
-        origin[idx] = rng.choice(np.flatnonzero(serves[:, c]), len(idx))
-    pairs = allowed_pairs(banks, currencies, currency, origin)
-    fp = np.array([float(b.fee_percent) for b in banks])
-    ff = np.array([float(b.fee_fixed) for b in banks])
-    p, b = pairs
-    cost = fp[b] * amount[p] * rates[currency[p]] + ff[b]
-    return Problem(banks, currency, amount, origin, currencies, rates, p, b, cost)
-
-
-def allowed_pairs(
-    banks: list[BankSnapshot],
-    currencies: list[str],
-    currency: np.ndarray,
-    origin: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """(payout, bank) pairs: the bank may receive the currency, or it is the
-    payout's own bank and still operable (the planner's rules exactly)."""
-    receive = np.array(
-        [[b.can_receive(c, MIN_SUCCESS_RATE) for c in currencies] for b in banks]
-    )
-    allowed = receive[:, currency].T  # payouts x banks
-    operable = np.array([b.operable for b in banks])
-    rows = np.arange(len(currency))
-    allowed[rows, origin] |= operable[origin]
-    p, b = np.nonzero(allowed)
-    return p.astype(np.int64), b.astype(np.int64)
 
 
 # --- (p) the planner ----------------------------------------------------------
@@ -239,194 +146,6 @@ def execute(problem: Problem, result: PlanResult, seed: int) -> np.ndarray:
     return bank_of
 
 
-def assignment_cost(problem: Problem, bank_of: np.ndarray) -> float:
-    fp = np.array([float(b.fee_percent) for b in problem.banks])
-    ff = np.array([float(b.fee_fixed) for b in problem.banks])
-    usd = problem.amount * problem.rates[problem.currency]
-    return float(np.sum(fp[bank_of] * usd + ff[bank_of]))
-
-
-def check_feasible(problem: Problem, bank_of: np.ndarray) -> list[str]:
-    problems = []
-    load = np.bincount(bank_of, minlength=len(problem.banks))
-    over = np.flatnonzero(load > problem.capacity)
-    if len(over):
-        problems.append(f"capacity exceeded at {len(over)} bank(s)")
-    allowed = set(
-        zip(problem.pair_payout.tolist(), problem.pair_bank.tolist(), strict=True)
-    )
-    bad = sum((p, int(b)) not in allowed for p, b in enumerate(bank_of.tolist()))
-    if bad:
-        problems.append(f"{bad} payouts at a bank the rules forbid")
-    return problems
-
-
-# --- (g) greedy -----------------------------------------------------------------
-
-
-def greedy(problem: Problem) -> np.ndarray:
-    """Arrival order; each payout to its cheapest allowed bank with room."""
-    order = np.lexsort((problem.pair_cost, problem.pair_payout))
-    p_sorted, b_sorted = problem.pair_payout[order], problem.pair_bank[order]
-    starts = np.searchsorted(p_sorted, np.arange(len(problem.amount) + 1))
-    left = problem.capacity.copy()
-    bank_of = np.full(len(problem.amount), -1, dtype=np.int64)
-    banks = b_sorted.tolist()
-    for p in range(len(problem.amount)):
-        for j in range(starts[p], starts[p + 1]):
-            b = banks[j]
-            if left[b] > 0:
-                left[b] -= 1
-                bank_of[p] = b
-                break
-    return bank_of
-
-
-# --- (r) the reference: the per-payout LP -------------------------------------------
-
-
-@dataclass
-class Reference:
-    optimum: float  # cost of a feasible (fractional) per-payout LP solution
-    lower_bound: float  # Lagrangian bound: no solution is cheaper
-    seconds: float
-    iterations: int
-    method: str
-
-
-def reference_lp(
-    problem: Problem, start: np.ndarray, *, tol: float = 1e-9
-) -> Reference:
-    """The per-payout LP's optimum by Dantzig-Wolfe decomposition.
-
-    min sum c[p,b] x[p,b]  s.t.  sum_b x[p,b] = 1,  sum_p x[p,b] <= cap[b].
-    The master (HiGHS) mixes whole assignments A_j: min sum mu_j cost(A_j),
-    sum mu_j load_b(A_j) <= cap_b, sum mu_j = 1. Its capacity duals lam price
-    the subproblem, which decomposes per payout: argmin_b c[p,b] + lam_b.
-    Any master solution is a feasible LP solution (upper bound); the priced
-    subproblem gives the Lagrangian bound g(lam) = sum_p min_b(c + lam) -
-    cap.lam (lower bound). Equal bounds prove optimality.
-    """
-    started = time.perf_counter()
-    n, nb = len(problem.amount), len(problem.banks)
-    dense = np.full((n, nb), np.inf)
-    dense[problem.pair_payout, problem.pair_bank] = problem.pair_cost
-    cap = problem.capacity.astype(np.float64)
-    columns_cost = [float(dense[np.arange(n), start].sum())]
-    columns_load = [np.bincount(start, minlength=nb).astype(np.float64)]
-    lower, upper, iterations = -np.inf, np.inf, 0
-    center: np.ndarray | None = None  # the duals with the best bound so far
-    rows = np.arange(n)
-
-    def price(lam: np.ndarray) -> tuple[float, np.ndarray]:
-        priced = dense + lam
-        choice = np.argmin(priced, axis=1)
-        return float(priced[rows, choice].sum() - cap @ lam), choice
-
-    while iterations < 5000:
-        iterations += 1
-        upper, lam_master, sigma = _master(columns_cost, columns_load, cap)
-        # Wentges smoothing: price between the best duals and the master's,
-        # which cuts the cutting-plane tail from thousands of solves to tens
-        lam = (
-            lam_master
-            if center is None
-            else SMOOTHING * center + (1 - SMOOTHING) * lam_master
-        )
-        bound, choice = price(lam)
-        if bound > lower:
-            lower, center = bound, lam
-        if upper - lower <= tol * abs(upper):
-            break
-        cost = float(dense[rows, choice].sum())
-        load = np.bincount(choice, minlength=nb).astype(np.float64)
-        if cost + lam_master @ load - sigma >= -1e-9 * abs(upper):
-            # mis-priced: the smoothed duals found nothing the master lacks
-            bound, choice = price(lam_master)
-            if bound > lower:
-                lower, center = bound, lam_master
-            cost = float(dense[rows, choice].sum())
-            load = np.bincount(choice, minlength=nb).astype(np.float64)
-        columns_cost.append(cost)
-        columns_load.append(load)
-    return Reference(
-        optimum=upper,
-        lower_bound=lower,
-        seconds=time.perf_counter() - started,
-        iterations=iterations,
-        method=f"Dantzig-Wolfe, {lp.solver_name()} master",
-    )
-
-
-def _master(
-    costs: list[float], loads: list[np.ndarray], cap: np.ndarray
-) -> tuple[float, np.ndarray, float]:
-    """Solve the restricted master: its value, the capacity duals (as prices
-    >= 0) and the convexity row's dual."""
-    import highspy
-
-    nb, k = len(cap), len(costs)
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    load = np.array(loads).T  # banks x columns
-    rows, cols = np.nonzero(load)
-    matrix = lp.Matrix.from_triplets(
-        np.concatenate([rows, np.full(k, nb)]),
-        np.concatenate([cols, np.arange(k)]),
-        np.concatenate([load[rows, cols], np.ones(k)]),
-        num_row=nb + 1,
-        num_col=k,
-    )
-    model = highspy.HighsLp()
-    model.num_col_, model.num_row_ = k, nb + 1
-    model.col_cost_ = np.array(costs)
-    model.col_lower_, model.col_upper_ = np.zeros(k), np.full(k, lp.INF)
-    model.row_lower_ = np.concatenate([np.full(nb, -lp.INF), [1.0]])
-    model.row_upper_ = np.concatenate([cap, [1.0]])
-    model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    model.a_matrix_.start_ = matrix.start
-    model.a_matrix_.index_ = matrix.index
-    model.a_matrix_.value_ = matrix.value
-    h.passModel(model)
-    h.run()
-    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-        raise RuntimeError(f"master LP: {h.modelStatusToString(h.getModelStatus())}")
-    duals = np.array(h.getSolution().row_dual)
-    value = float(h.getInfo().objective_function_value)
-    return value, np.maximum(-duals[:nb], 0.0), float(duals[nb])
-
-
-def full_lp(problem: Problem) -> Reference:
-    """The per-payout LP handed to HiGHS whole (interior point, no crossover)."""
-    n, nb = len(problem.amount), len(problem.banks)
-    m = len(problem.pair_payout)
-    matrix = lp.Matrix.from_triplets(
-        np.concatenate([problem.pair_payout, n + problem.pair_bank]),
-        np.concatenate([np.arange(m), np.arange(m)]),
-        np.ones(2 * m),
-        num_row=n + nb,
-        num_col=m,
-    )
-    started = time.perf_counter()
-    solution = lp.solve(
-        cost=problem.pair_cost,
-        matrix=matrix,
-        col_lower=np.zeros(m),
-        col_upper=np.full(m, lp.INF),
-        row_lower=np.concatenate([np.ones(n), np.full(nb, -lp.INF)]),
-        row_upper=np.concatenate([np.ones(n), problem.capacity.astype(float)]),
-        time_limit=3600,
-        options={"solver": "ipm", "run_crossover": "off"},
-    )
-    return Reference(
-        optimum=solution.objective,
-        lower_bound=float("nan"),
-        seconds=time.perf_counter() - started,
-        iterations=solution.iterations,
-        method=f"one LP, {m} columns, {lp.solver_name()} IPM ({solution.status})",
-    )
-
-
 # --- the run -------------------------------------------------------------------------
 
 
@@ -456,7 +175,7 @@ def repeat_command(args: argparse.Namespace) -> str:
         f"--repeat {args.repeat}",
         *(["--skip-full-lp"] if args.skip_full_lp else []),
     ]
-    return f".venv/bin/python bench/planner.py {' '.join(flags)}"
+    return f".venv/bin/python -m benchmarks.planner {' '.join(flags)}"
 
 
 def machine() -> str:

@@ -46,7 +46,7 @@ def _datetime(value: datetime | None) -> str | None:
 def control_data(control: TreasuryControl) -> dict[str, Any]:
     """The :class:`ControlSerializer` shape, built directly: each action's
     response renders one control, and building the serializer cost more CPU
-    than the control's SQL (bench/README.md). tests/controls holds the two
+    than the control's SQL (benchmarks/README.md). tests/controls holds the two
     to the same output."""
     description = control.description
     return {

@@ -46,7 +46,7 @@ def bank_name_get(bank_profile_id: uuid.UUID | str) -> BankProfile | None:
     access, as with ``.only()``): what an ops action names a bank by.
 
     One SELECT built once: the ORM's query building for the whole row cost
-    more CPU than the rest of a pause's effect (bench/README.md)."""
+    more CPU than the rest of a pause's effect (benchmarks/README.md)."""
     pk = BankProfile._meta.pk
     bank_id = pk.to_python(bank_profile_id)
     sql, fields = _bank_name_sql(connection.vendor)
