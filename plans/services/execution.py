@@ -351,7 +351,7 @@ def _undo(
         return {**entry, "status": "skipped", "code": "operator_required"}
     key = recovery.rollback_key(plan.id, inverse)
     # a refusal committed nothing: a rerun of the runbook tries again
-    steps.forget_refusal(scope=who.id, key=key)
+    idempotency.forget_refusal(scope=who.id, key=key)
     try:
         result = runner.run(inverse.action, who, inverse.fields, idempotency_key=key)
     except OpsError as exc:

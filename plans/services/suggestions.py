@@ -29,10 +29,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from molam_ops.actions import nested, runner
+from molam_ops.actions import runner
 from molam_ops.actions.context import ActionContext, Outcome
+from molam_ops.actions.core import ActionResult
 from molam_ops.actions.registry import ActionSpec, get_action, ops_action
-from molam_ops.errors import OpsError, validation_fields
+from molam_ops.errors import OpsError
 from molam_ops.identity import system_principal
 from plans import sira_client
 from plans.choices import PlanSource, SuggestionStatus
@@ -246,11 +247,11 @@ def _proposed_spec(suggestion: Suggestion) -> ActionSpec:
 
 def _run_proposed(
     ctx: ActionContext, spec: ActionSpec, role: str, payload: dict[str, Any]
-) -> tuple[Outcome, str]:
-    """The proposed action as the runner would run it for the caller (steps 2,
-    4 and 5 of DESIGN §2), inside the acceptance's transaction: its own
-    validation, approval rule and effect, and its own audit row and events
-    under its own action id. A refusal undoes the acceptance as well."""
+) -> tuple[ActionResult, str]:
+    """The proposed action, run by the core inside the acceptance's
+    transaction as the caller (in the role the caller holds for it), under
+    its own action id, audit row and events. A refusal undoes the acceptance
+    as well."""
     inner = ActionContext(
         action_id=uuid.uuid4(),
         action_type=spec.name,
@@ -258,23 +259,17 @@ def _run_proposed(
         role=role,
         meta=ctx.meta,
     )
-    serializer = spec.input(data=payload)
-    if not serializer.is_valid():
-        raise OpsError(
+    result = runner.run_inside(
+        spec.name,
+        inner,
+        payload,
+        invalid=OpsError(
             "suggestion_invalid",
             _("The proposed action is no longer valid."),
             status=422,
-            fields=validation_fields(serializer.errors),
-        )
-    status, outcome, row = nested.run_nested(
-        spec, inner, dict(serializer.validated_data), payload
+        ),
     )
-    return Outcome(
-        target=outcome.target,
-        resource={"log": row, **(outcome.resource or {})},
-        details={"action_id": str(inner.action_id), "status": status},
-        status=outcome.status,
-    ), status
+    return result, str(inner.action_id)
 
 
 @ops_action(
@@ -296,11 +291,11 @@ def accept_suggestion(ctx: ActionContext, *, suggestion_id: uuid.UUID) -> Outcom
             status=403,
         )
     _decide(suggestion, SuggestionStatus.ACCEPTED, ctx)
-    result, status = _run_proposed(ctx, spec, role, suggestion.payload)
+    result, action_id = _run_proposed(ctx, spec, role, suggestion.payload)
     summary = {
         "action_type": spec.name,
-        "action_id": result.details["action_id"],
-        "status": status,
+        "action_id": action_id,
+        "status": result.outcome,
         "http_status": result.status,
     }
     Suggestion.objects.filter(pk=suggestion.pk).update(result=summary)
@@ -313,7 +308,7 @@ def accept_suggestion(ctx: ActionContext, *, suggestion_id: uuid.UUID) -> Outcom
         },
         resource={
             "suggestion": suggestion_data(suggestion),
-            "result": result.resource,
+            "result": {k: v for k, v in result.body.items() if k != "ok"},
         },
         details={"title": suggestion.title, **summary},
         status=result.status,
