@@ -241,7 +241,7 @@ def bench_run(
 ) -> Iterator[Run]:
     """Set a run up (see the module docstring); the directory goes at the end."""
     check_redis(args.redis_url)
-    commit, host = git_commit(), machine()
+    started, commit, host = time.monotonic(), git_commit(), machine()
     with tempfile.TemporaryDirectory(prefix=f"molam-{name}-") as tmp_name:
         tmp = Path(tmp_name)
         private_key, public_key = make_keypair(tmp)
@@ -254,7 +254,7 @@ def bench_run(
 
         django.setup()
         call_command("migrate", verbosity=0, interactive=False)
-        yield Run(args, tmp, run_env, private_key, commit, host)
+        yield Run(args, tmp, run_env, private_key, commit, host, started)
     cleanup_redis(args.redis_url)
 
 
