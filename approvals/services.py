@@ -19,10 +19,10 @@ from django.utils.translation import gettext_lazy as _
 
 from approvals import binding, lifecycle
 from approvals.choices import ApprovalMode, ApprovalStatus, Decision
-from approvals.gate import check_intact
 from approvals.inputs import ApproveInput, NoInput
 from approvals.lifecycle import notify, original_ctx
 from approvals.models import ApprovalRequest, ApprovalSignature
+from approvals.requests import check_intact
 from approvals.serializers import approval_data
 from approvals.tasks import queue_notification
 from molam_ops.actions.context import ActionContext, Outcome

@@ -50,8 +50,9 @@ from benchmarks.planner_problem import (
     make_problem,
 )
 from benchmarks.planner_reference import full_lp, reference_lp
-from plans.planner import lp, plan
+from plans.planner import lp
 from plans.planner.assignment import BUCKETS_PER_OCTAVE
+from plans.planner.planning import plan
 from plans.planner.types import Constraints, PayoutClass, PlanResult, Snapshot
 
 TARGET_SECONDS = 2.0

@@ -3,8 +3,7 @@ on every call.
 
 On the ops-action hot path the ORM's per-call query building (``save()``,
 ``create()``: signals, the insert compiler, ``RETURNING``) cost more CPU than
-the statements take to run (measured by the action-pipeline benchmark,
-benchmarks/run.py). Values are prepared by each
+the statements take to run. Values are prepared by each
 field's ``get_db_prep_save`` as the insert compiler prepares them, so what is
 stored is the same on PostgreSQL and SQLite. Models with ``save()`` overrides
 or signal receivers must not use this.

@@ -18,7 +18,7 @@ from rest_framework.test import APIClient
 
 from audit.models import OpsActionLog
 from molam_ops import outbox
-from molam_ops.actions import idempotency, runner
+from molam_ops.actions import idempotency
 from molam_ops.models import IdempotencyRecord, OutboxEvent
 from molam_ops.tokens import mint
 from tests.conftest import post_action
