@@ -37,7 +37,7 @@ from molam_ops.identity import system_principal
 from plans import sira_client
 from plans.choices import PlanSource, SuggestionStatus
 from plans.models import Suggestion
-from plans.serializers import suggestion_data
+from plans.serializers import SuggestionSerializer
 from plans.services.suggestion_candidates import candidates
 from plans.services.suggestion_texts import (
     DEFAULT_LANGUAGE,
@@ -312,7 +312,7 @@ def accept_suggestion(ctx: ActionContext, *, suggestion_id: uuid.UUID) -> Outcom
             "proposed_action_id": summary["action_id"],
         },
         resource={
-            "suggestion": suggestion_data(suggestion),
+            "suggestion": SuggestionSerializer(suggestion).data,
             "result": result.resource,
         },
         details={"title": suggestion.title, **summary},
@@ -338,6 +338,6 @@ def decline_suggestion(
             "suggestion_id": str(suggestion.id),
             "action_type": suggestion.action_type,
         },
-        resource={"suggestion": suggestion_data(suggestion)},
+        resource={"suggestion": SuggestionSerializer(suggestion).data},
         details={"title": suggestion.title, "reason": reason},
     )
