@@ -35,18 +35,26 @@ class ApproverSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class _LeftOutWhenNone(serializers.SerializerMethodField):
-    """A method field that is absent from the object when its method returns
-    None."""
+class _LeftOutWhenNone:
+    """A field read from the serializer's ``get_<name>``, absent from the
+    object when that returns None (hence optional in the schema)."""
+
+    field_name: str
+    parent: Any
 
     def get_attribute(self, instance: Any) -> Any:
-        value = getattr(self.parent, self.method_name)(instance)
+        value = getattr(self.parent, f"get_{self.field_name}")(instance)
         if value is None:
             raise SkipField
         return value
 
-    def to_representation(self, value: Any) -> Any:
-        return value
+
+class _OptionalChar(_LeftOutWhenNone, serializers.CharField):
+    pass
+
+
+class _OptionalBoolean(_LeftOutWhenNone, serializers.BooleanField):
+    pass
 
 
 class ApprovalSerializer(serializers.ModelSerializer):
@@ -63,12 +71,12 @@ class ApprovalSerializer(serializers.ModelSerializer):
         help_text="Whether a signature of the caller would count: pending, not "
         "theirs, not signed by them yet, and they hold an approver role."
     )
-    approval_token = _LeftOutWhenNone(
+    approval_token = _OptionalChar(
         required=False,
         help_text="Once approved and until used or expired; only for the "
         "initiator and the signers.",
     )
-    token_used = _LeftOutWhenNone(required=False)
+    token_used = _OptionalBoolean(required=False)
 
     class Meta:
         model = ApprovalRequest

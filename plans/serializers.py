@@ -43,11 +43,14 @@ class PlanSerializer(serializers.ModelSerializer):
     """A plan as the API shows it. ``plan_data`` (the encrypted snapshot and
     answer) never leaves the database through the API."""
 
-    source = _OptionalChar()
+    # a string in the schema: its choices are already the generate-plan
+    # input's ``type`` enum, and one choice set may have only one name there
+    plan_type = serializers.CharField()
+    source = _OptionalChar(allow_null=True)
     steps = serializers.ListField(child=serializers.DictField())
     details = serializers.DictField()
     params = serializers.DictField()
-    fallback_reason = _OptionalChar()
+    fallback_reason = _OptionalChar(allow_null=True)
     approval = _PlanApproval(required=False)
 
     class Meta:
@@ -92,9 +95,9 @@ class SuggestedActionSerializer(serializers.Serializer):
 
 
 class SuggestionSerializer(serializers.ModelSerializer):
-    action = SuggestedActionSerializer(source="*")
-    decided_by = _OptionalChar()
-    result = _OptionalDict()
+    action = SuggestedActionSerializer(source="*", read_only=True)
+    decided_by = _OptionalChar(allow_null=True)
+    result = _OptionalDict(allow_null=True)
 
     class Meta:
         model = Suggestion

@@ -30,9 +30,9 @@ pytestmark = pytest.mark.postgres
 # INSERT, outbox INSERT and response UPDATE (one query string,
 # molam_ops/actions/batch.py), COMMIT. The effect's own statements come on top.
 KERNEL_STATEMENTS = 6
-# pause_bank / resume_bank: the bank's name, the control (one upsert or
-# conditional UPDATE with RETURNING). Lower it when controls/ sends fewer.
-EFFECT_STATEMENTS = 2
+# pause_bank / resume_bank: the bank's name, the control's conditional UPDATE
+# and its re-read (the ORM's UPDATE returns a row count, not the row).
+EFFECT_STATEMENTS = 3
 
 
 def _client(sub: str) -> APIClient:
