@@ -3,7 +3,7 @@
 Counted, not timed, so it holds however busy the machine is. The statements are
 the ones the production path sends on PostgreSQL with real commits (tx_db):
 a replay is one indexed SELECT and no transaction; a new action reserves its key
-in one autocommit statement and then runs one durable transaction.
+in a durable transaction of its own and then runs the effect's.
 """
 
 from __future__ import annotations
@@ -25,11 +25,11 @@ from tests.factories import BankProfileFactory
 
 pytestmark = pytest.mark.postgres
 
-# What the kernel itself sends for one executed action: key lookup, key
-# reservation, BEGIN, chain lock and chain head (one query string), audit
-# INSERT, outbox INSERT and response UPDATE (one query string,
+# What the kernel itself sends for one executed action: key lookup; BEGIN,
+# key reservation, COMMIT; BEGIN, chain lock, chain head, response UPDATE,
+# audit INSERT and outbox INSERT (one query string,
 # molam_ops/actions/batch.py), COMMIT. The effect's own statements come on top.
-KERNEL_STATEMENTS = 6
+KERNEL_STATEMENTS = 10
 # pause_bank / resume_bank: the bank's name, the control's conditional UPDATE
 # and its re-read (the ORM's UPDATE returns a row count, not the row).
 EFFECT_STATEMENTS = 3
@@ -76,15 +76,16 @@ def test_an_executed_action_is_one_transaction_of_known_size(
     assert resp.status_code == 200, resp.json()
     sql = _sql(ctx)
     assert len(sql) <= KERNEL_STATEMENTS + EFFECT_STATEMENTS, sql
-    # one transaction (the durable one), no savepoint, no rollback
-    assert _count(sql, "BEGIN") == 1, sql
-    assert _count(sql, "COMMIT") == 1, sql
+    # two transactions (the reservation's and the effect's), no savepoint,
+    # no rollback
+    assert _count(sql, "BEGIN") == 2, sql
+    assert _count(sql, "COMMIT") == 2, sql
     assert _count(sql, "SAVEPOINT") == _count(sql, "ROLLBACK") == 0, sql
     table = IdempotencyRecord._meta.db_table
     assert sum(1 for s in sql if table in s) == 3, sql  # lookup, reserve, store
-    # the audit row, the event and the stored response in one round trip
-    [writes] = [s for s in sql if table in s and s.lstrip().startswith("INSERT")]
-    assert OpsActionLog._meta.db_table in writes, sql
+    # the audit row and the event in one round trip
+    audit = OpsActionLog._meta.db_table
+    [writes] = [s for s in sql if audit in s and s.lstrip().startswith("INSERT")]
     assert OutboxEvent._meta.db_table in writes, sql
     # what those statements left behind is complete
     record = IdempotencyRecord.objects.get(scope="budget-admin", key=key)
