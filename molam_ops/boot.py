@@ -1,8 +1,8 @@
 """Process entry points (manage.py, ASGI, WSGI) load the settings through here.
 
 A missing or bad variable raises ``ImproperlyConfigured`` in ``settings.py``;
-an operator starting the service should see one line naming the variable
-(issue 2), not a traceback through Django's import machinery.
+an operator starting the service should see one line naming the variable,
+not a traceback through Django's import machinery.
 """
 
 from __future__ import annotations

@@ -279,6 +279,10 @@ PLAN_RESUME_INTERVAL = env.float("PLAN_RESUME_INTERVAL", default=5.0)
 PLAN_STEP_TIMEOUT_SECONDS = env.int("PLAN_STEP_TIMEOUT_SECONDS", default=300)
 PLAN_BUSY_RETRY_SECONDS = env.float("PLAN_BUSY_RETRY_SECONDS", default=5.0)
 PLAN_STEP_DELAY_SECONDS = env.float("PLAN_STEP_DELAY_SECONDS", default=0.0)
+# beat asks SIRA for suggestions (or derives them) this often
+SUGGESTIONS_REFRESH_SECONDS = env.int("SUGGESTIONS_REFRESH_SECONDS", default=60)
+if SUGGESTIONS_REFRESH_SECONDS < 1:
+    raise ImproperlyConfigured("SUGGESTIONS_REFRESH_SECONDS must be >= 1")
 CELERY_BEAT_SCHEDULE = {
     "relay-outbox": {
         "task": "molam_ops.tasks.relay_outbox",
@@ -299,6 +303,10 @@ CELERY_BEAT_SCHEDULE = {
     "requeue-generating-plans": {
         "task": "plans.tasks.requeue_generating_plans",
         "schedule": 120.0,
+    },
+    "refresh-suggestions": {
+        "task": "plans.tasks.refresh_suggestions",
+        "schedule": float(SUGGESTIONS_REFRESH_SECONDS),
     },
     "resume-blocked-plan-steps": {
         "task": "plans.tasks.resume_blocked_steps",
@@ -535,8 +543,6 @@ if SIRA_TIMEOUT_SECONDS <= 0 or SIRA_RETRIES < 0 or SIRA_BACKOFF_SECONDS < 0:
     raise ImproperlyConfigured(
         "SIRA_TIMEOUT_SECONDS must be > 0, SIRA_RETRIES and SIRA_BACKOFF_SECONDS >= 0"
     )
-# GET /api/ops/suggestions asks SIRA (or derives them) at most this often.
-SUGGESTIONS_REFRESH_SECONDS = env.int("SUGGESTIONS_REFRESH_SECONDS", default=60)
 # where the approvers' mail links to; in development it follows PORT
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default=f"http://127.0.0.1:{PORT}").rstrip(
     "/"

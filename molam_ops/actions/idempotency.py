@@ -13,7 +13,7 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -109,9 +109,12 @@ class Record:
     expired: bool
 
 
+def _cutoff() -> datetime:
+    return timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
+
+
 def lookup(*, scope: str, key: str) -> Record | None:
     """The record of (scope, key): one indexed SELECT (the unique constraint)."""
-    cutoff = timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
     row = (
         IdempotencyRecord.objects.filter(scope=scope, key=key)
         .values_list(
@@ -126,14 +129,13 @@ def lookup(*, scope: str, key: str) -> Record | None:
     )
     if row is None:
         return None
-    pk, digest, status, response_status, response_body, created_at = row
     return Record(
-        pk=pk,
-        request_hash=digest,
-        status=status,
-        response_status=response_status,
-        response_body=response_body,
-        expired=created_at < cutoff,
+        pk=row[0],
+        request_hash=row[1],
+        status=row[2],
+        response_status=row[3],
+        response_body=row[4],
+        expired=row[5] < _cutoff(),
     )
 
 
@@ -192,12 +194,11 @@ def replay_of(record: Record | None, digest: str) -> Replay | None:
 
 def completed_replay(*, scope: str, key: str, digest: str) -> Replay | None:
     """The stored response of a completed, unexpired, identical request."""
-    cutoff = timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
     record = IdempotencyRecord.objects.filter(
         scope=scope,
         key=key,
         request_hash=digest,
-        created_at__gte=cutoff,
+        created_at__gte=_cutoff(),
         status=IdempotencyRecord.Status.COMPLETED,
     ).first()
     if record is None:
@@ -212,7 +213,6 @@ def complete(*, scope: str, key: str, status: int, body: dict[str, Any]) -> None
     ).update(
         status=IdempotencyRecord.Status.COMPLETED,
         response_status=status,
-        # stored as it will be replayed: money and times as JSON strings
         response_body=json.loads(json.dumps(body, cls=DjangoJSONEncoder)),
         completed_at=timezone.now(),
     )
@@ -229,3 +229,38 @@ def purge_expired() -> int:
     cutoff = timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
     deleted, _rows = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
     return deleted
+
+
+def forget_refusal(
+    *, scope: str, key: str, codes: frozenset[str] | None = None
+) -> bool:
+    """Delete the refusal stored under ``key`` (of these ``codes``, or any),
+    so the same key may run for real later (a plan step a control refused).
+
+    Safe by the core's contract: a refusal from an effect rolls the effect
+    back before the refusal is stored, so nothing it would replay committed.
+    An executed (2xx) response is never touched."""
+    records = IdempotencyRecord.objects.filter(
+        scope=scope,
+        key=key,
+        status=IdempotencyRecord.Status.COMPLETED,
+        response_status__gte=400,
+    )
+    if codes is not None:
+        records = records.filter(response_body__error__code__in=sorted(codes))
+    # one DELETE, in its own transaction: the retry that follows reserves anew
+    with transaction.atomic():
+        deleted, _rows = records.delete()
+    return bool(deleted)
+
+
+def committed_response(*, scope: str, key: str) -> dict[str, Any] | None:
+    """The stored 2xx response under ``key``: its effect committed."""
+    record = IdempotencyRecord.objects.filter(
+        scope=scope,
+        key=key,
+        status=IdempotencyRecord.Status.COMPLETED,
+        response_status__gte=200,
+        response_status__lt=300,
+    ).first()
+    return record.response_body if record else None

@@ -17,7 +17,7 @@ from molam_ops.errors import OpsError
 from molam_ops.identity import system_principal
 from plans import crypto
 from plans.models import Plan, PlanStep
-from plans.planner import PLANNER_VERSION
+from plans.planner.planning import PLANNER_VERSION
 from plans.services import generation, plan_records
 from tests.conftest import post_action
 from tests.factories import BankProfileFactory, PayoutFactory
