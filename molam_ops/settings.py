@@ -87,9 +87,6 @@ INSTALLED_APPS = [
     "plans",
     "widgets",
 ]
-BENCH_ENDPOINTS = env.bool("BENCH_ENDPOINTS", default=False)
-if BENCH_ENDPOINTS:
-    INSTALLED_APPS.append("bench")
 
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
@@ -279,12 +276,10 @@ OUTBOX_RELAY_INTERVAL = env.float("OUTBOX_RELAY_INTERVAL", default=2.0)
 # Plan execution (plans/execution): how often beat re-checks blocked steps; a
 # running step whose worker cannot be proven dead (SQLite) is orphaned after
 # PLAN_STEP_TIMEOUT_SECONDS; a task finding its plan busy retries after
-# PLAN_BUSY_RETRY_SECONDS. PLAN_STEP_DELAY_SECONDS (tests only, default 0)
-# slows each step so a test can kill a worker in the middle of one.
+# PLAN_BUSY_RETRY_SECONDS.
 PLAN_RESUME_INTERVAL = env.float("PLAN_RESUME_INTERVAL", default=5.0)
 PLAN_STEP_TIMEOUT_SECONDS = env.int("PLAN_STEP_TIMEOUT_SECONDS", default=300)
 PLAN_BUSY_RETRY_SECONDS = env.float("PLAN_BUSY_RETRY_SECONDS", default=5.0)
-PLAN_STEP_DELAY_SECONDS = env.float("PLAN_STEP_DELAY_SECONDS", default=0.0)
 # beat asks SIRA for suggestions (or derives them) this often
 SUGGESTIONS_REFRESH_SECONDS = env.int("SUGGESTIONS_REFRESH_SECONDS", default=60)
 if SUGGESTIONS_REFRESH_SECONDS < 1:

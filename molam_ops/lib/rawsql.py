@@ -18,14 +18,6 @@ from typing import Any
 from django.db import connection, models
 
 
-def column(model: type[models.Model], name: str) -> str:
-    """The (unquoted) column of ``model``'s concrete field ``name``."""
-    field = model._meta.get_field(name)
-    if not isinstance(field, models.Field) or not field.column:
-        raise TypeError(f"{model.__name__}.{name} is not stored in a column")
-    return field.column
-
-
 @lru_cache(maxsize=32)
 def _insert_statement(
     model: type[models.Model], vendor: str
