@@ -34,9 +34,12 @@ e2e-deps:
 screenshots: venv
 	SCREENSHOTS=1 $(BIN)/pytest -q -p no:xdist tests/e2e $(PYTEST_ARGS)
 
+## lint: ruff, and no model change without its migration (development
+## settings: DEBUG=1 needs no secrets)
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check molam_ops audit controls payouts approvals plans widgets
+	DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
 
 ## bench: serve as in production and measure against floors (see bench/README.md)
 bench: venv

@@ -43,12 +43,17 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _rate_limit_off(settings: Any) -> None:
-    """Tests call the API far more than 100 times a minute as one user, and
-    as anonymous callers from one address; the rate limit's own tests
-    (tests/molam_ops/test_hardening_ratelimit.py) turn it back on."""
-    settings.RATE_LIMIT_PER_MINUTE = 0
-    settings.RATE_LIMIT_ANONYMOUS_PER_MINUTE = 0
+def _own_cache(settings: Any) -> None:
+    """Each test gets a cache of its own: a key prefix nobody else uses, so
+    rate-limit counters, cached KPI summaries and refusal windows of one test
+    never reach another (on the file cache and on a Redis shared with other
+    test runs alike). Django drops its cache connections when CACHES changes,
+    and again when the setting is restored."""
+    caches = {alias: dict(conf) for alias, conf in settings.CACHES.items()}
+    prefix = f"t{uuid.uuid4().hex[:12]}"
+    for conf in caches.values():
+        conf["KEY_PREFIX"] = ":".join(filter(None, [conf.get("KEY_PREFIX"), prefix]))
+    settings.CACHES = caches
 
 
 @pytest.fixture

@@ -213,7 +213,7 @@ def test_check_deploy_is_clean_with_production_settings(tmp_path: Path) -> None:
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("DJANGO_", "PYTEST", "SECURE_", "DEBUG"))
+        if not k.startswith(("DJANGO_", "PYTEST", "SECURE_", "DEBUG", "TESTING"))
     }
     env.update(
         DEBUG="0",

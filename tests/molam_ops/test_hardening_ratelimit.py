@@ -233,7 +233,8 @@ print(json.dumps(out))
 
 def other_process(token: str, count: int) -> list[tuple[int, str | None]]:
     """``count`` requests from a second Django process on the same cache
-    (REDIS_URL, or the file cache under the same MOLAM_VAR_DIR)."""
+    (REDIS_URL, or the file cache under the same MOLAM_VAR_DIR, and the same
+    key prefix)."""
     from django.conf import settings
 
     env = {
@@ -242,6 +243,8 @@ def other_process(token: str, count: int) -> list[tuple[int, str | None]]:
         "H2_TOKEN": token,
         "RATE_LIMIT_PER_MINUTE": "100",
         "MOLAM_VAR_DIR": str(settings.VAR_DIR),
+        # this test's own cache prefix (tests/conftest.py)
+        "CACHE_KEY_PREFIX": settings.CACHES["default"]["KEY_PREFIX"],
         "DJANGO_SETTINGS_MODULE": "molam_ops.settings",
         "LOG_LEVEL": "ERROR",
     }
