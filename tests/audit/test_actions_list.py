@@ -30,6 +30,7 @@ from molam_ops.actions import runner
 from molam_ops.errors import OpsError
 from molam_ops.identity import Principal
 from tests.factories import BankProfileFactory
+from tests.helpers import assert_error, post_action
 
 pytestmark = pytest.mark.django_db
 
@@ -89,18 +90,6 @@ def seeded() -> list[OpsActionLog]:
 
 def seqs(body: dict[str, Any]) -> list[int]:
     return [r["seq"] for r in body["results"]]
-
-
-def assert_error(resp: Any, status: int, code: str, field: str | None = None) -> None:
-    assert resp.status_code == status, resp.content
-    assert resp["Content-Type"].startswith("application/json")
-    body = resp.json()
-    assert body["ok"] is False
-    assert body["error"]["code"] == code
-    assert isinstance(body["error"]["message"], str)
-    assert body["error"]["message"]
-    if field is not None:
-        assert field in body["error"]["fields"], body
 
 
 # --- the list ------------------------------------------------------------------
@@ -470,8 +459,6 @@ def test_every_get_refuses_a_bad_token(path: str) -> None:
 
 def test_csv_export_defuses_formula_cells(db, client_for, bank):
     from asgiref.sync import async_to_sync
-
-    from tests.conftest import post_action
 
     client = client_for("pay_admin", sub="=HYPERLINK(1)")
     post_action(

@@ -25,7 +25,7 @@ from audit.models import OpsActionLog
 from molam_ops.throttling import counter_key, subject_of
 from molam_ops.tokens import mint
 from tests.factories import operator_user
-from tests.molam_ops.test_errors import assert_error
+from tests.helpers import assert_error, bearer_client
 
 ROOT = Path(__file__).resolve().parents[2]
 # 45 s into a minute: the window ends 15 s later
@@ -33,10 +33,7 @@ FROZEN = datetime(2026, 11, 28, 12, 0, 45, tzinfo=UTC)
 
 
 def jwt_client(sub: str) -> APIClient:
-    client = APIClient()
-    token = mint(sub=sub, roles=["pay_admin"], lang="en")
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-    return client
+    return bearer_client(mint(sub=sub, roles=["pay_admin"], lang="en"))
 
 
 def refusals_of(actor_id: str) -> list[OpsActionLog]:

@@ -19,8 +19,8 @@ from controls.keys import FREEZE_GLOBAL
 from controls.models import TreasuryControl
 from payouts import dispatcher
 from payouts.choices import CircuitState
-from tests.conftest import post_action
 from tests.factories import BankProfileFactory, PayoutFactory
+from tests.helpers import post_action
 
 pytestmark = pytest.mark.django_db
 

@@ -18,12 +18,12 @@ from plans.choices import PlanStatus
 from plans.execution.progress import step_key
 from plans.execution_tasks import resume_blocked_steps
 from plans.models import Plan
-from tests.conftest import post_action
 from tests.factories import (
     BankProfileFactory,
     PayoutFactory,
     TreasuryAccountFactory,
 )
+from tests.helpers import post_action, sign
 from tests.plans.test_execute_plan_support import (
     ALICE,
     cancel,
@@ -35,7 +35,6 @@ from tests.plans.test_execute_plan_support import (
     pause,
     reroute,
     run_as,
-    sign,
     steps_of,
     topics,
     transfer,

@@ -21,7 +21,7 @@ from plans.choices import PlanStatus
 from plans.execution.progress import step_key
 from plans.models import Plan, PlanStep
 from plans.services.plan_records import plan_approval_facts
-from tests.conftest import post_action
+from tests.helpers import post_action
 
 ALICE = Principal(id="alice", roles=frozenset({"pay_admin"}))
 
@@ -154,10 +154,6 @@ def open_plan_approval(plan: Plan, required: int = 2) -> dict[str, Any]:
     )
     plan.refresh_from_db()
     return approval
-
-
-def sign(client: Any, approval_id: str) -> Any:
-    return post_action(client, f"approve/{approval_id}", {"decision": "approve"})
 
 
 def run_as(principal: Principal, action: str, body: dict[str, Any]) -> Any:
