@@ -158,3 +158,9 @@ def open_plan_approval(plan: Plan, required: int = 2) -> dict[str, Any]:
 
 def run_as(principal: Principal, action: str, body: dict[str, Any]) -> Any:
     return runner.run(action, principal, body)
+
+
+def balances(rails: dict[str, Any]) -> tuple[Decimal, Decimal]:
+    rails["a"].refresh_from_db()
+    rails["b"].refresh_from_db()
+    return rails["a"].balance, rails["b"].balance
