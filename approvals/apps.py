@@ -6,10 +6,10 @@ class ApprovalsConfig(AppConfig):
     verbose_name = "Multi-signature approvals"
 
     def ready(self) -> None:
-        from approvals import gate, services  # noqa: F401  (registers the actions)
+        from approvals import requests, services  # noqa: F401  (registers the actions)
         from molam_ops.actions.ports import ports
 
-        ports.approvals = gate.ApprovalRequestGate()
+        ports.approvals = requests.ApprovalRequests()
 
         from approvals import metrics
 

@@ -1,6 +1,6 @@
 """How a request ends without a signature deciding it: past its deadline, or
 because what it guards went away. Shared by the actions (approvals/services.py)
-and the runner's port (approvals/gate.py); always inside the caller's
+and the runner's port (approvals/requests.py); always inside the caller's
 transaction, always by a conditional UPDATE, always with the audit row of the
 guarded action."""
 

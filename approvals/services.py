@@ -19,16 +19,16 @@ from django.utils.translation import gettext_lazy as _
 
 from approvals import binding, lifecycle
 from approvals.choices import ApprovalMode, ApprovalStatus, Decision
-from approvals.gate import check_intact
 from approvals.inputs import ApproveInput, NoInput
 from approvals.lifecycle import notify, original_ctx
 from approvals.models import ApprovalRequest, ApprovalSignature
+from approvals.requests import check_intact
 from approvals.serializers import approval_data
 from approvals.tasks import queue_notification
 from molam_ops.actions.context import ActionContext, Outcome
-from molam_ops.actions.nested import run_approved
 from molam_ops.actions.ports import audit_sink
 from molam_ops.actions.registry import ops_action
+from molam_ops.actions.runner import run_inside
 from molam_ops.errors import OpsError
 
 
@@ -109,9 +109,7 @@ def _at_quorum(ctx: ActionContext, approval: ApprovalRequest) -> dict[str, Any]:
     approval.refresh_from_db()
     check_intact(approval)  # and again right before it executes
     _transition(approval, status=ApprovalStatus.EXECUTED, decided_at=now)
-    status, row, outcome = run_approved(
-        approval.action_type, original_ctx(approval, ctx.meta), approval.payload
-    )
+    status, row, resource = _execute_approved(approval, ctx)
     if status != "executed":
         ApprovalRequest.objects.filter(pk=approval.pk).update(
             status=ApprovalStatus.FAILED
@@ -123,8 +121,32 @@ def _at_quorum(ctx: ActionContext, approval: ApprovalRequest) -> dict[str, Any]:
     return {
         "result": status,
         "executed_log": row,
-        **((outcome.resource or {}) if outcome else {}),
+        **resource,
     }
+
+
+def _execute_approved(
+    approval: ApprovalRequest, signer: ActionContext
+) -> tuple[str, dict[str, Any] | None, dict[str, Any]]:
+    """The guarded action, under its initiator's context and action id, in
+    the final signature's transaction. The input is validated again and the
+    effect re-checks the state it depends on; a refusal now is recorded as
+    ``rejected`` under the original action id instead of failing the
+    signature that triggered it."""
+    try:
+        result = run_inside(
+            approval.action_type,
+            original_ctx(approval, signer.meta),
+            approval.payload,
+            approved=True,
+            invalid=OpsError(
+                "validation_error", _("The approved request is no longer valid.")
+            ),
+        )
+    except OpsError as exc:
+        return "rejected", exc.audit_row, {}
+    resource = {k: v for k, v in result.body.items() if k not in ("ok", "log")}
+    return "executed", result.body["log"], resource
 
 
 def _decline(ctx: ActionContext, approval: ApprovalRequest, comment: str) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db.models import QuerySet
 
@@ -54,3 +56,13 @@ def action_log_verify() -> ChainReport:
             checked += 1
             prev_hash, expected_seq = row.hash, row.seq + 1
     return ChainReport(True, checked)
+
+
+def action_requested_at(action_id: uuid.UUID) -> datetime | None:
+    """When the action ``action_id`` was asked for, if it waited for
+    signatures (its ``requested`` row)."""
+    return (
+        OpsActionLog.objects.filter(action_id=action_id, status="requested")
+        .values_list("created_at", flat=True)
+        .first()
+    )

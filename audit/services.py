@@ -14,8 +14,8 @@ from django.utils import timezone
 from audit.chain import GENESIS, row_hash
 from audit.models import OpsActionLog
 from audit.serializers import audit_row
-from molam_ops.actions import batch
 from molam_ops.actions.context import ActionContext
+from molam_ops.lib import rawsql
 
 # Serializes appends on PostgreSQL so each row links to the one before it; on
 # SQLite the IMMEDIATE transaction already holds the only write lock.
@@ -76,16 +76,16 @@ def append_row(
         prev_hash=prev,
     )
     row.hash = row_hash(row)
-    # no model signals or save() override here to skip; sent with the rest of
-    # the action's writes when the runner batches them
-    batch.insert(row)
+    # append-only and on every action's path: the INSERT is built once
+    # (no model signals or save() override here to skip)
+    rawsql.insert(row)
     return row
 
 
 @lru_cache(maxsize=4)
 def _last_sql(vendor: str) -> str:
-    """The chain head's SELECT, built once: through the ORM, building it cost
-    more CPU than running it (bench/README.md)."""
+    """The chain head's SELECT, built once: on every action's path, and
+    through the ORM building it cost more CPU than running it."""
     meta = OpsActionLog._meta
     q = connection.ops.quote_name
     seq, hash_ = q(meta.get_field("seq").column), q(meta.get_field("hash").column)

@@ -44,8 +44,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from plans.planner import lp, plan  # noqa: E402
+from plans.planner import lp  # noqa: E402
 from plans.planner.assignment import BUCKETS_PER_OCTAVE  # noqa: E402
+from plans.planner.planning import plan  # noqa: E402
 from plans.planner.types import (  # noqa: E402
     BankSnapshot,
     Constraints,

@@ -6,7 +6,19 @@ class ControlsConfig(AppConfig):
     verbose_name = "Treasury controls"
 
     def ready(self) -> None:
-        from controls import dispatch_gate, metrics, services  # noqa: F401
+        from controls import dispatch_gate, metrics
+        from controls.services import (  # noqa: F401  (registers the actions)
+            banks,
+            expiry,
+            flags,
+            freezes,
+            payouts,
+            reports,
+        )
+        from controls.services.rails import (  # noqa: F401  (registers the actions)
+            reroute,
+            transfer,
+        )
 
         dispatch_gate.install()
         metrics.install()

@@ -1,5 +1,5 @@
 """``molam_ops_freeze_active{scope}``, computed from the database at every
-scrape (issue 3 point 8), so every process and replica tells the same truth
+scrape, so every process and replica tells the same truth
 and nothing drifts: no counter is incremented anywhere.
 
 Samples: ``scope="global"`` is always present (1 while the global freeze is in

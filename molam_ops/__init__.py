@@ -1,3 +1,3 @@
-from molam_ops.celery import app as celery_app
-
-__all__ = ("celery_app",)
+"""The project package: settings, URLs, ASGI/WSGI and the Celery app
+(``molam_ops.celery``, loaded by ``MolamOpsConfig.ready()`` and by
+``celery -A molam_ops``); the ops kernel."""

@@ -9,7 +9,14 @@ class MolamOpsConfig(AppConfig):
         from molam_ops.boot import prepare_directories
 
         prepare_directories()
-        # schema registers the auth extension; collectors, the scrape's gauges
-        from molam_ops import collectors, schema  # noqa: F401
+        # schema registers the auth extension; collectors, the scrape's
+        # gauges; tasks, the relay that outbox.nudge_relay queues by name
+        # the Celery app, so every shared task binds to it in web processes too
+        from molam_ops import (  # noqa: F401
+            celery,
+            collectors,
+            schema,
+            tasks,
+        )
 
         collectors.install()

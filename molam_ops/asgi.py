@@ -20,8 +20,8 @@ class SerialASGIHandler(ASGIHandler):
     ``ThreadSensitiveContext``) and runs each sync middleware hook through its
     own thread hop. Database connections belong to a thread, so every request
     opened a new PostgreSQL connection, whatever ``CONN_MAX_AGE`` said, and left
-    the old one to the garbage collector: measured by ``make bench``, one
-    connection per request, dozens left idle, failed requests under load.
+    the old one to the garbage collector: one connection per request, dozens
+    left idle, failed requests under load.
     Here the middleware chain is built sync, as under WSGI, and run in asgiref's
     one thread-sensitive thread of the process: one hop per request, one
     persistent connection per worker (closed by ``request_finished`` as usual).

@@ -40,6 +40,8 @@ class OpsError(Exception):
         self.status = status
         self.fields = fields or {}
         self.headers = headers or {}
+        # the ``rejected`` audit row the core wrote for it, once written
+        self.audit_row: dict[str, Any] | None = None
 
     def body(self) -> dict[str, Any]:
         return error_body(self.code, str(self.message), self.fields)

@@ -306,8 +306,8 @@ class BodyLimitASGI:
             if boxed_until is not None:
                 RATE_LIMITED.labels(layer="asgi").inc()
                 # a tarpit: an instant answer lets a flooding client send
-                # faster, and parsing its requests then starves other users'
-                # (bench/load.py fairness); sleeping holds no thread
+                # faster, and parsing its requests then starves other users';
+                # sleeping holds no thread
                 await asyncio.sleep(BOX_DELAY_SECONDS)
                 await _send_error(send, rate_limited(boxed_until), close=False)
                 return

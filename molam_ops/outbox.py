@@ -18,7 +18,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils import timezone
 
-from molam_ops.actions import batch
+from molam_ops.lib import rawsql
 from molam_ops.models import OutboxEvent
 
 log = logging.getLogger(__name__)
@@ -28,7 +28,7 @@ BATCH = 500
 
 def add(topic: str, payload: dict[str, Any], *, action_id: uuid.UUID | None) -> None:
     """Queue an event; call inside the transaction that makes it true."""
-    batch.insert(
+    rawsql.insert(
         OutboxEvent(
             topic=topic,
             action_id=action_id,
@@ -102,3 +102,24 @@ def relay(bus: Bus | None = None, *, batch: int = BATCH) -> int:
         sent += len(events)
         if len(events) < batch:
             return sent
+
+
+RELAY_QUEUED_FLAG = "molam_ops:outbox-relay-queued"
+RELAY_TASK = "molam_ops.tasks.relay_outbox"
+
+
+def nudge_relay() -> None:
+    """After an action commits, queue one relay unless one is already queued,
+    so its events need not wait for beat. A message per action would cost the
+    broker one write per action; the relay clears the flag before reading,
+    so no committed event is left behind. The task is found by name: the
+    kernel's tasks import this module, not the other way round."""
+    from celery import current_app
+    from django.core.cache import cache
+
+    try:
+        if not cache.add(RELAY_QUEUED_FLAG, 1, timeout=30):
+            return
+        current_app.tasks[RELAY_TASK].delay()
+    except Exception:  # beat relays anyway
+        log.warning("could not queue the outbox relay", exc_info=True)

@@ -2,7 +2,7 @@
 credential (:mod:`molam_ops.throttling`), the ASGI wrapper
 (:class:`molam_ops.hardening.BodyLimitASGI`) refuses that credential's next
 requests until its window ends, without entering Django, so a flood costs
-other users as little as it can (bench/load.py fairness).
+other users as little as it can.
 """
 
 from __future__ import annotations

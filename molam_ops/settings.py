@@ -151,6 +151,9 @@ PLAN_RESUME_INTERVAL = env.float("PLAN_RESUME_INTERVAL", default=5.0)
 PLAN_STEP_TIMEOUT_SECONDS = env.int("PLAN_STEP_TIMEOUT_SECONDS", default=300)
 PLAN_BUSY_RETRY_SECONDS = env.float("PLAN_BUSY_RETRY_SECONDS", default=5.0)
 PLAN_STEP_DELAY_SECONDS = env.float("PLAN_STEP_DELAY_SECONDS", default=0.0)
+# beat asks SIRA for suggestions (or derives them) this often
+SUGGESTIONS_REFRESH_SECONDS = env.int("SUGGESTIONS_REFRESH_SECONDS", default=60)
+check(SUGGESTIONS_REFRESH_SECONDS >= 1, "SUGGESTIONS_REFRESH_SECONDS must be >= 1")
 CELERY_BEAT_SCHEDULE = {  # name: task, every so many seconds
     name: {"task": task, "schedule": every}
     for name, task, every in [
@@ -159,6 +162,11 @@ CELERY_BEAT_SCHEDULE = {  # name: task, every so many seconds
         ("expire-controls", "controls.tasks.expire_controls", 30.0),
         ("purge-idempotency-keys", "molam_ops.tasks.purge_idempotency_keys", 3600.0),
         ("requeue-generating-plans", "plans.tasks.requeue_generating_plans", 120.0),
+        (
+            "refresh-suggestions",
+            "plans.tasks.refresh_suggestions",
+            float(SUGGESTIONS_REFRESH_SECONDS),
+        ),
         (
             "resume-blocked-plan-steps",
             "plans.tasks.resume_blocked_steps",
@@ -298,8 +306,6 @@ check(
     SIRA_TIMEOUT_SECONDS > 0 and SIRA_RETRIES >= 0 and SIRA_BACKOFF_SECONDS >= 0,
     "SIRA_TIMEOUT_SECONDS must be > 0, SIRA_RETRIES and SIRA_BACKOFF_SECONDS >= 0",
 )
-# GET /api/ops/suggestions asks SIRA (or derives them) at most this often.
-SUGGESTIONS_REFRESH_SECONDS = env.int("SUGGESTIONS_REFRESH_SECONDS", default=60)
 # where the approvers' mail links to; in development it follows PORT
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default=f"http://127.0.0.1:{PORT}").rstrip(
     "/"

@@ -1,6 +1,7 @@
 """Kernel tasks: the outbox relay and the idempotency-key purge (beat)."""
 
 from celery import shared_task
+from django.core.cache import cache
 
 from molam_ops import outbox
 from molam_ops.actions import idempotency
@@ -8,11 +9,7 @@ from molam_ops.actions import idempotency
 
 @shared_task(ignore_result=True)
 def relay_outbox() -> int:
-    from django.core.cache import cache
-
-    from molam_ops.actions.runner import RELAY_QUEUED_FLAG
-
-    cache.delete(RELAY_QUEUED_FLAG)  # before reading: later commits queue anew
+    cache.delete(outbox.RELAY_QUEUED_FLAG)  # before reading: later commits queue anew
     return outbox.relay()
 
 

@@ -6,7 +6,10 @@ class PlansConfig(AppConfig):
     verbose_name = "SIRA plans"
 
     def ready(self) -> None:
-        from plans import services  # noqa: F401  (registers the ops actions)
+        from plans import (
+            services,  # noqa: F401  (registers the ops actions)
+            tasks,  # noqa: F401  (queued by name from the services)
+        )
         from plans.services import plan_records
 
         plan_records.connect_approvals()

@@ -7,7 +7,7 @@ from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
 from plans import execution_tasks  # noqa: F401  (its tasks are plans.tasks.*)
-from plans.services import generation
+from plans.services import generation, suggestion_refresh
 
 
 @shared_task(
@@ -26,3 +26,16 @@ def generate_plan_task(plan_id: str) -> str:
 def requeue_generating_plans() -> int:
     """Beat: queue again the plans left ``generating`` (broker down at commit)."""
     return generation.requeue_stuck()
+
+
+@shared_task(
+    name=suggestion_refresh.REFRESH_TASK,
+    ignore_result=True,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    max_retries=3,
+)
+def refresh_suggestions() -> bool:
+    """Beat, or an operator's ``refresh-suggestions``: ask SIRA (or derive)
+    and store what changed. Twice in a row writes nothing the second time."""
+    return suggestion_refresh.refresh()

@@ -106,6 +106,7 @@ def banner() -> str:
 def main() -> int:
     manage("migrate", "--noinput")
     manage("seed_demo")
+    manage("refresh_suggestions")
     env = metrics_env()  # after the seeding, which is not served traffic
     procs = {
         "worker": subprocess.Popen(

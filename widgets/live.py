@@ -11,7 +11,7 @@ Two sources of change:
   the channel group ``kpis`` (Redis channel layer; in embedded mode the
   in-memory layer, where the web process is the only one with sockets). The
   request does not wait for that send: it cost ~8 ms when made inline, a new
-  event loop and Redis connection per action (bench/ws_fanout.py);
+  event loop and Redis connection per action;
 * everything else (the payout dispatcher, the breaker, expiry): each process
   holding sockets recomputes every ``KPI_LIVE_INTERVAL`` seconds, through the
   shared cache, so N processes cost about one computation per interval.

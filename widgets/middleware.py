@@ -1,4 +1,4 @@
-"""The UI and API language of a request (issue 5): the JWT's ``lang`` claim,
+"""The UI and API language of a request: the JWT's ``lang`` claim,
 then the operator's saved preference, then what ``LocaleMiddleware`` found
 (the language cookie, then ``Accept-Language``).
 

@@ -20,7 +20,7 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
-from audit.models import OpsActionLog
+from audit.selectors import action_requested_at
 from controls.payout_inputs import (
     MarkDisputeInput,
     RetryFailedPayoutsInput,
@@ -260,11 +260,7 @@ def _requested_at(ctx: ActionContext) -> datetime | None:
     """When this action was asked for, if it waited for signatures: the batch
     then retries only what had failed by then — what the signers approved —
     not payouts that failed while they were signing."""
-    return (
-        OpsActionLog.objects.filter(action_id=ctx.action_id, status="requested")
-        .values_list("created_at", flat=True)
-        .first()
-    )
+    return action_requested_at(ctx.action_id)
 
 
 def retry_failed_facts(ctx: ActionContext, data: dict[str, Any]) -> dict[str, Any]:

@@ -13,17 +13,15 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
-from functools import lru_cache
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from molam_ops.actions import batch
 from molam_ops.errors import OpsError
 from molam_ops.models import IdempotencyRecord
 
@@ -111,92 +109,43 @@ class Record:
     expired: bool
 
 
-@lru_cache(maxsize=4)
-def _lookup_sql(vendor: str) -> str:
-    meta = IdempotencyRecord._meta
-    q = connection.ops.quote_name
-    cols = ("id", "request_hash", "status", "response_status", "response_body")
-    # only quoted identifiers from the model go into the text; values are
-    # parameters (likewise below)
-    return (
-        f"SELECT {', '.join(q(meta.get_field(c).column) for c in cols)}, "  # noqa: S608
-        f"{q('created_at')} < %s FROM {q(meta.db_table)} "
-        f"WHERE {q('scope')} = %s AND {q('key')} = %s"
-    )
+def _cutoff() -> datetime:
+    return timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
 
 
 def lookup(*, scope: str, key: str) -> Record | None:
-    """The record of (scope, key), one indexed SELECT (the unique constraint).
-
-    Written as SQL because building this query through the ORM cost about as
-    much CPU as everything else in a replay; the cutoff is adapted as the ORM
-    adapts a DateTimeField lookup, so the comparison is the same on SQLite."""
-    cutoff = timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
-    with connection.cursor() as cur:
-        cur.execute(
-            _lookup_sql(connection.vendor),
-            [connection.ops.adapt_datetimefield_value(cutoff), scope, key],
+    """The record of (scope, key): one indexed SELECT (the unique constraint)."""
+    row = (
+        IdempotencyRecord.objects.filter(scope=scope, key=key)
+        .values_list(
+            "pk",
+            "request_hash",
+            "status",
+            "response_status",
+            "response_body",
+            "created_at",
         )
-        row = cur.fetchone()
+        .first()
+    )
     if row is None:
         return None
-    body = IdempotencyRecord._meta.get_field("response_body")
     return Record(
         pk=row[0],
         request_hash=row[1],
         status=row[2],
         response_status=row[3],
-        response_body=body.from_db_value(row[4], None, connection),
-        expired=bool(row[5]),
-    )
-
-
-@lru_cache(maxsize=1)
-def _reserve_sql_pg() -> str:
-    q = connection.ops.quote_name
-    table = q(IdempotencyRecord._meta.db_table)
-    cols = ("scope", "key", "request_hash", "action_type", "action_id", "status")
-    return (
-        # set_config(..., true) is SET LOCAL for this statement's own
-        # transaction, read when it commits: same WAL policy as below.
-        "WITH cfg AS (SELECT set_config('synchronous_commit', 'off', true)) "  # noqa: S608
-        f"INSERT INTO {table} ({', '.join(q(c) for c in (*cols, 'created_at'))}) "
-        f"SELECT {', '.join(['%s'] * (len(cols) + 1))} FROM cfg "
-        f"ON CONFLICT ({q('scope')}, {q('key')}) DO NOTHING RETURNING {q('id')}"
+        response_body=row[4],
+        expired=row[5] < _cutoff(),
     )
 
 
 def _insert(
     scope: str, key: str, digest: str, action_type: str, action_id: uuid.UUID
 ) -> bool:
-    if connection.vendor == "postgresql" and not connection.in_atomic_block:
-        # One autocommit statement instead of BEGIN, SET LOCAL, INSERT, COMMIT:
-        # four round trips were a fifth of an action's database time. Its
-        # commit makes the reservation visible before the effect starts, as
-        # the durable block below does; a conflict returns no row.
-        with connection.cursor() as cur:
-            cur.execute(
-                _reserve_sql_pg(),
-                [
-                    scope,
-                    key,
-                    digest,
-                    action_type,
-                    action_id,
-                    IdempotencyRecord.Status.IN_FLIGHT.value,
-                    timezone.now(),
-                ],
-            )
-            return cur.fetchone() is not None
     try:
         # durable: the reservation must be visible to duplicates before the
         # effect starts, whatever the caller's transaction state.
         with transaction.atomic(durable=True):
-            if connection.vendor == "postgresql":
-                # Losing this commit in a crash is harmless (the effect, whose
-                # own commit is flushed, has not run), so skip its WAL flush.
-                with connection.cursor() as cur:
-                    cur.execute("SET LOCAL synchronous_commit = off")
             IdempotencyRecord.objects.create(
                 scope=scope,
                 key=key,
@@ -245,12 +194,11 @@ def replay_of(record: Record | None, digest: str) -> Replay | None:
 
 def completed_replay(*, scope: str, key: str, digest: str) -> Replay | None:
     """The stored response of a completed, unexpired, identical request."""
-    cutoff = timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
     record = IdempotencyRecord.objects.filter(
         scope=scope,
         key=key,
         request_hash=digest,
-        created_at__gte=cutoff,
+        created_at__gte=_cutoff(),
         status=IdempotencyRecord.Status.COMPLETED,
     ).first()
     if record is None:
@@ -260,32 +208,13 @@ def completed_replay(*, scope: str, key: str, digest: str) -> Replay | None:
 
 def complete(*, scope: str, key: str, status: int, body: dict[str, Any]) -> None:
     """Store the response; call inside the effect's transaction."""
-    field = IdempotencyRecord._meta.get_field("response_body")
-    stored = json.loads(json.dumps(body, cls=DjangoJSONEncoder))
-    # the UPDATE the ORM would issue, without building it per call; sent with
-    # the rest of the action's writes when the runner batches them
-    batch.execute(
-        _complete_sql(connection.vendor),
-        [
-            IdempotencyRecord.Status.COMPLETED.value,
-            status,
-            field.get_db_prep_save(stored, connection),
-            connection.ops.adapt_datetimefield_value(timezone.now()),
-            scope,
-            key,
-            IdempotencyRecord.Status.IN_FLIGHT.value,
-        ],
-    )
-
-
-@lru_cache(maxsize=4)
-def _complete_sql(vendor: str) -> str:
-    q = connection.ops.quote_name
-    sets = ("status", "response_status", "response_body", "completed_at")
-    return (
-        f"UPDATE {q(IdempotencyRecord._meta.db_table)} "  # noqa: S608
-        f"SET {', '.join(f'{q(c)} = %s' for c in sets)} "
-        f"WHERE {q('scope')} = %s AND {q('key')} = %s AND {q('status')} = %s"
+    IdempotencyRecord.objects.filter(
+        scope=scope, key=key, status=IdempotencyRecord.Status.IN_FLIGHT
+    ).update(
+        status=IdempotencyRecord.Status.COMPLETED,
+        response_status=status,
+        response_body=json.loads(json.dumps(body, cls=DjangoJSONEncoder)),
+        completed_at=timezone.now(),
     )
 
 
@@ -300,3 +229,38 @@ def purge_expired() -> int:
     cutoff = timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
     deleted, _rows = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
     return deleted
+
+
+def forget_refusal(
+    *, scope: str, key: str, codes: frozenset[str] | None = None
+) -> bool:
+    """Delete the refusal stored under ``key`` (of these ``codes``, or any),
+    so the same key may run for real later (a plan step a control refused).
+
+    Safe by the core's contract: a refusal from an effect rolls the effect
+    back before the refusal is stored, so nothing it would replay committed.
+    An executed (2xx) response is never touched."""
+    records = IdempotencyRecord.objects.filter(
+        scope=scope,
+        key=key,
+        status=IdempotencyRecord.Status.COMPLETED,
+        response_status__gte=400,
+    )
+    if codes is not None:
+        records = records.filter(response_body__error__code__in=sorted(codes))
+    # one DELETE, in its own transaction: the retry that follows reserves anew
+    with transaction.atomic():
+        deleted, _rows = records.delete()
+    return bool(deleted)
+
+
+def committed_response(*, scope: str, key: str) -> dict[str, Any] | None:
+    """The stored 2xx response under ``key``: its effect committed."""
+    record = IdempotencyRecord.objects.filter(
+        scope=scope,
+        key=key,
+        status=IdempotencyRecord.Status.COMPLETED,
+        response_status__gte=200,
+        response_status__lt=300,
+    ).first()
+    return record.response_body if record else None

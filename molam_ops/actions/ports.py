@@ -26,7 +26,7 @@ class AuditSink(Protocol):
         ...
 
 
-class ApprovalGate(Protocol):
+class ApprovalPort(Protocol):
     def request(
         self,
         ctx: ActionContext,
@@ -92,7 +92,7 @@ ApprovalListener = Callable[[str, dict[str, Any], str], None]
 
 class _Ports:
     audit: AuditSink | None = None
-    approvals: ApprovalGate | None = None
+    approvals: ApprovalPort | None = None
     approval_listeners: dict[str, list[ApprovalListener]] = {}
     # called after the transaction of an action's outcome commits (the KPI
     # sockets of widgets/live.py); never inside it, never on a refusal

@@ -1,51 +1,40 @@
-"""The one ops-action runner (DESIGN §2). Every state change goes through
-:func:`run`, whoever calls it: a DRF view, an admin action, a task, a command.
+"""The runner: the thin callers of the execution core (DESIGN §2).
+
+:func:`run` serves HTTP, the admin, commands and tasks:
 
 1. role check → 403 and a ``rejected`` row;
 2. validation → 400 with field errors (not stored under the key);
 3. idempotency: reserve the key → replay / 409 / 422;
-4. approval rule → ``requested`` row and an approval request, 202;
-5. one durable transaction: the effect, its audit row, its outbox events and
-   the stored response;
-6. metrics.
+4. :func:`molam_ops.actions.core.execute`: the approval rule (202 and a
+   request), the precheck, the effect, its audit row, outbox events and
+   stored response in one durable transaction; metrics around it all.
+
+:func:`run_inside` runs an action inside another action's transaction, under
+a context its caller builds explicitly (whose action it is, as which role).
 """
 
 from __future__ import annotations
 
-import logging
-import time
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from molam_ops import outbox
-from molam_ops.actions import batch, idempotency
-from molam_ops.actions.context import ActionContext, Outcome, RequestMeta
-from molam_ops.actions.ports import audit_sink, ports
+from molam_ops.actions import idempotency
+from molam_ops.actions.context import ActionContext, RequestMeta
+from molam_ops.actions.core import ActionResult, execute, measured, refuse
 from molam_ops.actions.registry import ActionSpec, get_action
 from molam_ops.errors import OpsError, validation_fields
 from molam_ops.identity import Principal
-from molam_ops.metrics import ACTION_DURATION, ACTION_REQUESTS
-from molam_ops.request_context import action_id_var, bind_action, unbind_action
+from molam_ops.request_context import action_id_var
 
-log = logging.getLogger("molam_ops.actions")
-
+__all__ = ["MALFORMED", "UNSUPPORTED_MEDIA", "ActionResult", "run", "run_inside"]
 
 # The view passes this when the body could not be parsed, so that the refusal
 # is still checked against the role first and leaves its audit row.
 MALFORMED: Any = object()
 # Likewise when the body is not JSON at all (form, text): 415 after the role.
 UNSUPPORTED_MEDIA: Any = object()
-
-
-@dataclass(frozen=True)
-class ActionResult:
-    status: int
-    body: dict[str, Any]
-    replayed: bool = False
 
 
 def run(
@@ -60,48 +49,64 @@ def run(
     """Run action ``name`` for ``principal``; refusals raise :class:`OpsError`
     after their audit row is written."""
     spec = get_action(name)
-    started = time.perf_counter()
-    outcome = "error"
-    code = ""
-    bound = bind_action(actor=principal.id, action=name)
-    try:
-        result = _run(
-            spec,
-            principal,
-            payload,
-            idempotency_key,
-            require_key,
-            meta or RequestMeta(),
+    with measured(name, principal.id) as measure:
+        return measure.done(
+            _run(
+                spec,
+                principal,
+                payload,
+                idempotency_key,
+                require_key,
+                meta or RequestMeta(),
+            )
         )
-        outcome = "replayed" if result.replayed else _status_label(result)
-        return result
-    except OpsError as exc:
-        outcome = "failed" if exc.status >= 500 else "rejected"
-        code = exc.code
-        raise
-    finally:
-        elapsed = time.perf_counter() - started
-        ACTION_REQUESTS.labels(action=name, status=outcome).inc()
-        ACTION_DURATION.labels(action=name).observe(elapsed)
-        _log_call(name, outcome, code, elapsed)
-        unbind_action(bound)
 
 
-def _log_call(name: str, outcome: str, code: str, elapsed: float) -> None:
-    """The one line per call; actor, action and its id come from the context."""
-    extra: dict[str, Any] = {
-        "outcome": outcome,
-        "duration_ms": round(elapsed * 1000, 2),
-    }
-    if code:
-        extra["error_code"] = code
-    level = logging.ERROR if outcome in ("failed", "error") else logging.INFO
-    log.log(level, "action %s %s", name, outcome, extra=extra)
-
-
-def _status_label(result: ActionResult) -> str:
-    log_row = result.body.get("log") or {}
-    return str(log_row.get("status", "executed"))
+def run_inside(
+    name: str,
+    ctx: ActionContext,
+    payload: dict[str, Any],
+    *,
+    approved: bool = False,
+    invalid: OpsError | None = None,
+) -> ActionResult:
+    """Run action ``name`` inside the caller's transaction under ``ctx`` (its
+    own action id; the principal and role the caller chose). The payload is
+    validated again; an invalid one is refused with ``invalid`` (its fields
+    filled in). A refusal is recorded under ``ctx`` and raised: the caller's
+    transaction decides what else it undoes. ``approved``: its signatures
+    are in (run at quorum), the approval rule is not asked again."""
+    spec = get_action(name)
+    target = spec.target_of(payload)
+    with measured(name, ctx.actor_id, action_id=str(ctx.action_id)) as measure:
+        serializer = spec.input(data=payload)
+        if not serializer.is_valid():
+            base = invalid or OpsError(
+                "validation_error", _("Some fields are invalid.")
+            )
+            refuse(
+                ctx,
+                target,
+                OpsError(
+                    base.code,
+                    base.message,
+                    status=base.status,
+                    fields=validation_fields(serializer.errors),
+                ),
+                inside=True,
+            )
+        data = dict(serializer.validated_data)
+        return measure.done(
+            execute(
+                spec,
+                ctx,
+                data,
+                payload=payload,
+                target=target,
+                inside=True,
+                approved=approved,
+            )
+        )
 
 
 def _run(
@@ -124,7 +129,7 @@ def _run(
     action_id_var.set(str(ctx.action_id))  # run() restores the previous value
     raw = payload if isinstance(payload, dict) else {}
     if role is None:
-        _refuse(
+        refuse(
             ctx,
             spec.target_of(raw),
             OpsError(
@@ -132,9 +137,9 @@ def _run(
             ),
         )
     if payload is MALFORMED:
-        _refuse(ctx, {}, OpsError("malformed_json", _("The body is not valid JSON.")))
+        refuse(ctx, {}, OpsError("malformed_json", _("The body is not valid JSON.")))
     if payload is UNSUPPORTED_MEDIA:
-        _refuse(
+        refuse(
             ctx,
             {},
             OpsError(
@@ -144,7 +149,7 @@ def _run(
             ),
         )
     if not isinstance(payload, dict):
-        _refuse(
+        refuse(
             ctx,
             {},
             OpsError(
@@ -177,7 +182,7 @@ def _run(
         )
         if stored:
             return ActionResult(stored.status, stored.body, replayed=True)
-        _refuse(
+        refuse(
             ctx,
             spec.target_of(raw),
             OpsError(
@@ -191,7 +196,7 @@ def _run(
     try:
         idempotency.check_key(key, required=require_key)
     except OpsError as exc:
-        _refuse(ctx, target, exc)
+        refuse(ctx, target, exc)
     if key:
         try:
             replay = idempotency.reserve(
@@ -203,157 +208,12 @@ def _run(
                 found=found,
             )
         except OpsError as exc:
-            _refuse(ctx, target, exc)
+            refuse(ctx, target, exc)
         if replay is not None:
             return ActionResult(replay.status, replay.body, replayed=True)
-    return _execute(spec, ctx, data, target, payload)
-
-
-def _execute(
-    spec: ActionSpec,
-    ctx: ActionContext,
-    data: dict[str, Any],
-    target: dict[str, Any],
-    payload: dict[str, Any],
-) -> ActionResult:
-    try:
-        # inside the try: a rule that raises is recorded and its key released
-        # like any failure, not left reserved and unaudited
-        required = spec.approvals(ctx, data) if spec.approvals else 0
-        # The durable transaction of the action: effect, audit row, outbox
-        # events and stored response commit together or not at all.
-        with transaction.atomic(durable=True):
-            if spec.precheck is not None:
-                spec.precheck(ctx, **data)
-            if required:
-                result = approval_outcome(ctx, data, payload, required, target)
-                return finish(ctx, result, "requested")
-            return finish(ctx, spec.func(ctx, **data), "executed")
-    except OpsError as exc:
-        # A refusal from the effect (409 already paused, 404 unknown bank):
-        # its writes are rolled back; the refusal is recorded and replayable.
-        _refuse(ctx, target, exc, store=True)
-    except Exception as exc:
-        log.exception("action %s %s failed", spec.name, ctx.action_id)
-        with transaction.atomic(durable=True):
-            audit_sink().append(
-                ctx,
-                status="failed",
-                target=target,
-                details={"error": type(exc).__name__},
-            )
-        if ctx.idempotency_key:
-            # nothing committed, so the same key may safely run again
-            idempotency.release(scope=ctx.actor_id, key=ctx.idempotency_key)
-        raise OpsError(
-            "action_failed", _("The action failed; nothing was changed."), status=500
-        ) from exc
-    raise AssertionError("unreachable")
-
-
-def approval_outcome(
-    ctx: ActionContext,
-    data: dict[str, Any],
-    payload: dict[str, Any],
-    required: int,
-    target: dict[str, Any],
-) -> Outcome:
-    """The 202 of an action that waits for ``required`` signatures."""
-    if ports.approvals is None:
-        raise RuntimeError("approval required but no approvals app")
-    approval = ports.approvals.request(ctx, data, payload, required)
-    return Outcome(
-        target=target,
-        resource={"approval": approval},
-        details={"required_approvals": required},
-        status=202,
-    )
-
-
-def finish(ctx: ActionContext, outcome: Outcome, status: str) -> ActionResult:
-    """The one writer of an action's end, inside its transaction: the audit
-    row, the outbox events, the stored response, the after-commit hooks
-    (also used by :mod:`molam_ops.actions.nested`)."""
-    # the audit row, the events and the stored response: written, never read
-    # back, so on PostgreSQL they go in one round trip (actions/batch.py)
-    with batch.together():
-        row = audit_sink().append(
-            ctx, status=status, target=outcome.target, details=outcome.details
-        )
-        for topic, payload in ctx.events:
-            outbox.add(topic, payload, action_id=ctx.action_id)
-        outbox.add(
-            f"ops.{ctx.action_type}.{status}",
-            {
-                "action_id": str(ctx.action_id),
-                "action_type": ctx.action_type,
-                "actor_id": ctx.actor_id,
-                "actor_role": ctx.role,
-                "status": status,
-                "target": outcome.target,
-                "details": outcome.details,
-                "request_id": ctx.meta.request_id,
-            },
-            action_id=ctx.action_id,
-        )
-        body: dict[str, Any] = {"ok": True, "log": row, **(outcome.resource or {})}
-        if ctx.idempotency_key:
-            idempotency.complete(
-                scope=ctx.actor_id,
-                key=ctx.idempotency_key,
-                status=outcome.status,
-                body=body,
-            )
-    transaction.on_commit(_nudge_relay)
-    for hook in ports.after_commit_hooks:
-        transaction.on_commit(lambda hook=hook: hook(ctx), robust=True)
-    return ActionResult(outcome.status, body)
-
-
-def _refuse(
-    ctx: ActionContext, target: dict[str, Any], exc: OpsError, *, store: bool = False
-) -> None:
-    """Write the ``rejected`` row of a refusal, then raise it."""
-    with transaction.atomic(durable=True):
-        audit_sink().append(
-            ctx,
-            status="rejected",
-            target=target,
-            details={
-                "code": exc.code,
-                "message": str(exc.message),
-                "fields": exc.fields,
-            },
-        )
-        if store and ctx.idempotency_key:
-            idempotency.complete(
-                scope=ctx.actor_id,
-                key=ctx.idempotency_key,
-                status=exc.status,
-                body=exc.body(),
-            )
-    raise exc
+    return execute(spec, ctx, data, payload=payload, target=target)
 
 
 def _any_role(principal: Principal) -> str:
     """The role a refused caller is recorded under: its highest, or "none"."""
     return principal.acting_role(principal.roles) or "none"
-
-
-RELAY_QUEUED_FLAG = "molam_ops:outbox-relay-queued"
-
-
-def _nudge_relay() -> None:
-    """Queue one relay unless one is already queued: a Celery message per
-    action was ~11% of an action's CPU (bench/README.md). The relay clears the
-    flag before reading the outbox, so no committed event waits for beat."""
-    from django.core.cache import cache
-
-    from molam_ops.tasks import relay_outbox
-
-    try:
-        if not cache.add(RELAY_QUEUED_FLAG, 1, timeout=30):
-            return
-        relay_outbox.delay()
-    except Exception:  # the beat schedule relays anyway
-        log.warning("could not queue the outbox relay", exc_info=True)

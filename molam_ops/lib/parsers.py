@@ -14,8 +14,8 @@ class JSONParser(parsers.JSONParser):
 
     No field accepts it (DRF's CharField refuses it), but raw payloads are
     stored as they came: the audit row of a refusal, an approval request's
-    payload. PostgreSQL's jsonb cannot hold U+0000, so such a body used to end
-    in a 500 there (found by tests/fuzz); now it is a 400 like any bad body."""
+    payload. PostgreSQL's jsonb cannot hold U+0000, so such a body would end
+    in a 500 there; it is a 400 like any bad body."""
 
     def parse(self, *args: Any, **kwargs: Any) -> Any:
         data = super().parse(*args, **kwargs)

@@ -3,7 +3,7 @@ on every call.
 
 On the ops-action hot path the ORM's per-call query building (``save()``,
 ``create()``: signals, the insert compiler, ``RETURNING``) cost more CPU than
-the statements take to run (bench/README.md). Values are prepared by each
+the statements take to run. Values are prepared by each
 field's ``get_db_prep_save`` as the insert compiler prepares them, so what is
 stored is the same on PostgreSQL and SQLite. Models with ``save()`` overrides
 or signal receivers must not use this.
@@ -40,8 +40,7 @@ def insert(
     obj: models.Model, *, run: Callable[[str, Sequence[Any]], None] | None = None
 ) -> None:
     """INSERT ``obj`` as a new row (its AutoField id, if any, stays unset).
-    ``run`` sends the statement (:func:`molam_ops.actions.batch.execute` holds
-    it for a batch); by default it runs at once."""
+    ``run`` sends the statement; by default it runs at once."""
     sql, fields = _insert_statement(type(obj), connection.vendor)
     params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
     if run is None:

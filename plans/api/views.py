@@ -21,7 +21,6 @@ from plans.filters import PlanFilter, SuggestionFilter
 from plans.models import Plan, Suggestion
 from plans.selectors import plan_get, plan_list, suggestion_list
 from plans.serializers import plans_data, suggestion_data
-from plans.services import suggestions
 
 
 class PlanSerializer(serializers.Serializer):
@@ -108,7 +107,8 @@ class PlanDetailApi(APIView):
 @extend_schema(tags=["plans"])
 class SuggestionListApi(generics.ListAPIView):
     """Suggestions (open ones unless ``status`` says otherwise), most confident
-    first; refreshed from SIRA or the local planner when stale."""
+    first. Reading never asks SIRA: beat refreshes them (and an operator may
+    ask for it, ``POST refresh-suggestions``)."""
 
     serializer_class = SuggestionSerializer
     filterset_class = SuggestionFilter
@@ -118,7 +118,3 @@ class SuggestionListApi(generics.ListAPIView):
         if "status" not in self.request.query_params:
             queryset = queryset.filter(status="open")
         return queryset
-
-    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        suggestions.refresh()
-        return super().list(request, *args, **kwargs)

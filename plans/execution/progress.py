@@ -1,11 +1,9 @@
 """A plan's step rows are the truth; ``plan.details`` is their summary.
 
-Every transition here is a conditional UPDATE that must touch one row (STYLE
-rule 7), written in one short transaction with the plan's refreshed
-``details`` and an outbox event (``plans.plan_step.<status>``,
-``plans.plan.<status>``), so the bus sees each step move exactly when the
-database does. The step's *effect* is not here: it commits earlier, in its own
-action's transaction (plans/execution/steps.py).
+The executor moves steps and plans through the system actions of
+:mod:`plans.services.plan_progress` (each an audited action with its
+``plans.*`` events); the functions below are their thin callers, and the
+helpers those actions share.
 """
 
 from __future__ import annotations
@@ -16,12 +14,12 @@ from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
-from molam_ops import outbox
+from molam_ops.actions import runner
+from molam_ops.actions.context import ActionContext
+from molam_ops.errors import OpsError
 from molam_ops.identity import system_principal
-from molam_ops.lib.fields import iso_utc
 from molam_ops.metrics import PLAN_EXECUTIONS
 from plans.choices import PlanStatus, StepStatus
 from plans.models import Plan, PlanStep
@@ -29,6 +27,8 @@ from plans.models import Plan, PlanStep
 # The executor's principal: its idempotency records are scoped to this id.
 EXECUTOR = system_principal("plan-executor")
 TERMINAL = (PlanStatus.EXECUTED, PlanStatus.FAILED, PlanStatus.CANCELLED)
+# the refusals of a transition whose row had already moved (a lost race)
+MOVED = frozenset({"plan_step_moved", "plan_not_executing"})
 
 
 def step_key(plan_id: uuid.UUID | str, index: int) -> str:
@@ -83,37 +83,13 @@ def refresh_details(plan_id: uuid.UUID, **extra: Any) -> Plan:
     return plan
 
 
-def _event(plan: Plan, topic: str, payload: dict[str, Any]) -> None:
-    # under the execute-plan action's id, so a consumer ties the run together
-    execution = (plan.details or {}).get("execution") or {}
-    outbox.add(
-        topic,
-        {"plan_id": str(plan.id), "plan_type": plan.plan_type, **payload},
-        action_id=execution.get("action_id") or plan.action_id,
-    )
-
-
-def _step_event(plan: Plan, step: PlanStep, status: str, **extra: Any) -> None:
-    _event(
-        plan,
-        f"plans.plan_step.{status}",
-        {
-            "index": step.index,
-            "action": step.action,
-            "status": status,
-            "attempts": step.attempts,
-            **extra,
-        },
-    )
-
-
 def count_terminal(plan: Plan, status: str) -> None:
     """``molam_ops_plan_executions_total``, once the move has committed."""
     labels = {"plan_type": plan.plan_type, "status": status}
     transaction.on_commit(lambda: PLAN_EXECUTIONS.labels(**labels).inc())
 
 
-def _lock_plan(plan_id: uuid.UUID) -> None:
+def lock_plan(plan_id: uuid.UUID | str) -> None:
     """Take the plan's row first in every transaction that moves a step.
 
     Race: cancel-plan updates the plan, then its waiting steps; the executor
@@ -122,113 +98,87 @@ def _lock_plan(plan_id: uuid.UUID) -> None:
     Plan.objects.select_for_update().filter(pk=plan_id).values_list("pk").first()
 
 
-# --- steps ------------------------------------------------------------------
+# --- the executor's calls ----------------------------------------------------
+
+
+def _transition(
+    name: str, payload: dict[str, Any], within: ActionContext | None
+) -> bool:
+    """Run one transition action as the executor (or, inside another action,
+    under ``within``'s principal); False when its row had already moved."""
+    try:
+        if within is None:
+            runner.run(name, EXECUTOR, payload)
+        else:
+            inner = ActionContext(
+                action_id=uuid.uuid4(),
+                action_type=name,
+                principal=within.principal,
+                role=within.role,
+                meta=within.meta,
+            )
+            runner.run_inside(name, inner, payload)
+    except OpsError as exc:
+        if exc.code in MOVED:
+            return False
+        raise
+    return True
 
 
 def claim(step: PlanStep, *, recovering: bool) -> PlanStep | None:
     """pending|blocked → running (or, recovering an orphan, running → running
     under a new attempt), attempts + 1; None when the row had moved."""
-    now = timezone.now()
-    # The claim, the plan's progress and the event commit together.
-    with transaction.atomic():
-        _lock_plan(step.plan_id)
-        rows = PlanStep.objects.filter(pk=step.pk)
-        if recovering:
-            rows = rows.filter(status=StepStatus.RUNNING, attempts=step.attempts)
-        else:
-            rows = rows.filter(status__in=(StepStatus.PENDING, StepStatus.BLOCKED))
-        if not rows.update(
-            status=StepStatus.RUNNING,
-            attempts=F("attempts") + 1,
-            started_at=now,
-            error="",
-        ):
-            return None
-        step.refresh_from_db()
-        plan = refresh_details(step.plan_id)
-        _step_event(plan, step, StepStatus.RUNNING, recovering=recovering)
+    payload = {
+        "plan_id": str(step.plan_id),
+        "index": step.index,
+        "attempts": step.attempts,
+        "recovering": recovering,
+    }
+    if not _transition("claim_plan_step", payload, None):
+        return None
+    step.refresh_from_db()
     return step
 
 
 def finish(
-    step: PlanStep, status: str, *, result: dict[str, Any], error: str = ""
+    step: PlanStep,
+    status: str,
+    *,
+    result: dict[str, Any],
+    error: str = "",
+    within: ActionContext | None = None,
 ) -> bool:
     """running (this attempt) → done | failed | blocked, with the plan's progress
     and the event; a failed step fails its plan in the same transaction."""
-    now = timezone.now()
-    # stored as the API would render it (decimals, times, lazy messages)
-    result = json.loads(json.dumps(result, cls=DjangoJSONEncoder))
-    # The step's outcome, the plan's (on failure) and the events commit together.
-    with transaction.atomic():
-        _lock_plan(step.plan_id)
-        moved = PlanStep.objects.filter(
-            pk=step.pk, status=StepStatus.RUNNING, attempts=step.attempts
-        ).update(
-            status=status,
-            result=result,
-            error=error,
-            finished_at=now if status in (StepStatus.DONE, StepStatus.FAILED) else None,
-        )
-        if not moved:
-            return False
-        plan = refresh_details(step.plan_id)
-        _step_event(plan, step, status, error=error)
-        if status == StepStatus.FAILED:
-            _move_plan(step.plan_id, PlanStatus.FAILED, failed_step=step.index)
-    return True
+    payload = {
+        "plan_id": str(step.plan_id),
+        "index": step.index,
+        "attempts": step.attempts,
+        "status": status,
+        # stored as the API would render it (decimals, times, lazy messages)
+        "result": json.loads(json.dumps(result, cls=DjangoJSONEncoder)),
+        "error": error,
+    }
+    return _transition("finish_plan_step", payload, within)
 
 
 def block(step: PlanStep, keys: list[str]) -> bool:
-    """pending → blocked before a claim: a control forbids the step now (a
-    step already blocked only has its reason refreshed, without an event)."""
-    error = "blocked by " + ", ".join(keys)
-    # The step's state, the plan's progress and the event commit together.
-    with transaction.atomic():
-        _lock_plan(step.plan_id)
-        rows = PlanStep.objects.filter(pk=step.pk)
-        if rows.filter(status=StepStatus.PENDING).update(
-            status=StepStatus.BLOCKED, error=error
-        ):
-            step.refresh_from_db()
-            plan = refresh_details(step.plan_id)
-            _step_event(plan, step, StepStatus.BLOCKED, controls=keys)
-            return True
-        if rows.filter(status=StepStatus.BLOCKED).update(error=error):
-            refresh_details(step.plan_id)
-            return True
-    return False
-
-
-# --- the plan ---------------------------------------------------------------
-
-
-def _move_plan(plan_id: uuid.UUID, status: str, **extra: Any) -> bool:
-    """executing → ``status``; call inside the caller's transaction."""
-    now = timezone.now()
-    if not Plan.objects.filter(pk=plan_id, status=PlanStatus.EXECUTING).update(
-        status=status, updated_at=now
-    ):
-        return False
-    plan = refresh_details(plan_id, finished_at=iso_utc(now), **extra)
-    _event(plan, f"plans.plan.{status}", {"status": status, **summary_counts(plan)})
-    count_terminal(plan, status)
-    return True
-
-
-def summary_counts(plan: Plan) -> dict[str, Any]:
-    details = plan.details or {}
-    return {"done": details.get("done"), "total": details.get("total")}
+    """pending → blocked before a claim: a control forbids the step now."""
+    payload = {"plan_id": str(step.plan_id), "index": step.index, "controls": keys}
+    return _transition("block_plan_step", payload, None)
 
 
 def complete(plan_id: uuid.UUID) -> bool:
     """executing → executed, once every step is done."""
-    # The plan's status, its details and its event commit together.
-    with transaction.atomic():
-        return _move_plan(plan_id, PlanStatus.EXECUTED)
+    payload = {"plan_id": str(plan_id), "status": PlanStatus.EXECUTED}
+    return _transition("finish_plan", payload, None)
 
 
-def fail(plan_id: uuid.UUID, **extra: Any) -> bool:
+def fail(plan_id: uuid.UUID, *, failed_step: int) -> bool:
     """executing → failed (a step row already says failed)."""
-    # The plan's status, its details and its event commit together.
-    with transaction.atomic():
-        return _move_plan(plan_id, PlanStatus.FAILED, **extra)
+    payload = {
+        "plan_id": str(plan_id),
+        "status": PlanStatus.FAILED,
+        "failed_step": failed_step,
+    }
+    return _transition("finish_plan", payload, None)

@@ -11,7 +11,7 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from molam_ops.models import IdempotencyRecord
+from molam_ops.actions import idempotency
 from plans.choices import StepStatus
 from plans.execution import locks, progress
 from plans.models import Plan, PlanStep
@@ -41,14 +41,9 @@ class StuckStep:
 
 def _committed_response(plan_id: uuid.UUID, index: int) -> dict[str, Any] | None:
     """The stored 2xx response of the step's effect, if it committed."""
-    record = IdempotencyRecord.objects.filter(
-        scope=progress.EXECUTOR.id,
-        key=progress.step_key(plan_id, index),
-        status=IdempotencyRecord.Status.COMPLETED,
-        response_status__gte=200,
-        response_status__lt=300,
-    ).first()
-    return record.response_body if record else None
+    return idempotency.committed_response(
+        scope=progress.EXECUTOR.id, key=progress.step_key(plan_id, index)
+    )
 
 
 def review_stuck(plan: Plan, *, lock_free: bool) -> list[StuckStep]:

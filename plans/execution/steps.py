@@ -14,11 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 
 from molam_ops.actions import idempotency, runner
 from molam_ops.errors import OpsError
-from molam_ops.models import IdempotencyRecord
 from plans.choices import PlanStatus, StepStatus
 from plans.execution import locks, progress
 from plans.execution.blockers import step_blockers
@@ -213,26 +211,4 @@ def _forget_refusal(key: str) -> None:
     check and the effect): nothing committed, but the runner stored the 409
     under the key and would replay it forever. Forget it, so the step runs
     for real when the control lifts."""
-    forget_refusal(scope=progress.EXECUTOR.id, key=key, codes=BLOCKED_CODES)
-
-
-def forget_refusal(
-    *, scope: str, key: str, codes: frozenset[str] | None = None
-) -> bool:
-    """Delete the refusal stored under ``key`` (of these ``codes``, or any).
-
-    Safe by the runner's contract: a refusal from an effect rolls the effect
-    back before the refusal is stored, so nothing it would replay committed.
-    An executed (2xx) response is never touched."""
-    records = IdempotencyRecord.objects.filter(
-        scope=scope,
-        key=key,
-        status=IdempotencyRecord.Status.COMPLETED,
-        response_status__gte=400,
-    )
-    if codes is not None:
-        records = records.filter(response_body__error__code__in=sorted(codes))
-    # one DELETE, in its own transaction: the retry that follows reserves anew
-    with transaction.atomic():
-        deleted, _rows = records.delete()
-    return bool(deleted)
+    idempotency.forget_refusal(scope=progress.EXECUTOR.id, key=key, codes=BLOCKED_CODES)

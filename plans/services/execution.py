@@ -235,11 +235,13 @@ def cancel_plan(ctx: ActionContext, *, plan_id: uuid.UUID, reason: str) -> Outco
 # --- execute_stuck_plan (runbook) ----------------------------------------------------
 
 
-def _settle(plan: Plan, item: recovery.StuckStep) -> None:
+def _settle(ctx: ActionContext, plan: Plan, item: recovery.StuckStep) -> None:
     step = PlanStep.objects.get(plan=plan, index=item.index)
     if item.decision == recovery.MARK_DONE:
         outcome = steps.StepOutcome("done", body=item.response or {})
-        progress.finish(step, StepStatus.DONE, result=steps.step_result(outcome))
+        progress.finish(
+            step, StepStatus.DONE, result=steps.step_result(outcome), within=ctx
+        )
     elif item.decision == recovery.RESET:
         # its effect did not commit: an open reservation would refuse the rerun
         idempotency.release(
@@ -250,6 +252,7 @@ def _settle(plan: Plan, item: recovery.StuckStep) -> None:
             StepStatus.PENDING,
             result={},
             error="reset by execute_stuck_plan: its effect had not committed",
+            within=ctx,
         )
 
 
@@ -277,7 +280,7 @@ def execute_stuck_plan(ctx: ActionContext, *, plan_id: uuid.UUID) -> Outcome:
         )
     review = recovery.review_stuck(plan, lock_free=True)
     for item in review:
-        _settle(plan, item)
+        _settle(ctx, plan, item)
     plan = progress.refresh_details(plan.id)
     transaction.on_commit(lambda: queue_plan(plan.id))
     return Outcome(
@@ -351,7 +354,7 @@ def _undo(
         return {**entry, "status": "skipped", "code": "operator_required"}
     key = recovery.rollback_key(plan.id, inverse)
     # a refusal committed nothing: a rerun of the runbook tries again
-    steps.forget_refusal(scope=who.id, key=key)
+    idempotency.forget_refusal(scope=who.id, key=key)
     try:
         result = runner.run(inverse.action, who, inverse.fields, idempotency_key=key)
     except OpsError as exc:

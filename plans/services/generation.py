@@ -158,8 +158,8 @@ def build(plan_id: str) -> str:
     plan = Plan.objects.filter(pk=plan_id).first()
     if plan is None or plan.status != PlanStatus.GENERATING:
         return "skipped"
-    from plans.planner import PLANNER_VERSION
-    from plans.planner import plan as local_plan
+    from plans.planner.planning import PLANNER_VERSION
+    from plans.planner.planning import plan as local_plan
     from plans.planner.snapshot import build_snapshot
 
     started = time.perf_counter()

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
+from molam_ops.actions import runner
 from molam_ops.actions.context import ActionContext, Outcome
 from molam_ops.actions.ports import on_approval, ports
 from molam_ops.actions.registry import ops_action
@@ -22,11 +23,14 @@ from molam_ops.actions.rules import (
     strictest,
 )
 from molam_ops.errors import OpsError
-from molam_ops.identity import Principal
+from molam_ops.identity import SYSTEM_ROLE, Principal, system_principal
 from plans.choices import PlanStatus, PlanType
 from plans.models import Plan, PlanStep
 from plans.serializers import plan_data
 from plans.services.plan_inputs import RecordPlanInput
+
+# who moves a plan when its approval is decided
+APPROVALS_ACTOR = system_principal("approvals")
 
 # --- record_plan: the system action that writes the outcome --------------------
 
@@ -201,23 +205,23 @@ def record_plan(
 def on_execute_plan_approval(
     approval_id: str, payload: dict[str, Any], status: str
 ) -> None:
-    """Called by the approvals app inside the deciding transaction: quorum →
-    ``approved``; declined or expired → ``rejected``. Conditional on the plan
-    still waiting under this approval, so a replay changes nothing."""
-    waiting = Plan.objects.filter(
-        pk=payload.get("plan_id"),
-        approval_id=approval_id,
-        status=PlanStatus.PENDING,
+    """Called by the approvals app inside the deciding transaction: the plan's
+    move (``record_plan_approval``) is a system action of its own, nested in
+    that transaction. A plan no longer waiting is left as it is."""
+    if status not in {"approved", "declined", "expired"}:
+        return
+    ctx = ActionContext(
+        action_id=uuid.uuid4(),
+        action_type="record_plan_approval",
+        principal=APPROVALS_ACTOR,
+        role=SYSTEM_ROLE,
     )
-    if status == "approved":
-        waiting.update(status=PlanStatus.APPROVED, updated_at=timezone.now())
-    elif status in {"declined", "expired"}:
-        # an approved plan whose token expired unused cannot run either
-        Plan.objects.filter(
-            pk=payload.get("plan_id"),
-            approval_id=approval_id,
-            status__in=(PlanStatus.PENDING, PlanStatus.APPROVED),
-        ).update(status=PlanStatus.REJECTED, updated_at=timezone.now())
+    body = {"plan_id": payload.get("plan_id"), "approval_id": approval_id}
+    try:
+        runner.run_inside("record_plan_approval", ctx, {**body, "status": status})
+    except OpsError as exc:
+        if exc.code != "plan_not_waiting":
+            raise
 
 
 def connect_approvals() -> None:

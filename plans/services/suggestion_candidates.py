@@ -137,7 +137,7 @@ PLANNER_CONFIDENCE = {
 def planner_candidates() -> list[dict[str, Any]]:
     """What the local planner would improve now, proposed as ``generate_plan``
     (the full plan then goes through its own approval)."""
-    from plans.planner import plan as local_plan
+    from plans.planner.planning import plan as local_plan
     from plans.planner.snapshot import build_snapshot
 
     found = []

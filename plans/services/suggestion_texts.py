@@ -1,4 +1,4 @@
-"""The human text of suggestions, in every UI language (issue 5).
+"""The human text of suggestions, in every UI language.
 
 Suggestions are stored with one title and description per language
 (django-modeltranslation, ``plans/translation.py``). SIRA's text is the

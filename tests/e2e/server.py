@@ -57,8 +57,8 @@ def live_server(var_dir: Path, **extra_env: str) -> Iterator[Server]:
         # tasks (plan generation, outbox relay) run inline: no worker here
         "CELERY_TASK_ALWAYS_EAGER": "1",
         "PORT": str(port),
-        # the suite's own processes share this Redis database (REDIS_URL): a
-        # "suggestions refreshed" flag of theirs must not silence this server
+        # the suite's own processes share this Redis database (REDIS_URL):
+        # their cached entries must not reach this server
         "CACHE_KEY_PREFIX": f"e2e-{port}",
         "LOG_LEVEL": "WARNING",
         # the browser tests sign in as the same few users again and again: on
@@ -72,6 +72,7 @@ def live_server(var_dir: Path, **extra_env: str) -> Iterator[Server]:
     server = Server(url=f"http://127.0.0.1:{port}", port=port, env=env)
     server.manage("migrate", "--noinput")
     server.manage("seed_demo", "--payouts", "200")
+    server.manage("refresh_suggestions")
     log = (var_dir / "server.log").open("w")
     proc = subprocess.Popen(
         [

@@ -17,7 +17,8 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from audit.models import OpsActionLog
-from molam_ops.actions import idempotency, runner
+from molam_ops import outbox
+from molam_ops.actions import idempotency
 from molam_ops.models import IdempotencyRecord, OutboxEvent
 from molam_ops.tokens import mint
 from tests.factories import BankProfileFactory
@@ -25,11 +26,12 @@ from tests.helpers import bearer_client, post_action
 
 pytestmark = pytest.mark.postgres
 
-# What the kernel itself sends for one executed action: key lookup, key
-# reservation, BEGIN, chain lock and chain head (one query string), audit
-# INSERT, outbox INSERT and response UPDATE (one query string,
-# molam_ops/actions/batch.py), COMMIT. The effect's own statements come on top.
-KERNEL_STATEMENTS = 6
+# What the kernel itself sends for one executed action: the key's lookup; the
+# reservation's own transaction (BEGIN, INSERT, COMMIT); then the action's:
+# BEGIN, chain lock, chain head, audit INSERT, one outbox INSERT per event
+# (the effect's and the action's), the stored response's UPDATE, COMMIT. The
+# effect's own statements come on top.
+KERNEL_STATEMENTS = 12
 # pause_bank / resume_bank: the bank's name, the control (one upsert or
 # conditional UPDATE with RETURNING). Lower it when controls/ sends fewer.
 EFFECT_STATEMENTS = 2
@@ -57,7 +59,7 @@ def test_an_executed_action_is_one_transaction_of_known_size(
     tx_db: None, name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # the relay runs in a worker in production; tests run tasks inline
-    monkeypatch.setattr(runner, "_nudge_relay", lambda: None)
+    monkeypatch.setattr(outbox, "nudge_relay", lambda: None)
     bank = BankProfileFactory()
     client = _client("budget-admin")
     # the bank's control row exists, as it does after its first pause
@@ -71,17 +73,19 @@ def test_an_executed_action_is_one_transaction_of_known_size(
 
     assert resp.status_code == 200, resp.json()
     sql = _sql(ctx)
-    assert len(sql) <= KERNEL_STATEMENTS + EFFECT_STATEMENTS, sql
-    # one transaction (the durable one), no savepoint, no rollback
-    assert _count(sql, "BEGIN") == 1, sql
-    assert _count(sql, "COMMIT") == 1, sql
-    assert _count(sql, "SAVEPOINT") == _count(sql, "ROLLBACK") == 0, sql
+    listing = "\n".join(sql)
+    assert len(sql) <= KERNEL_STATEMENTS + EFFECT_STATEMENTS, listing
+    # two transactions: the key's reservation, then the durable one that
+    # holds effect, audit row, events and stored response; no savepoint
+    assert _count(sql, "BEGIN") == _count(sql, "COMMIT") == 2, listing
+    assert _count(sql, "SAVEPOINT") == _count(sql, "ROLLBACK") == 0, listing
     table = IdempotencyRecord._meta.db_table
-    assert sum(1 for s in sql if table in s) == 3, sql  # lookup, reserve, store
-    # the audit row, the event and the stored response in one round trip
-    [writes] = [s for s in sql if table in s and s.lstrip().startswith("INSERT")]
-    assert OpsActionLog._meta.db_table in writes, sql
-    assert OutboxEvent._meta.db_table in writes, sql
+    assert sum(1 for s in sql if table in s) == 3, listing  # lookup, reserve, store
+    action_tx = sql[[i for i, s in enumerate(sql) if s == "BEGIN"][1] :]
+    for written in (OpsActionLog, OutboxEvent):
+        assert any(
+            s.startswith("INSERT") and written._meta.db_table in s for s in action_tx
+        ), listing
     # what those statements left behind is complete
     record = IdempotencyRecord.objects.get(scope="budget-admin", key=key)
     assert record.status == "completed"

@@ -16,7 +16,7 @@ from molam_ops.errors import OpsError
 from molam_ops.identity import system_principal
 from plans import crypto
 from plans.models import Plan, PlanStep
-from plans.planner import PLANNER_VERSION
+from plans.planner.planning import PLANNER_VERSION
 from plans.services import generation, plan_records
 from tests.factories import BankProfileFactory, PayoutFactory
 from tests.helpers import audit_rows, post_action

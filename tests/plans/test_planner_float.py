@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal as D
 
-from plans.planner import plan
 from plans.planner.float_rebalance import need_of, transfer_price
+from plans.planner.planning import plan
 from plans.planner.types import (
     AccountSnapshot,
     BankSnapshot,

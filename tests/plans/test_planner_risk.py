@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from decimal import Decimal as D
 
-from plans.planner import plan
+from plans.planner.planning import plan
 from plans.planner.types import BankSnapshot, PayoutClass, PlanResult, Snapshot
 
 

@@ -9,7 +9,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from plans.planner import PLANNER_VERSION, plan
+from plans.planner.planning import PLANNER_VERSION, plan
 from plans.planner.types import (
     BankSnapshot,
     ConstraintError,

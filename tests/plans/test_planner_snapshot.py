@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from controls.models import TreasuryControl
 from payouts.choices import CircuitState, PayoutStatus
-from plans.planner import plan
 from plans.planner.assignment import bucket_of
+from plans.planner.planning import plan
 from plans.planner.snapshot import build_snapshot, read_snapshot
 from plans.planner.types import Snapshot
 from tests.factories import BankProfileFactory, PayoutFactory, TreasuryAccountFactory

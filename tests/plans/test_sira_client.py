@@ -18,7 +18,7 @@ from django.conf import settings as django_settings
 from audit.models import OpsActionLog
 from plans import crypto, sira_client
 from plans.models import Plan, PlanStep
-from plans.planner import PLANNER_VERSION
+from plans.planner.planning import PLANNER_VERSION
 from plans.services import generation
 from plans.sira_devserver import server_tls
 from tests.helpers import free_port

@@ -10,7 +10,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -20,7 +19,7 @@ from controls.models import TreasuryControl
 from molam_ops.actions import runner
 from molam_ops.identity import system_principal
 from plans.models import Plan, Suggestion
-from plans.services import suggestions
+from plans.services import suggestion_refresh
 from tests.concurrency import race
 from tests.factories import BankProfileFactory
 from tests.helpers import post_action
@@ -31,12 +30,13 @@ from tests.plans.sira_helpers import running
 @pytest.fixture(autouse=True)
 def _fresh(settings: Any) -> None:
     settings.SIRA_URL = ""
-    settings.SUGGESTIONS_REFRESH_SECONDS = 0  # refresh at every GET
     settings.SIRA_TIMEOUT_SECONDS = 0.5
     settings.SIRA_BACKOFF_SECONDS = 0.01
 
 
 def listed(client: APIClient, query: str = "") -> list[dict[str, Any]]:
+    """What the list shows after beat's next refresh."""
+    suggestion_refresh.refresh()
     resp = client.get(f"/api/ops/suggestions{query}")
     assert resp.status_code == 200, resp.content
     body = resp.json()
@@ -46,7 +46,7 @@ def listed(client: APIClient, query: str = "") -> list[dict[str, Any]]:
 
 def refreshes() -> list[OpsActionLog]:
     return list(
-        OpsActionLog.objects.filter(action_type="refresh_suggestions").order_by("seq")
+        OpsActionLog.objects.filter(action_type="update_suggestions").order_by("seq")
     )
 
 
@@ -153,16 +153,34 @@ def test_a_recovered_bank_expires_its_suggestion_and_is_offered_a_resume(
     assert refreshes()[-1].details["expired"] == [f"resume_bank:{failing.id}"]
 
 
-def test_refresh_waits_for_its_interval(
-    failing: Any, ops: APIClient, settings: Any
-) -> None:
-    settings.SUGGESTIONS_REFRESH_SECONDS = 60
-    cache.delete(suggestions.CACHE_KEY)
+def test_reading_never_refreshes(failing: Any, ops: APIClient) -> None:
+    """A GET shows what is stored: SIRA is asked by beat, not by readers."""
     assert len(listed(ops)) == 1
     BankProfileFactory(success_rate=Decimal("0.5"))  # a second failing bank
-    assert len(listed(ops)) == 1  # not refreshed yet
-    cache.delete(suggestions.CACHE_KEY)
-    assert len(listed(ops)) == 2
+    resp = ops.get("/api/ops/suggestions")
+    assert len(resp.json()["results"]) == 1  # not refreshed by the read
+    assert len(listed(ops)) == 2  # the next refresh finds it
+
+
+def test_an_operator_asks_for_a_refresh(
+    failing: Any,
+    ops: APIClient,
+    outsider: APIClient,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    assert ops.get("/api/ops/suggestions").json()["results"] == []
+    refused = post_action(outsider, "refresh-suggestions", {})
+    assert refused.status_code == 403
+    with django_capture_on_commit_callbacks(execute=True):
+        resp = post_action(ops, "refresh-suggestions", {})
+    assert resp.status_code == 200, resp.content
+    assert resp.json()["refresh"] == {"queued": True}
+    # the queued task ran (tasks run inline in tests) and stored the suggestion
+    (item,) = ops.get("/api/ops/suggestions").json()["results"]
+    assert item["action"]["action_type"] == "pause_bank"
+    row = OpsActionLog.objects.get(action_type="refresh_suggestions", status="executed")
+    assert (row.status, row.actor_id) == ("executed", "chloe")
+    assert refreshes()[-1].actor_id == suggestion_refresh.SYSTEM_ACTOR
 
 
 def test_status_filter_and_roles(

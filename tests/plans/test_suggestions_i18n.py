@@ -14,6 +14,7 @@ from rest_framework.test import APIClient
 
 from audit.models import OpsActionLog
 from plans.models import Suggestion
+from plans.services import suggestion_refresh
 from tests.factories import BankProfileFactory
 from tests.helpers import bearer_client
 from tests.plans.plan_helpers import rails
@@ -23,7 +24,6 @@ from tests.plans.sira_helpers import running
 @pytest.fixture(autouse=True)
 def _fresh(settings: Any) -> Any:
     settings.SIRA_URL = ""
-    settings.SUGGESTIONS_REFRESH_SECONDS = 0  # refresh at every GET
     settings.SIRA_TIMEOUT_SECONDS = 0.5
     settings.SIRA_BACKOFF_SECONDS = 0.01
     # requests leave their language active; each test starts in English
@@ -32,6 +32,8 @@ def _fresh(settings: Any) -> Any:
 
 
 def listed(client: APIClient, lang: str) -> list[dict[str, Any]]:
+    """What the list shows after beat's next refresh."""
+    suggestion_refresh.refresh()
     resp = client.get("/api/ops/suggestions", HTTP_ACCEPT_LANGUAGE=lang)
     assert resp.status_code == 200, resp.content
     assert resp["Content-Language"] == lang
@@ -45,7 +47,7 @@ def ops(make_token: Any) -> APIClient:
 
 
 def refreshes() -> int:
-    return OpsActionLog.objects.filter(action_type="refresh_suggestions").count()
+    return OpsActionLog.objects.filter(action_type="update_suggestions").count()
 
 
 @pytest.fixture

@@ -1,8 +1,8 @@
 """reroute_payouts / transfer_funds: the levers SIRA plans pull on the rails.
 
 ``guards`` holds the checks both share; ``reroute`` and ``transfer`` each hold
-one action with its input and its helpers; importing the package registers
-both.
+one action with its input and its helpers (the app's ``ready()`` imports
+them, which registers the actions).
 
 Both are ops actions like any other (run by the kernel runner, audited,
 idempotent); ``pay_admin`` may call them over HTTP and the plan executor calls
@@ -21,5 +21,3 @@ Every change is a conditional UPDATE inside the runner's transaction (STYLE
 rule 7): a payout moves only while it is still pending and undisputed at its
 source bank, and a debit only while the balance covers it.
 """
-
-from controls.services.rails import reroute, transfer  # noqa: F401

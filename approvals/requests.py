@@ -58,7 +58,7 @@ def _canonical_or_400(payload: dict[str, Any]) -> None:
         ) from exc
 
 
-class ApprovalRequestGate:
+class ApprovalRequests:
     def request(
         self,
         ctx: ActionContext,

@@ -1,0 +1,198 @@
+"""Refreshing the stored suggestions: from SIRA's ``GET /api/suggestions``
+when it answers, else derived from bank health and the local planner
+(:mod:`plans.services.suggestion_candidates`).
+
+Beat refreshes them every ``SUGGESTIONS_REFRESH_SECONDS``, and an operator
+may ask for it at once (``POST /api/ops/refresh-suggestions``, which queues
+the same task): never inside a read, which would pay SIRA's timeout. The
+system action ``update_suggestions`` writes only when something changed (a
+new proposal, new figures, or one no longer proposed, which expires). A
+suggestion accepted or declined is not proposed again for ``DECIDED_SNOOZE``
+(24 h): its cause may last (a declined pause) or take time to go (a plan
+being generated and signed).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework import serializers
+
+from molam_ops.actions import runner
+from molam_ops.actions.context import ActionContext, Outcome
+from molam_ops.actions.registry import ops_action
+from molam_ops.identity import SYSTEM_ROLE, system_principal
+from plans import sira_client
+from plans.choices import PlanSource, SuggestionStatus
+from plans.models import Suggestion
+from plans.services.suggestion_candidates import candidates
+from plans.services.suggestion_texts import (
+    DEFAULT_LANGUAGE,
+    LANGUAGES,
+    TEXT_FIELDS,
+)
+
+SYSTEM_ACTOR = "plans.suggestions"
+SUGGESTION_ROLES = {"pay_admin", "finance_ops", "ops"}
+DECIDED_SNOOZE = timedelta(hours=24)
+COMPARED = ("source", *TEXT_FIELDS, "confidence", "action_type", "payload")
+REFRESH_TASK = "plans.tasks.refresh_suggestions"
+
+
+def _differs(stored: Suggestion, new: dict[str, Any]) -> bool:
+    current = {
+        "source": stored.source,
+        # "" and None both mean "no text in this language" (a fallback)
+        **{f: getattr(stored, f) or None for f in TEXT_FIELDS},
+        "confidence": f"{stored.confidence:.3f}",
+        "action_type": stored.action_type,
+        "payload": stored.payload,
+    }
+    return any(
+        current[k] != (new[k] or None if k in TEXT_FIELDS else new[k]) for k in COMPARED
+    )
+
+
+def refresh() -> bool:
+    """Bring the open suggestions up to date; True when something was written.
+    Calls SIRA: for workers and commands, never a request."""
+    source, found, reason = candidates()
+    # decided lately: not proposed again at once (declined, or accepted and
+    # still taking effect, like a plan being generated and signed)
+    snoozed = set(
+        Suggestion.objects.filter(
+            decided_at__gte=timezone.now() - DECIDED_SNOOZE
+        ).values_list("fingerprint", flat=True)
+    )
+    found = [c for c in found if c["fingerprint"] not in snoozed]
+    open_now = {s.fingerprint: s for s in Suggestion.objects.filter(status="open")}
+    wanted = {c["fingerprint"]: c for c in found}
+    changed = set(open_now) != set(wanted) or any(
+        _differs(open_now[f], c) for f, c in wanted.items() if f in open_now
+    )
+    if changed:
+        runner.run(
+            "update_suggestions",
+            system_principal(SYSTEM_ACTOR),
+            {"source": source, "candidates": found, "fallback_reason": reason},
+        )
+    return changed
+
+
+# --- update_suggestions (system) ----------------------------------------------
+
+
+class CandidateInput(serializers.Serializer):
+    fingerprint = serializers.CharField(max_length=255)
+    source = serializers.ChoiceField(choices=PlanSource.choices)
+    confidence = serializers.DecimalField(
+        max_digits=4, decimal_places=3, min_value=Decimal(0), max_value=Decimal(1)
+    )
+    action_type = serializers.ChoiceField(choices=sira_client.SUGGESTION_ACTIONS)
+    payload = serializers.DictField()
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # title_<lang>, description_<lang>: the default language's title is
+        # required, the other languages may be missing (they fall back)
+        fields = super().get_fields()
+        for lang in LANGUAGES:
+            fields[f"title_{lang}"] = (
+                serializers.CharField(max_length=255)
+                if lang == DEFAULT_LANGUAGE
+                else serializers.CharField(
+                    max_length=255, allow_blank=True, allow_null=True, default=None
+                )
+            )
+            fields[f"description_{lang}"] = serializers.CharField(
+                allow_blank=True, allow_null=True, default=None
+            )
+        return fields
+
+
+class UpdateSuggestionsInput(serializers.Serializer):
+    source = serializers.ChoiceField(choices=PlanSource.choices)
+    candidates = CandidateInput(many=True, max_length=200)
+    fallback_reason = serializers.CharField(allow_blank=True, required=False)
+
+
+@ops_action(
+    "update_suggestions", roles={SYSTEM_ROLE}, input=UpdateSuggestionsInput, http=False
+)
+def update_suggestions(
+    ctx: ActionContext,
+    *,
+    source: str,
+    candidates: list[dict[str, Any]],
+    fallback_reason: str = "",
+) -> Outcome:
+    """Store new suggestions, update changed ones, expire those gone (system)."""
+    now = timezone.now()
+    wanted = {c["fingerprint"]: c for c in candidates}
+    created, updated = [], []
+    for fingerprint, c in wanted.items():
+        fields = {k: c[k] for k in COMPARED}
+        if Suggestion.objects.filter(fingerprint=fingerprint, status="open").update(
+            **fields, updated_at=now
+        ):
+            updated.append(fingerprint)
+            continue
+        try:
+            with transaction.atomic():  # a concurrent refresh may have made it
+                Suggestion.objects.create(
+                    fingerprint=fingerprint, created_at=now, updated_at=now, **fields
+                )
+            created.append(fingerprint)
+        except IntegrityError:
+            continue
+    expired = list(
+        Suggestion.objects.filter(status="open")
+        .exclude(fingerprint__in=wanted)
+        .values_list("fingerprint", flat=True)
+    )
+    Suggestion.objects.filter(status="open", fingerprint__in=expired).update(
+        status=SuggestionStatus.EXPIRED, updated_at=now
+    )
+    return Outcome(
+        target={"source": source},
+        details={
+            "source": source,
+            "fallback_reason": fallback_reason,
+            "created": created,
+            "updated": updated,
+            "expired": expired,
+        },
+    )
+
+
+# --- refresh_suggestions (operators) -------------------------------------------
+
+
+class RefreshSuggestionsInput(serializers.Serializer):
+    """No fields: the refresh looks at the state of the banks now."""
+
+
+def _queue_refresh() -> None:
+    from celery import current_app
+
+    # found by name: the tasks module imports the services, not the reverse
+    current_app.tasks[REFRESH_TASK].delay()
+
+
+@ops_action(
+    "refresh_suggestions",
+    roles=SUGGESTION_ROLES,
+    input=RefreshSuggestionsInput,
+    resource="refresh",
+)
+def refresh_suggestions(ctx: ActionContext) -> Outcome:
+    """Ask for the suggestions to be refreshed now, without waiting for beat."""
+    transaction.on_commit(_queue_refresh)
+    return Outcome(
+        target={},
+        resource={"refresh": {"queued": True}},
+        details={"queued": True},
+    )
