@@ -6,11 +6,16 @@ class PlansConfig(AppConfig):
     verbose_name = "SIRA plans"
 
     def ready(self) -> None:
-        from plans import (
-            services,  # noqa: F401  (registers the ops actions)
-            tasks,  # noqa: F401  (queued by name from the services)
+        from plans import tasks  # noqa: F401  (queued by name from the services)
+        from plans.services import (  # noqa: F401  (registers the actions)
+            encryption,
+            execution,
+            generation,
+            plan_progress,
+            plan_records,
+            suggestion_refresh,
+            suggestions,
         )
-        from plans.services import plan_records
 
         plan_records.connect_approvals()
 
