@@ -1,5 +1,5 @@
-"""Fixtures of the plan execution tests: rails with money on them, and the
-eager worker's after-commit run."""
+"""Fixtures of the plan execution tests: rails with money on them, two
+treasury accounts, and the eager worker's after-commit run."""
 
 from __future__ import annotations
 
@@ -28,3 +28,11 @@ def rails() -> dict[str, Any]:
         "b": TreasuryAccountFactory(bank_profile=dst, balance=Decimal("50.00")),
         "payouts": PayoutFactory.create_batch(3, bank_profile=src),
     }
+
+
+@pytest.fixture
+def accounts() -> tuple[Any, Any]:
+    return (
+        TreasuryAccountFactory(balance=Decimal("1000.00")),
+        TreasuryAccountFactory(balance=Decimal("0.00")),
+    )
