@@ -172,7 +172,12 @@ def update_suggestions(
 
 
 class RefreshSuggestionsInput(serializers.Serializer):
-    """No fields: the refresh looks at the state of the banks now."""
+    """The refresh looks at the state of the banks now; the reason is kept
+    in its audit row."""
+
+    reason = serializers.CharField(
+        max_length=500, required=False, allow_blank=True, default=""
+    )
 
 
 def _queue_refresh() -> None:
@@ -188,11 +193,11 @@ def _queue_refresh() -> None:
     input=RefreshSuggestionsInput,
     resource="refresh",
 )
-def refresh_suggestions(ctx: ActionContext) -> Outcome:
+def refresh_suggestions(ctx: ActionContext, *, reason: str = "") -> Outcome:
     """Ask for the suggestions to be refreshed now, without waiting for beat."""
     transaction.on_commit(_queue_refresh)
     return Outcome(
         target={},
         resource={"refresh": {"queued": True}},
-        details={"queued": True},
+        details={"queued": True, "reason": reason},
     )
