@@ -41,18 +41,19 @@ lint: venv
 	$(BIN)/ruff format --check molam_ops audit controls payouts approvals plans widgets
 	DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
 
-## bench: serve as in production and measure against floors (see bench/README.md)
+## bench: serve as in production and measure against floors (see
+## benchmarks/README.md; the servers run DJANGO_SETTINGS_MODULE=benchmarks.settings)
 bench: venv
-	$(BIN)/python bench/run.py $(BENCH_ARGS)
-	$(BIN)/python bench/freeze_to_effect.py $(FREEZE_BENCH_ARGS)
-	$(BIN)/python bench/load.py $(LOAD_BENCH_ARGS)
+	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
+	$(BIN)/python -m benchmarks.freeze_to_effect $(FREEZE_BENCH_ARGS)
+	$(BIN)/python -m benchmarks.load $(LOAD_BENCH_ARGS)
 
 ## bench-kpis: the KPI summary over 1M payouts, then the fan-out to 1,000
 ## sockets, on one database (the second run reuses the first's payouts)
 .PHONY: bench-kpis
 bench-kpis: venv
-	$(BIN)/python bench/kpi_summary.py $(KPI_BENCH_ARGS)
-	$(BIN)/python bench/ws_fanout.py --keep-db $(FANOUT_BENCH_ARGS)
+	$(BIN)/python -m benchmarks.kpi_summary $(KPI_BENCH_ARGS)
+	$(BIN)/python -m benchmarks.ws_fanout --keep-db $(FANOUT_BENCH_ARGS)
 
 token: venv
 	@DEBUG=1 $(BIN)/python manage.py mint_token --sub alice --role pay_admin

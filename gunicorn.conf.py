@@ -1,5 +1,5 @@
 """gunicorn's configuration for the web process: docker-compose.yml and
-deploy/k8s name it with ``-c``, bench/run.py too, and gunicorn reads
+deploy/k8s name it with ``-c``, the benchmarks too, and gunicorn reads
 ``./gunicorn.conf.py`` by default, so the image's CMD (run from /app) uses it.
 The command lines keep the worker class, the worker count and the bind.
 

@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from approvals import binding, lifecycle
 from approvals.choices import ApprovalStatus
 from approvals.models import ApprovalRequest
-from approvals.serializers import approval_data
+from approvals.serializers import ApprovalSerializer
 from approvals.tasks import queue_notification
 from molam_ops.actions.context import ActionContext, RequestMeta
 from molam_ops.actions.registry import ActionSpec, get_action
@@ -123,7 +123,7 @@ class ApprovalRequests:
             raise _already_pending(key) from None
         # mail is slow and must not announce a request that rolled back
         transaction.on_commit(lambda: queue_notification(approval.id))
-        return approval_data(approval, viewer_id=ctx.actor_id, signatures=[])
+        return ApprovalSerializer(approval, context={"viewer_id": ctx.actor_id}).data
 
     def consume_token(
         self, *, action_type: str, payload: dict[str, Any], token: str
@@ -184,7 +184,10 @@ class ApprovalRequests:
         requests = ApprovalRequest.objects.prefetch_related("signatures").filter(
             pk__in=approval_ids
         )
-        return {str(a.id): approval_data(a, viewer_id=viewer_id) for a in requests}
+        context = {"viewer_id": viewer_id}
+        return {
+            str(a.id): ApprovalSerializer(a, context=context).data for a in requests
+        }
 
 
 def check_intact(approval: ApprovalRequest) -> None:

@@ -23,7 +23,7 @@ from approvals.inputs import ApproveInput, NoInput
 from approvals.lifecycle import notify, original_ctx
 from approvals.models import ApprovalRequest, ApprovalSignature
 from approvals.requests import check_intact
-from approvals.serializers import approval_data
+from approvals.serializers import ApprovalSerializer
 from approvals.tasks import queue_notification
 from molam_ops.actions.context import ActionContext, Outcome
 from molam_ops.actions.ports import audit_sink
@@ -208,7 +208,9 @@ def approve(
             "action_type": approval.action_type,
         },
         resource={
-            "approval": approval_data(approval, viewer_id=ctx.actor_id),
+            "approval": ApprovalSerializer(
+                approval, context={"viewer_id": ctx.actor_id}
+            ).data,
             **{k: v for k, v in extra.items() if k != "result"},
         },
         details={

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from functools import lru_cache
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -43,20 +42,12 @@ def append_row(
 ) -> OpsActionLog:
     """Append one chained row. Must run inside the caller's transaction, which
     holds the chain lock until it commits."""
-    with connection.cursor() as cur:
-        if connection.vendor == "postgresql":
-            # The lock, then the chain head in a statement of its own, whose
-            # snapshot (taken after the lock, READ COMMITTED) sees the row the
-            # previous holder committed; both in one query string, so one
-            # round trip.
-            cur.execute(
-                f"SELECT pg_advisory_xact_lock(%s); {_last_sql(connection.vendor)}",
-                [CHAIN_LOCK_ID],
-            )
-            cur.nextset()
-        else:
-            cur.execute(_last_sql(connection.vendor))
-        last = cur.fetchone()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_ID])
+    # a statement of its own, after the lock: its snapshot (READ COMMITTED)
+    # sees the row the previous holder committed
+    last = OpsActionLog.objects.order_by("-seq").values_list("seq", "hash").first()
     seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
     row = OpsActionLog(
         seq=seq,
@@ -80,18 +71,6 @@ def append_row(
     # (no model signals or save() override here to skip)
     rawsql.insert(row)
     return row
-
-
-@lru_cache(maxsize=4)
-def _last_sql(vendor: str) -> str:
-    """The chain head's SELECT, built once: on every action's path, and
-    through the ORM building it cost more CPU than running it."""
-    meta = OpsActionLog._meta
-    q = connection.ops.quote_name
-    seq, hash_ = q(meta.get_field("seq").column), q(meta.get_field("hash").column)
-    # only quoted identifiers from the model go into the text
-    table = q(meta.db_table)
-    return f"SELECT {seq}, {hash_} FROM {table} ORDER BY {seq} DESC LIMIT 1"  # noqa: S608
 
 
 class AuditLogSink:

@@ -4,7 +4,7 @@ Two questions, each one plain-SQL query and never cached: before a claim,
 which banks are blocked (:meth:`ControlsDispatchGate.blocked`); before every
 single send, may this payout go (:meth:`ControlsDispatchGate.hold_reason`).
 Reading at every send is what bounds the time from a freeze's 200 to the last
-payout sent; bench/freeze_to_effect.py measures that and what the check costs.
+payout sent; benchmarks/freeze_to_effect.py measures that and what the check costs.
 
 Plain SQL because these run per payout: the ORM would spend more time building
 the query than PostgreSQL spends answering it. Their WHERE clauses are
@@ -17,11 +17,9 @@ import uuid
 from collections.abc import Iterable
 
 from django.db import connection
-from django.db.models import Q
 from django.utils import timezone
 
 from controls.keys import FREEZE_GLOBAL, freeze_bank_key, pause_bank_key
-from controls.models import TreasuryControl, active_q
 from payouts import gates
 from payouts.models import Payout
 
@@ -116,20 +114,6 @@ def blocked_from_keys(keys: Iterable[str]) -> gates.Blocked:
                 if bank_id and banks.get(bank_id) != gates.BANK_FREEZE:
                     banks[bank_id] = reason
     return gates.Blocked(global_freeze=global_freeze, banks=banks)
-
-
-def blocked_by_orm() -> gates.Blocked:
-    """The same answer through the ORM and ``active_q``: the reference the
-    plain SQL above is tested against."""
-    keys = TreasuryControl.objects.filter(
-        active_q(timezone.now())
-        & (
-            Q(key=FREEZE_GLOBAL)
-            | Q(key__startswith="freeze_bank_")
-            | Q(key__startswith="pause_bank_")
-        )
-    ).values_list("key", flat=True)
-    return blocked_from_keys(keys)
 
 
 def _uuid(text: str) -> uuid.UUID | None:

@@ -109,25 +109,3 @@ def flag_state(control: Any) -> FlagState:
         value=control.value if isinstance(control.value, Mapping) else {},
         expires_at=control.expires_at,
     )
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
-
-
-def flag_data(control: Any, *, now: datetime) -> dict[str, Any]:
-    """The JSON shape of a flag; ``active``: switched on and not expired."""
-    state = flag_state(control)
-    return {
-        "name": state.name,
-        "key": control.key,
-        "enabled": state.enabled,
-        "active": state.enabled
-        and (state.expires_at is None or state.expires_at > now),
-        "percentage": str(state.percentage.quantize(Decimal("0.01"))),
-        "allow": sorted(state.allow),
-        "deny": sorted(state.deny),
-        "expires_at": _iso(state.expires_at),
-        "updated_by": control.updated_by,
-        "updated_at": _iso(control.updated_at),
-    }

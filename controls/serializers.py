@@ -1,13 +1,14 @@
-"""The JSON shape of a control (DESIGN §6), used by responses and lists."""
+"""The JSON shapes of a control and a feature flag (DESIGN §6, §9), used by
+responses and lists."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from django.utils import timezone
 from rest_framework import serializers
 
+from controls.flags import flag_state
 from controls.models import TreasuryControl
 
 
@@ -34,30 +35,54 @@ class ControlSerializer(serializers.ModelSerializer):
         return obj.is_active(self.context.get("now") or timezone.now())
 
 
-def _datetime(value: datetime | None) -> str | None:
-    """As DRF's DateTimeField renders it: in the current time zone, ISO 8601,
-    ``Z`` for UTC."""
-    if value is None:
-        return None
-    text = value.astimezone(timezone.get_current_timezone()).isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
+class _FlagStateMixin:
+    """Reads its value from the flag's state (``controls.flags``), as the
+    evaluator sees it, rather than from a column."""
+
+    field_name: str
+
+    def get_attribute(self, instance: TreasuryControl) -> Any:
+        value = getattr(flag_state(instance), self.field_name)
+        return sorted(value) if isinstance(value, frozenset) else value
 
 
-def control_data(control: TreasuryControl) -> dict[str, Any]:
-    """The :class:`ControlSerializer` shape, built directly: each action's
-    response renders one control, and building the serializer cost more CPU
-    than the control's SQL (bench/README.md). tests/controls holds the two
-    to the same output."""
-    description = control.description
-    return {
-        "id": str(control.id),
-        "key": control.key,
-        "value": control.value,
-        "enabled": control.enabled,
-        "expires_at": _datetime(control.expires_at),
-        "active": control.is_active(timezone.now()),
-        "description": None if description is None else str(description),
-        "updated_by": control.updated_by,
-        "created_at": _datetime(control.created_at),
-        "updated_at": _datetime(control.updated_at),
-    }
+class _FlagName(_FlagStateMixin, serializers.CharField):
+    pass
+
+
+class _FlagPercentage(_FlagStateMixin, serializers.DecimalField):
+    pass
+
+
+class _FlagSubjects(_FlagStateMixin, serializers.ListField):
+    pass
+
+
+class FlagSerializer(serializers.ModelSerializer):
+    """A ``feature:<name>`` control as a flag; ``active``: switched on and not
+    expired."""
+
+    name = _FlagName()
+    active = serializers.SerializerMethodField()
+    percentage = _FlagPercentage(max_digits=5, decimal_places=2)
+    allow = _FlagSubjects(child=serializers.CharField())
+    deny = _FlagSubjects(child=serializers.CharField())
+
+    class Meta:
+        model = TreasuryControl
+        fields = [
+            "name",
+            "key",
+            "enabled",
+            "active",
+            "percentage",
+            "allow",
+            "deny",
+            "expires_at",
+            "updated_by",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_active(self, obj: TreasuryControl) -> bool:
+        return obj.is_active(self.context.get("now") or timezone.now())

@@ -45,9 +45,8 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 PORT = env.int("PORT", default=8084)
 
-BENCH_ENDPOINTS = env.bool("BENCH_ENDPOINTS", default=False)
-INSTALLED_APPS = [*wiring.INSTALLED_APPS, *(["bench"] if BENCH_ENDPOINTS else [])]
 # Fixed wiring (molam_ops/lib/wiring.py): no deployment changes it.
+INSTALLED_APPS = wiring.INSTALLED_APPS
 MIDDLEWARE = wiring.MIDDLEWARE
 TEMPLATES = wiring.TEMPLATES
 AUTH_PASSWORD_VALIDATORS = wiring.AUTH_PASSWORD_VALIDATORS
@@ -145,12 +144,10 @@ OUTBOX_RELAY_INTERVAL = env.float("OUTBOX_RELAY_INTERVAL", default=2.0)
 # Plan execution (plans/execution): how often beat re-checks blocked steps; a
 # running step whose worker cannot be proven dead (SQLite) is orphaned after
 # PLAN_STEP_TIMEOUT_SECONDS; a task finding its plan busy retries after
-# PLAN_BUSY_RETRY_SECONDS. PLAN_STEP_DELAY_SECONDS (tests only, default 0)
-# slows each step so a test can kill a worker in the middle of one.
+# PLAN_BUSY_RETRY_SECONDS.
 PLAN_RESUME_INTERVAL = env.float("PLAN_RESUME_INTERVAL", default=5.0)
 PLAN_STEP_TIMEOUT_SECONDS = env.int("PLAN_STEP_TIMEOUT_SECONDS", default=300)
 PLAN_BUSY_RETRY_SECONDS = env.float("PLAN_BUSY_RETRY_SECONDS", default=5.0)
-PLAN_STEP_DELAY_SECONDS = env.float("PLAN_STEP_DELAY_SECONDS", default=0.0)
 # beat asks SIRA for suggestions (or derives them) this often
 SUGGESTIONS_REFRESH_SECONDS = env.int("SUGGESTIONS_REFRESH_SECONDS", default=60)
 check(SUGGESTIONS_REFRESH_SECONDS >= 1, "SUGGESTIONS_REFRESH_SECONDS must be >= 1")

@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -33,9 +32,6 @@ urlpatterns = [
     # unmatched /api paths answer the §6 JSON 404 even with DEBUG on
     re_path(r"^api/", api_not_found),
 ]
-
-if settings.BENCH_ENDPOINTS:  # the floors of `make bench`, never in production
-    urlpatterns.insert(0, path("bench/", include("bench.urls")))
 
 handler400 = "molam_ops.errors.handler400"
 handler404 = "molam_ops.errors.handler404"

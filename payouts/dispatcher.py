@@ -6,7 +6,7 @@ for each one, right before the send, ask the gate again — the controls, and
 whether the payout is still ours and not disputed (one query, never cached).
 That per-payout check is what bounds
 the time between a freeze's 200 and the last payout sent to the frozen scope
-(one send at most, measured by bench/freeze_to_effect.py); a payout stopped
+(one send at most, measured by benchmarks/freeze_to_effect.py); a payout stopped
 there goes back to the queue. The bank's answer is recorded (sent / failed,
 attempts + 1) with the bank's breaker and health; a breaker that opens pauses
 the bank through the runner.
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -53,14 +52,9 @@ class BatchReport:
 
 
 def dispatch_batch(
-    *,
-    batch: int = 10,
-    connector: BankConnector | None = None,
-    check_controls: bool = True,
+    *, batch: int = 10, connector: BankConnector | None = None
 ) -> BatchReport:
-    """Claim and send one batch. ``check_controls=False`` skips only the
-    per-payout re-check (the claim still honours every control); it exists for
-    the benchmark that prices that check, and no command exposes it."""
+    """Claim and send one batch, asking the gate again before every send."""
     connector = connector or default_connector()
     report = BatchReport()
     now = timezone.now()
@@ -76,21 +70,20 @@ def dispatch_batch(
     )
     report.claimed = len(claimed)
     for payout in claimed:
-        _dispatch_one(payout, connector, report, check_controls)
+        _dispatch_one(payout, connector, report)
     return report
 
 
 def _dispatch_one(
-    payout: Payout, connector: BankConnector, report: BatchReport, check: bool
+    payout: Payout, connector: BankConnector, report: BatchReport
 ) -> None:
-    if check:
-        reason = gates.gate().hold_reason(
-            payout_id=payout.pk, bank_profile_id=payout.bank_profile_id
-        )
-        if reason is not None:
-            services.release(payout.pk, reason=reason)
-            report.held[reason] += 1
-            return
+    reason = gates.gate().hold_reason(
+        payout_id=payout.pk, bank_profile_id=payout.bank_profile_id
+    )
+    if reason is not None:
+        services.release(payout.pk, reason=reason)
+        report.held[reason] += 1
+        return
     result = connector.send(payout)
     transition = services.record_result(payout, result)
     if result.ok:
@@ -148,22 +141,6 @@ def run_loop(
         if rest:
             stop.wait(rest)
     return total
-
-
-def drain(
-    *, batch: int, check_controls: bool = True, connector: BankConnector | None = None
-) -> tuple[int, float]:
-    """Dispatch until nothing is left to claim; (payouts sent, seconds). For the
-    throughput benchmark."""
-    connector = connector or default_connector()
-    sent, started = 0, time.perf_counter()
-    while True:
-        report = dispatch_batch(
-            batch=batch, connector=connector, check_controls=check_controls
-        )
-        if not report.claimed:
-            return sent, time.perf_counter() - started
-        sent += report.sent
 
 
 def _add(total: BatchReport, report: BatchReport) -> None:

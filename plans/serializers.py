@@ -2,70 +2,117 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
+from rest_framework import serializers
+from rest_framework.fields import SkipField
+
 from molam_ops.actions.ports import ports
-from molam_ops.lib.fields import iso_utc
 from plans.models import Plan, Suggestion
 
 
-def plan_data(plan: Plan, *, approval: dict[str, Any] | None = None) -> dict[str, Any]:
+class _EmptyAsNull:
+    """Renders a column's empty value ("" or {}) as null: the column stores
+    empty for none."""
+
+    def to_representation(self, value: Any) -> Any:
+        return super().to_representation(value) if value else None  # type: ignore[misc]
+
+
+class _OptionalChar(_EmptyAsNull, serializers.CharField):
+    pass
+
+
+class _OptionalDict(_EmptyAsNull, serializers.DictField):
+    pass
+
+
+class _PlanApproval(serializers.DictField):
+    """The plan's approval request as the approvals app shows it to the viewer
+    (``context["approvals"]``, by id); absent when there is none."""
+
+    def get_attribute(self, instance: Plan) -> Any:
+        approval = self.context.get("approvals", {}).get(str(instance.approval_id))
+        if approval is None:
+            raise SkipField
+        return approval
+
+
+class PlanSerializer(serializers.ModelSerializer):
     """A plan as the API shows it. ``plan_data`` (the encrypted snapshot and
     answer) never leaves the database through the API."""
-    data: dict[str, Any] = {
-        "id": str(plan.id),
-        "plan_type": plan.plan_type,
-        "status": plan.status,
-        "source": plan.source or None,
-        "summary": plan.summary,
-        "steps": plan.steps,
-        "total_amount": f"{plan.total_amount:.2f}",
-        "currency": plan.currency,
-        "payout_count": plan.payout_count,
-        "approval_required": plan.approval_required,
-        "approval_id": str(plan.approval_id) if plan.approval_id else None,
-        "details": plan.details,
-        "params": plan.params,
-        "planner_version": plan.planner_version,
-        "input_hash": plan.input_hash,
-        "fallback_reason": plan.fallback_reason or None,
-        "created_by": plan.created_by,
-        "created_at": iso_utc(plan.created_at),
-        "updated_at": iso_utc(plan.updated_at),
-    }
-    if approval is not None:
-        data["approval"] = approval
-    return data
+
+    # a string in the schema: its choices are already the generate-plan
+    # input's ``type`` enum, and one choice set may have only one name there
+    plan_type = serializers.CharField()
+    source = _OptionalChar(allow_null=True)
+    steps = serializers.ListField(child=serializers.DictField())
+    details = serializers.DictField()
+    params = serializers.DictField()
+    fallback_reason = _OptionalChar(allow_null=True)
+    approval = _PlanApproval(required=False)
+
+    class Meta:
+        model = Plan
+        fields = [
+            "id",
+            "plan_type",
+            "status",
+            "source",
+            "summary",
+            "steps",
+            "total_amount",
+            "currency",
+            "payout_count",
+            "approval_required",
+            "approval_id",
+            "details",
+            "params",
+            "planner_version",
+            "input_hash",
+            "fallback_reason",
+            "created_by",
+            "created_at",
+            "updated_at",
+            "approval",
+        ]
+        read_only_fields = fields
 
 
-def approvals_of(plans: list[Plan], *, viewer_id: str | None) -> dict[str, Any]:
-    """The approval requests of these plans, keyed by id, in one lookup."""
+def approvals_of(plans: Iterable[Plan], *, viewer_id: str | None) -> dict[str, Any]:
+    """The approval requests of these plans, keyed by id, in one lookup: the
+    ``approvals`` context of :class:`PlanSerializer`."""
     ids = [str(p.approval_id) for p in plans if p.approval_id]
     if not ids or ports.approvals is None:
         return {}
     return ports.approvals.describe(ids, viewer_id=viewer_id)
 
 
-def plans_data(plans: list[Plan], *, viewer_id: str | None) -> list[dict[str, Any]]:
-    approvals = approvals_of(plans, viewer_id=viewer_id)
-    return [plan_data(p, approval=approvals.get(str(p.approval_id))) for p in plans]
+class SuggestedActionSerializer(serializers.Serializer):
+    action_type = serializers.CharField()
+    payload = serializers.DictField()
 
 
-def suggestion_data(suggestion: Suggestion) -> dict[str, Any]:
-    return {
-        "id": str(suggestion.id),
-        "source": suggestion.source,
-        "title": suggestion.title,
-        "description": suggestion.description,
-        "confidence": f"{suggestion.confidence:.3f}",
-        "action": {
-            "action_type": suggestion.action_type,
-            "payload": suggestion.payload,
-        },
-        "status": suggestion.status,
-        "created_at": iso_utc(suggestion.created_at),
-        "updated_at": iso_utc(suggestion.updated_at),
-        "decided_by": suggestion.decided_by or None,
-        "decided_at": iso_utc(suggestion.decided_at),
-        "result": suggestion.result or None,
-    }
+class SuggestionSerializer(serializers.ModelSerializer):
+    action = SuggestedActionSerializer(source="*", read_only=True)
+    decided_by = _OptionalChar(allow_null=True)
+    result = _OptionalDict(allow_null=True)
+
+    class Meta:
+        model = Suggestion
+        fields = [
+            "id",
+            "source",
+            "title",
+            "description",
+            "confidence",
+            "action",
+            "status",
+            "created_at",
+            "updated_at",
+            "decided_by",
+            "decided_at",
+            "result",
+        ]
+        read_only_fields = fields

@@ -19,7 +19,7 @@ from approvals.selectors import (
     approval_pending_list,
     approval_signable_by,
 )
-from approvals.serializers import approval_data
+from approvals.serializers import ApprovalSerializer
 from molam_ops.errors import OpsError
 from molam_ops.identity import request_principal
 
@@ -29,57 +29,6 @@ FLAGS = [
         "signable", bool, description="Only the requests the caller may sign."
     ),
 ]
-
-
-class ApproverSerializer(serializers.Serializer):
-    signer_id = serializers.CharField()
-    role = serializers.CharField()
-    decision = serializers.CharField()
-    comment = serializers.CharField()
-    signed_at = serializers.DateTimeField()
-
-
-class ApprovalSerializer(serializers.Serializer):
-    """Renders ``approval_data``; the declared fields document it (OpenAPI)."""
-
-    id = serializers.UUIDField()
-    action_reference = serializers.UUIDField()
-    action_type = serializers.CharField()
-    summary = serializers.CharField(
-        help_text="One sentence in the reader's language: who asks for what, on "
-        "which target, how much, why, the signatures so far, until when."
-    )
-    target = serializers.DictField(help_text="What the action acts on, by name.")
-    initiator_id = serializers.CharField()
-    required_approvals = serializers.IntegerField()
-    current_approvals = serializers.IntegerField()
-    approvers = ApproverSerializer(many=True)
-    status = serializers.CharField()
-    expires_at = serializers.DateTimeField()
-    created_at = serializers.DateTimeField()
-    decided_at = serializers.DateTimeField(allow_null=True)
-    can_sign = serializers.BooleanField(
-        help_text="Whether a signature of the caller would count: pending, not "
-        "theirs, not signed by them yet, and they hold an approver role."
-    )
-    approval_token = serializers.CharField(
-        required=False,
-        help_text="Once approved and until used or expired; only for the "
-        "initiator and the signers.",
-    )
-    token_used = serializers.BooleanField(required=False)
-
-    def to_representation(self, instance: ApprovalRequest) -> dict[str, Any]:
-        return viewed(instance, self.context["request"])
-
-
-def viewed(approval: ApprovalRequest, request: Request) -> dict[str, Any]:
-    principal = request_principal(request)
-    return approval_data(
-        approval,
-        viewer_id=principal.id if principal else None,
-        viewer_roles=principal.roles if principal else (),
-    )
 
 
 def _mine_or_signable(
@@ -143,4 +92,5 @@ class ApprovalDetailApi(APIView):
             raise OpsError(
                 "approval_not_found", _("No approval request with this id."), status=404
             )
-        return Response({"ok": True, "approval": viewed(approval, request)})
+        data = ApprovalSerializer(approval, context={"request": request}).data
+        return Response({"ok": True, "approval": data})

@@ -13,30 +13,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from controls.flags import evaluate, flag_data, flag_state
+from controls.flags import evaluate, flag_state
 from controls.models import TreasuryControl
 from controls.selectors import flag_get, flag_list
+from controls.serializers import FlagSerializer
 from molam_ops.errors import OpsError
 
 MAX_SUBJECT_LENGTH = 255
-
-
-class FlagSerializer(serializers.Serializer):
-    """Renders ``flag_data``; the declared fields document it (OpenAPI)."""
-
-    name = serializers.CharField()
-    key = serializers.CharField()
-    enabled = serializers.BooleanField()
-    active = serializers.BooleanField()
-    percentage = serializers.DecimalField(max_digits=5, decimal_places=2)
-    allow = serializers.ListField(child=serializers.CharField())
-    deny = serializers.ListField(child=serializers.CharField())
-    expires_at = serializers.DateTimeField(allow_null=True)
-    updated_by = serializers.CharField()
-    updated_at = serializers.DateTimeField()
-
-    def to_representation(self, instance: TreasuryControl) -> dict[str, Any]:
-        return flag_data(instance, now=self.context.get("now") or timezone.now())
 
 
 @extend_schema(tags=["controls"])

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from controls.inputs import PauseBankInput, ResumeBankInput
 from controls.keys import pause_bank_key
-from controls.serializers import control_data
+from controls.serializers import ControlSerializer
 from controls.services._common import bank_or_404, switch_control
 from molam_ops.actions.context import ActionContext, Outcome
 from molam_ops.actions.registry import ops_action
@@ -50,7 +50,7 @@ def pause_bank(
         )
     return Outcome(
         target={"bank_profile_id": str(bank.id), "control_key": control.key},
-        resource={"control": control_data(control)},
+        resource={"control": ControlSerializer(control).data},
         details={
             "reason": reason,
             "bank_name": bank.name,
@@ -81,6 +81,6 @@ def resume_bank(
         raise OpsError("bank_not_paused", _("This bank is not paused."), status=409)
     return Outcome(
         target={"bank_profile_id": str(bank.id), "control_key": control.key},
-        resource={"control": control_data(control)},
+        resource={"control": ControlSerializer(control).data},
         details={"reason": reason, "bank_name": bank.name},
     )

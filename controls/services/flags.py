@@ -17,11 +17,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from controls.flags import flag_data
 from controls.inputs import FutureDateTimeField
 from controls.keys import feature_key
 from controls.models import TreasuryControl
-from controls.serializers import control_data
+from controls.serializers import ControlSerializer, FlagSerializer
 from molam_ops.actions.context import ActionContext, Outcome
 from molam_ops.actions.registry import ops_action
 
@@ -129,8 +128,8 @@ def set_flag(
     return Outcome(
         target={"name": name, "control_key": key},
         resource={
-            "flag": flag_data(current, now=now),
-            "control": control_data(current),
+            "flag": FlagSerializer(current, context={"now": now}).data,
+            "control": ControlSerializer(current).data,
         },
         details={"new": _state(current), "previous": previous},
     )

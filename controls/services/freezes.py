@@ -14,7 +14,7 @@ from django.utils.translation import gettext_noop
 from controls.inputs import FreezeInput, UnfreezeInput
 from controls.keys import FREEZE_GLOBAL, freeze_bank_key
 from controls.models import TreasuryControl, active_q
-from controls.serializers import control_data
+from controls.serializers import ControlSerializer
 from controls.services._common import bank_or_404, switch_control
 from molam_ops.actions.context import ActionContext, Outcome
 from molam_ops.actions.registry import ops_action
@@ -100,7 +100,7 @@ def freeze_payouts(
         raise _already_frozen()
     return Outcome(
         target={**target, "control_key": key},
-        resource={"control": control_data(control)},
+        resource={"control": ControlSerializer(control).data},
         details={
             "reason": reason,
             "expires_at": iso_utc(expires_at),
@@ -126,6 +126,6 @@ def unfreeze_payouts(
         raise OpsError("not_frozen", _("This scope is not frozen."), status=409)
     return Outcome(
         target={**target, "control_key": key},
-        resource={"control": control_data(control)},
+        resource={"control": ControlSerializer(control).data},
         details={"reason": reason},
     )

@@ -31,6 +31,7 @@ from molam_ops.actions.context import ActionContext, Outcome
 from molam_ops.actions.registry import ops_action
 from molam_ops.actions.rules import signatures_for_usd
 from molam_ops.errors import OpsError
+from molam_ops.lib.fields import iso_utc
 from payouts import selectors as payout_selectors
 from payouts import services as payout_services
 from payouts.api.serializers import PayoutSerializer
@@ -49,10 +50,6 @@ def payout_or_404(payout_id: uuid.UUID) -> Payout:
             fields={"payout_id": [_("Unknown payout.")]},
         )
     return payout
-
-
-def payout_data(payout: Payout) -> dict[str, Any]:
-    return dict(PayoutSerializer(payout).data)
 
 
 def _check_retryable(payout: Payout) -> None:
@@ -153,7 +150,7 @@ def retry_payout(
             "payout_id": str(payout.id),
             "bank_profile_id": str(payout.bank_profile_id),
         },
-        resource={"payout": payout_data(payout)},
+        resource={"payout": PayoutSerializer(payout).data},
         details={
             "reason": reason,
             "previous_status": before[0],
@@ -198,7 +195,7 @@ def mark_dispute(ctx: ActionContext, *, payout_id: uuid.UUID, reason: str) -> Ou
             "payout_id": str(payout.id),
             "bank_profile_id": str(payout.bank_profile_id),
         },
-        resource={"payout": payout_data(payout)},
+        resource={"payout": PayoutSerializer(payout).data},
         details={
             "reason": reason,
             "status": payout.status,
@@ -269,7 +266,7 @@ def retry_failed_facts(ctx: ActionContext, data: dict[str, Any]) -> dict[str, An
     bank_id, since = data.get("bank_profile_id"), data.get("since")
     count, totals = payout_services.failed_totals(bank_profile_id=bank_id, since=since)
     bank = bank_or_404(bank_id).name if bank_id else None
-    args = {"count": count, "bank": bank, "since": _iso(since)}
+    args = {"count": count, "bank": bank, "since": iso_utc(since)}
     what = (
         gettext_noop("retry %(count)s failed payouts at %(bank)s")
         if bank
@@ -288,7 +285,7 @@ def retry_failed_facts(ctx: ActionContext, data: dict[str, Any]) -> dict[str, An
     return {
         "what": what,
         "what_args": args,
-        "target": {"bank": bank, "since": _iso(since), "count": count},
+        "target": {"bank": bank, "since": iso_utc(since), "count": count},
         "totals": {c: str(a) for c, a in sorted(totals.items())},
         "amount": str(single[1]) if single else (str(usd) if usd is not None else ""),
         "currency": single[0] if single else "USD",
@@ -334,15 +331,15 @@ def retry_failed_payouts(
         "payout_ids": ids,
     }
     return Outcome(
-        target={"bank_profile_id": _str(bank_profile_id), "since": _iso(since)},
+        target={"bank_profile_id": _str(bank_profile_id), "since": iso_utc(since)},
         resource={"batch": batch},
-        details={**batch, "as_of": _iso(as_of), "status_before": PayoutStatus.FAILED},
+        details={
+            **batch,
+            "as_of": iso_utc(as_of),
+            "status_before": PayoutStatus.FAILED,
+        },
     )
 
 
 def _str(value: Any) -> str | None:
     return str(value) if value is not None else None
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None

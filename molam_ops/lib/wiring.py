@@ -2,8 +2,8 @@
 DRF, the OpenAPI generator, the content security policy.
 
 No deployment changes these, so nothing here reads the environment;
-``molam_ops/settings.py`` imports them by name next to what a deployment does
-configure (and adds the optional apps that depend on it).
+``molam_ops/settings.py`` names each of them next to what a deployment does
+configure.
 """
 
 INSTALLED_APPS = [

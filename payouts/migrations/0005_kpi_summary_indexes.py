@@ -7,7 +7,7 @@ from django.db import migrations
 
 # PostgreSQL only: INCLUDE makes both scans index-only, so the summary reads
 # ~20k open and ~15k recent index entries at 1M payouts, never the table
-# (bench/kpi_summary.py: uncached p50 67 ms before, 13.5 ms after).
+# (benchmarks/kpi_summary.py: uncached p50 67 ms before, 13.5 ms after).
 # They are created by SQL rather than declared in Payout.Meta.indexes because
 # SQLite has no INCLUDE and its payout tables stay small; the model state is
 # therefore unchanged and makemigrations proposes nothing.

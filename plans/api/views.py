@@ -20,50 +20,7 @@ from molam_ops.identity import request_principal
 from plans.filters import PlanFilter, SuggestionFilter
 from plans.models import Plan, Suggestion
 from plans.selectors import plan_get, plan_list, suggestion_list
-from plans.serializers import plans_data, suggestion_data
-
-
-class PlanSerializer(serializers.Serializer):
-    """Documents ``plan_data`` (DESIGN §6, §8) for the OpenAPI schema."""
-
-    id = serializers.UUIDField()
-    plan_type = serializers.CharField()
-    status = serializers.CharField()
-    source = serializers.CharField(allow_null=True)
-    summary = serializers.CharField()
-    steps = serializers.ListField(child=serializers.DictField())
-    total_amount = serializers.DecimalField(max_digits=20, decimal_places=2)
-    currency = serializers.CharField()
-    payout_count = serializers.IntegerField()
-    approval_required = serializers.BooleanField()
-    approval_id = serializers.UUIDField(allow_null=True)
-    approval = serializers.DictField(required=False)
-    details = serializers.DictField()
-    params = serializers.DictField()
-    planner_version = serializers.CharField()
-    input_hash = serializers.CharField()
-    fallback_reason = serializers.CharField(allow_null=True)
-    created_by = serializers.CharField()
-    created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
-
-
-class SuggestionSerializer(serializers.Serializer):
-    id = serializers.UUIDField()
-    source = serializers.CharField()
-    title = serializers.CharField()
-    description = serializers.CharField()
-    confidence = serializers.DecimalField(max_digits=4, decimal_places=3)
-    action = serializers.DictField()
-    status = serializers.CharField()
-    created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
-    decided_by = serializers.CharField(allow_null=True)
-    decided_at = serializers.DateTimeField(allow_null=True)
-    result = serializers.DictField(allow_null=True)
-
-    def to_representation(self, instance: Suggestion) -> dict[str, Any]:
-        return suggestion_data(instance)
+from plans.serializers import PlanSerializer, SuggestionSerializer, approvals_of
 
 
 def _viewer(request: Request) -> str | None:
@@ -85,7 +42,12 @@ class PlanListApi(generics.ListAPIView):
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         assert page is not None  # noqa: S101 (pagination is always on)
-        return self.get_paginated_response(plans_data(page, viewer_id=_viewer(request)))
+        context = {
+            **self.get_serializer_context(),
+            "approvals": approvals_of(page, viewer_id=_viewer(request)),
+        }
+        data = PlanSerializer(page, many=True, context=context).data
+        return self.get_paginated_response(data)
 
 
 class PlanDetailApi(APIView):
@@ -100,7 +62,8 @@ class PlanDetailApi(APIView):
         plan = plan_get(plan_id)
         if plan is None:
             raise OpsError("plan_not_found", _("No plan with this id."), status=404)
-        (data,) = plans_data([plan], viewer_id=_viewer(request))
+        approvals = approvals_of([plan], viewer_id=_viewer(request))
+        data = PlanSerializer(plan, context={"approvals": approvals}).data
         return Response({"ok": True, "plan": data})
 
 

@@ -8,12 +8,9 @@ that makes each step's effect happen at most once.
 from __future__ import annotations
 
 import logging
-import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
-
-from django.conf import settings
 
 from molam_ops.actions import idempotency, runner
 from molam_ops.errors import OpsError
@@ -105,10 +102,6 @@ def _run_step(plan: Plan, step: PlanStep, *, recovering: bool) -> str | None:
         # reservation no one will ever complete. Only the latter is released.
         idempotency.release(scope=progress.EXECUTOR.id, key=key)
     outcome = _call(plan, claimed, key)
-    if settings.PLAN_STEP_DELAY_SECONDS:
-        # tests only: the effect has committed and the step is not yet marked
-        # done, the worst moment for a worker to die
-        time.sleep(settings.PLAN_STEP_DELAY_SECONDS)
     return _record(claimed, key, outcome)
 
 

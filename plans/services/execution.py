@@ -29,7 +29,7 @@ from plans.execution.inputs import (
 )
 from plans.execution_tasks import queue_plan
 from plans.models import Plan, PlanStep
-from plans.serializers import plans_data
+from plans.serializers import PlanSerializer, approvals_of
 
 EXECUTABLE = (PlanStatus.PENDING, PlanStatus.APPROVED)
 CANCELLABLE = (PlanStatus.PENDING, PlanStatus.APPROVED, PlanStatus.EXECUTING)
@@ -48,7 +48,8 @@ def plan_or_404(plan_id: uuid.UUID) -> Plan:
 
 
 def _plan_json(plan: Plan, ctx: ActionContext) -> dict[str, Any]:
-    return plans_data([plan], viewer_id=ctx.actor_id)[0]
+    approvals = approvals_of([plan], viewer_id=ctx.actor_id)
+    return PlanSerializer(plan, context={"approvals": approvals}).data
 
 
 def _not_executable(plan: Plan) -> OpsError:

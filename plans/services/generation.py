@@ -29,7 +29,7 @@ from molam_ops.identity import system_principal
 from plans import crypto, sira_client
 from plans.choices import PlanSource, PlanStatus
 from plans.models import Plan
-from plans.serializers import plan_data
+from plans.serializers import PlanSerializer
 from plans.services.plan_inputs import GeneratePlanInput
 
 log = logging.getLogger(__name__)
@@ -87,7 +87,7 @@ def generate_plan(ctx: ActionContext, *, plan_params: dict[str, Any]) -> Outcome
     transaction.on_commit(lambda: _queue_generation(plan.id))
     return Outcome(
         target={"plan_id": str(plan.id), "plan_type": plan.plan_type},
-        resource={"plan": plan_data(plan)},
+        resource={"plan": PlanSerializer(plan).data},
         details={"plan_id": str(plan.id), "params": params},
         status=202,
     )

@@ -26,7 +26,7 @@ from molam_ops.errors import OpsError
 from molam_ops.identity import SYSTEM_ROLE, Principal, system_principal
 from plans.choices import PlanStatus, PlanType
 from plans.models import Plan, PlanStep
-from plans.serializers import plan_data
+from plans.serializers import PlanSerializer
 from plans.services.plan_inputs import RecordPlanInput
 
 # who moves a plan when its approval is decided
@@ -175,13 +175,14 @@ def record_plan(
             approval_required=True, approval_id=approval["id"]
         )
     plan.refresh_from_db()
+    approvals = {approval["id"]: approval} if approval else {}
     ctx.emit(
         "plans.plan.generated",
         {"plan_id": str(plan_id), "status": plan.status, "source": plan.source},
     )
     return Outcome(
         target={"plan_id": str(plan_id), "plan_type": plan.plan_type},
-        resource={"plan": plan_data(plan, approval=approval)},
+        resource={"plan": PlanSerializer(plan, context={"approvals": approvals}).data},
         details={
             "status": plan.status,
             "source": plan.source,

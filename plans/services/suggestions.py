@@ -22,7 +22,7 @@ from molam_ops.errors import OpsError
 from plans import sira_client
 from plans.choices import SuggestionStatus
 from plans.models import Suggestion
-from plans.serializers import suggestion_data
+from plans.serializers import SuggestionSerializer
 from plans.services.suggestion_refresh import SUGGESTION_ROLES
 
 # --- accept / decline ----------------------------------------------------------
@@ -149,7 +149,7 @@ def accept_suggestion(ctx: ActionContext, *, suggestion_id: uuid.UUID) -> Outcom
             "proposed_action_id": summary["action_id"],
         },
         resource={
-            "suggestion": suggestion_data(suggestion),
+            "suggestion": SuggestionSerializer(suggestion).data,
             "result": {k: v for k, v in result.body.items() if k != "ok"},
         },
         details={"title": suggestion.title, **summary},
@@ -175,6 +175,6 @@ def decline_suggestion(
             "suggestion_id": str(suggestion.id),
             "action_type": suggestion.action_type,
         },
-        resource={"suggestion": suggestion_data(suggestion)},
+        resource={"suggestion": SuggestionSerializer(suggestion).data},
         details={"title": suggestion.title, "reason": reason},
     )

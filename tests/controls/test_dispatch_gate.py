@@ -9,11 +9,12 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.db.models import Q
 from django.utils import timezone
 
-from controls.dispatch_gate import ControlsDispatchGate, blocked_by_orm
+from controls.dispatch_gate import ControlsDispatchGate, blocked_from_keys
 from controls.keys import FREEZE_GLOBAL, feature_key, freeze_bank_key, pause_bank_key
-from controls.models import TreasuryControl
+from controls.models import TreasuryControl, active_q
 from payouts import gates
 from payouts.choices import PayoutStatus
 from payouts.models import Payout
@@ -69,6 +70,20 @@ def test_global_freeze_blocks_every_bank() -> None:
     blocked = gates.gate().blocked()
     assert blocked.global_freeze
     assert blocked.reason_for(bank.id) == gates.GLOBAL_FREEZE
+
+
+def blocked_by_orm() -> gates.Blocked:
+    """The gate's answer through the ORM and ``active_q``: the reference its
+    plain SQL is held to."""
+    keys = TreasuryControl.objects.filter(
+        active_q(timezone.now())
+        & (
+            Q(key=FREEZE_GLOBAL)
+            | Q(key__startswith="freeze_bank_")
+            | Q(key__startswith="pause_bank_")
+        )
+    ).values_list("key", flat=True)
+    return blocked_from_keys(keys)
 
 
 def test_the_plain_sql_agrees_with_active_q() -> None:

@@ -1,23 +1,22 @@
-"""switch_control's one statement and control_data's plain dict, held to the
-ORM code they replaced (get_or_create + conditional UPDATE + re-read, and
-ControlSerializer), on both databases; and the one-of-two-callers guarantee
-on PostgreSQL."""
+"""switch_control: what turning a control on or off leaves in the row, the
+refusals (None, the actions' 409), and the one-of-many-callers guarantee on
+PostgreSQL, including a caller that blocks on the winner's uncommitted row."""
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 import time_machine
-from django.db import connection
-from django.db.models import Q
-from django.utils import timezone, translation
+from django.db import connection, transaction
+from django.utils import translation
 
 from controls.keys import pause_bank_key
-from controls.models import TreasuryControl, active_q
-from controls.serializers import ControlSerializer, control_data
+from controls.models import TreasuryControl
 from controls.services._common import bank_or_404, switch_control
 from molam_ops.actions.context import ActionContext
 from molam_ops.errors import OpsError
@@ -28,6 +27,14 @@ from tests.factories import BankProfileFactory
 from tests.helpers import post_action
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+BEFORE = NOW - timedelta(days=1)
+STATES: dict[str, dict[str, Any]] = {
+    "off": {"enabled": False, "expires_at": None},
+    "on": {"enabled": True, "expires_at": None},
+    "on-until-later": {"enabled": True, "expires_at": NOW + timedelta(hours=1)},
+    "expired": {"enabled": True, "expires_at": NOW - timedelta(seconds=1)},
+}
+ACTIVE = {"on", "on-until-later"}
 
 
 def _ctx(actor: str = "alice") -> ActionContext:
@@ -39,37 +46,7 @@ def _ctx(actor: str = "alice") -> ActionContext:
     )
 
 
-def _reference(
-    ctx: ActionContext,
-    *,
-    key: str,
-    on: bool,
-    value: dict[str, Any],
-    expires_at: datetime | None,
-    description: str,
-) -> TreasuryControl | None:
-    """switch_control as it was, through the ORM."""
-    now = timezone.now()
-    TreasuryControl.objects.get_or_create(
-        key=key, defaults={"created_at": now, "updated_at": now, "enabled": False}
-    )
-    state = ~active_q(now) if on else active_q(now)
-    changes: dict[str, Any] = {"enabled": on, "updated_by": ctx.actor_id}
-    changes["updated_at"] = now
-    if on:
-        changes.update(value=value, expires_at=expires_at, description=description)
-    if not TreasuryControl.objects.filter(Q(key=key) & state).update(**changes):
-        return None
-    return TreasuryControl.objects.get(key=key)
-
-
 def _seed(key: str, existing: str) -> None:
-    states = {
-        "off": {"enabled": False, "expires_at": None},
-        "on": {"enabled": True, "expires_at": None},
-        "on-until-later": {"enabled": True, "expires_at": NOW + timedelta(hours=1)},
-        "expired": {"enabled": True, "expires_at": NOW - timedelta(seconds=1)},
-    }
     if existing == "none":
         return
     TreasuryControl.objects.create(
@@ -78,102 +55,126 @@ def _seed(key: str, existing: str) -> None:
         description_en="Paused before",
         description_fr="Suspendue avant",
         updated_by="bruno",
-        created_at=NOW - timedelta(days=1),
-        updated_at=NOW - timedelta(days=1),
-        **states[existing],
+        created_at=BEFORE,
+        updated_at=BEFORE,
+        **STATES[existing],
     )
 
 
-def _columns(key: str) -> dict[str, Any] | None:
-    """Every column as stored (``values()`` would merge the translations)."""
+def _on(actor: str = "alice", key: str = "k") -> TreasuryControl | None:
+    return switch_control(
+        _ctx(actor),
+        key=key,
+        on=True,
+        value={"bank_profile_id": "b-1", "reason": "timeouts"},
+        expires_at=NOW + timedelta(minutes=5),
+        description="Bank B paused: timeouts",
+    )
+
+
+def _off(actor: str = "alice", key: str = "k") -> TreasuryControl | None:
+    return switch_control(
+        _ctx(actor), key=key, on=False, value={}, expires_at=None, description=""
+    )
+
+
+def _stored(key: str = "k") -> dict[str, Any] | None:
     names = [f.attname for f in TreasuryControl._meta.concrete_fields]
-    row = TreasuryControl.objects.filter(key=key).raw_values(*names).first()
-    if row is not None:
-        del row["id"], row["key"]
-    return row
+    return TreasuryControl.objects.filter(key=key).values(*names).first()
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("lang", ["en", "fr"])
-@pytest.mark.parametrize("existing", ["none", "off", "on", "on-until-later", "expired"])
-@pytest.mark.parametrize("on", [True, False])
-def test_one_statement_leaves_what_the_orm_sequence_left(
-    lang: str, existing: str, on: bool
-) -> None:
-    args: dict[str, Any] = {
-        "on": on,
-        "value": {"bank_profile_id": "b-1", "reason": "timeouts"} if on else {},
-        "expires_at": NOW + timedelta(minutes=5) if on else None,
-        "description": "Bank B paused: timeouts" if on else "",
-    }
-    _seed("ref", existing)
-    _seed("new", existing)
+@pytest.mark.parametrize("existing", ["none", "off", "expired"])
+def test_turning_on_an_inactive_control_switches_it(lang: str, existing: str) -> None:
+    _seed("k", existing)
     with time_machine.travel(NOW, tick=False), translation.override(lang):
-        expected = _reference(_ctx(), key="ref", **args)
-        got = switch_control(_ctx(), key="new", **args)
-        shapes = [
-            None if c is None else {**control_data(c), "id": None, "key": None}
-            for c in (expected, got)
-        ]
+        control = _on()
+        assert control is not None
+        assert control.is_active()
 
-    assert (got is None) == (expected is None)
-    assert shapes[1] == shapes[0]
-    if got is not None:
-        assert got.key == "new"
-        assert got.pk == TreasuryControl.objects.get(key="new").pk
-        assert got.description == expected.description  # type: ignore[union-attr]
-    if existing == "none" and not on:
-        # the old code left a disabled row, which every caller's refusal then
-        # rolled back; now there is none to roll back
-        assert _columns("new") is None
-    else:
-        assert _columns("new") == _columns("ref")
-
-
-@pytest.mark.django_db
-@pytest.mark.parametrize("lang", ["en", "fr"])
-@pytest.mark.parametrize("expires", [None, "past", "future"])
-def test_control_data_is_what_the_serializer_renders(
-    lang: str, expires: str | None
-) -> None:
-    when = {
-        None: None,
-        "past": NOW - timedelta(minutes=1),
-        "future": NOW + timedelta(microseconds=1234),
-    }[expires]
-    control = TreasuryControl.objects.create(
-        key="freeze_global",
-        value={"scope": "global", "amount": "1.50", "n": [1, None]},
-        enabled=True,
-        expires_at=when,
-        description_en="",
-        description_fr="Gel global",
-        updated_by="carla",
-        created_at=NOW - timedelta(days=2),
-        updated_at=NOW,
+    stored = TreasuryControl.objects.get(key="k")
+    assert control.pk == stored.pk
+    assert stored.enabled is True
+    assert stored.value == {"bank_profile_id": "b-1", "reason": "timeouts"}
+    assert stored.expires_at == NOW + timedelta(minutes=5)
+    assert (stored.updated_by, stored.updated_at) == ("alice", NOW)
+    assert stored.created_at == (NOW if existing == "none" else BEFORE)
+    # stored in the active language's column; the other one is left alone
+    other = "fr" if lang == "en" else "en"
+    assert getattr(stored, f"description_{lang}") == "Bank B paused: timeouts"
+    assert getattr(stored, f"description_{other}") in (
+        {"", None} if existing == "none" else {"Paused before", "Suspendue avant"}
     )
-    control = TreasuryControl.objects.get(pk=control.pk)
-    with time_machine.travel(NOW, tick=False), translation.override(lang):
-        fast = control_data(control)
-        drf = dict(ControlSerializer(control).data)
-
-    assert fast == drf
-    assert list(fast) == list(drf)  # the same key order, so the same bytes
-    assert fast["description"] == "Gel global"  # falls back to French
+    with translation.override(lang):
+        assert stored.description == "Bank B paused: timeouts"
 
 
 @pytest.mark.django_db
-def test_the_bank_is_loaded_with_its_name_only() -> None:
+@pytest.mark.parametrize("existing", sorted(ACTIVE))
+def test_turning_on_an_active_control_is_refused_and_changes_nothing(
+    existing: str,
+) -> None:
+    _seed("k", existing)
+    before = _stored()
+
+    with time_machine.travel(NOW, tick=False):
+        assert _on() is None
+
+    assert _stored() == before
+    assert TreasuryControl.objects.count() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("existing", sorted(ACTIVE))
+def test_turning_off_an_active_control_keeps_its_row(existing: str) -> None:
+    _seed("k", existing)
+    before = _stored()
+    assert before is not None
+
+    with time_machine.travel(NOW, tick=False):
+        control = _off(actor="carla")
+
+    assert control is not None
+    assert control.is_active(NOW) is False
+    after = _stored()
+    assert after == {
+        **before,
+        "enabled": False,
+        "updated_by": "carla",
+        "updated_at": NOW,
+    }
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("existing", ["none", "off", "expired"])
+def test_turning_off_an_inactive_control_is_refused_and_changes_nothing(
+    existing: str,
+) -> None:
+    _seed("k", existing)
+    before = _stored()
+
+    with time_machine.travel(NOW, tick=False):
+        assert _off() is None
+
+    assert _stored() == before  # and no row when there was none
+
+
+@pytest.mark.django_db
+def test_the_bank_is_loaded_with_its_name_only(
+    django_assert_num_queries: Any,
+) -> None:
     bank = BankProfileFactory(name_en="Ecobank", name_fr="Ecobanque")
 
-    loaded = bank_or_404(str(bank.id))
+    with django_assert_num_queries(1):
+        loaded = bank_or_404(str(bank.id))
+        with translation.override("fr"):
+            assert loaded.name == "Ecobanque"
+        with translation.override("en"):
+            assert loaded.name == "Ecobank"
 
     assert loaded.pk == bank.pk
     assert loaded.get_deferred_fields() >= {"code", "currencies", "fee_percent"}
-    with translation.override("fr"):
-        assert loaded.name == "Ecobanque"
-    with translation.override("en"):
-        assert loaded.name == "Ecobank"
     assert loaded.code == bank.code  # a deferred field still loads
     with pytest.raises(OpsError) as exc:
         bank_or_404(uuid.uuid4())
@@ -181,22 +182,22 @@ def test_the_bank_is_loaded_with_its_name_only() -> None:
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize("action", ["pause-bank", "resume-bank"])
-def test_of_ten_callers_on_an_existing_row_one_switches_it(
-    tx_db: None, action: str
+@pytest.mark.parametrize(
+    ("action", "existing"),
+    [("pause-bank", "none"), ("pause-bank", "off"), ("resume-bank", "on")],
+)
+def test_of_ten_callers_one_switches_the_control(
+    tx_db: None, action: str, existing: str
 ) -> None:
-    """The row exists (the race on a missing row is in
-    tests/molam_ops/test_idempotency_concurrency.py): the conflict path of the
-    INSERT and the UPDATE re-check the state on the row the winner committed."""
-    from rest_framework.test import APIClient
-
     bank = BankProfileFactory()
     key = pause_bank_key(bank.id)
-    _seed(key, "on" if action == "resume-bank" else "off")
+    _seed(key, existing)
     tokens = [mint(sub=f"racer-{i}", roles=["pay_admin"]) for i in range(10)]
     body = {"bank_profile_id": str(bank.id), "reason": "race"}
 
     def call(i: int) -> int:
+        from rest_framework.test import APIClient
+
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens[i]}")
         return post_action(client, action, body).status_code
@@ -208,3 +209,64 @@ def test_of_ten_callers_on_an_existing_row_one_switches_it(
     assert control.enabled is (action == "pause-bank")
     assert control.updated_by.startswith("racer-")
     assert connection.vendor == "postgresql"
+
+
+def _waiting_on_a_lock() -> bool:
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return cur.fetchone()[0] > 0
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    ("existing", "on"), [("none", True), ("off", True), ("on", False)]
+)
+def test_a_caller_blocked_by_the_winner_finds_the_switch_made(
+    tx_db: None, existing: str, on: bool
+) -> None:
+    """The second caller's statement waits on the first caller's uncommitted
+    row (the UPDATE's row lock, or the INSERT's unique index entry), then
+    re-checks the committed state and changes nothing."""
+    _seed("k", existing)
+    switch = _on if on else _off
+    first_switched, release_first = threading.Event(), threading.Event()
+    results: dict[str, Any] = {}
+
+    def first() -> None:
+        try:
+            with transaction.atomic():
+                results["first"] = switch("first")
+                first_switched.set()
+                release_first.wait(10)
+        finally:
+            connection.close()
+
+    def second() -> None:
+        first_switched.wait(10)
+        try:
+            with transaction.atomic():
+                results["second"] = switch("second")
+        except Exception as exc:  # reported by the assertions below
+            results["second"] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    # time_machine leaves time.monotonic alone, which the waits below use
+    with time_machine.travel(NOW, tick=False):
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + 10
+        while not _waiting_on_a_lock():
+            assert time.monotonic() < deadline, "the second caller never blocked"
+        release_first.set()
+        for t in threads:
+            t.join(10)
+
+    assert isinstance(results["first"], TreasuryControl)
+    assert results["second"] is None
+    control = TreasuryControl.objects.get(key="k")
+    assert (control.enabled, control.updated_by) == (on, "first")

@@ -32,9 +32,9 @@ pytestmark = pytest.mark.postgres
 # (the effect's and the action's), the stored response's UPDATE, COMMIT. The
 # effect's own statements come on top.
 KERNEL_STATEMENTS = 12
-# pause_bank / resume_bank: the bank's name, the control (one upsert or
-# conditional UPDATE with RETURNING). Lower it when controls/ sends fewer.
-EFFECT_STATEMENTS = 2
+# pause_bank / resume_bank: the bank's name, the control's conditional UPDATE
+# and its re-read (the ORM's UPDATE returns a row count, not the row).
+EFFECT_STATEMENTS = 3
 
 
 def _client(sub: str) -> APIClient:

@@ -27,6 +27,14 @@ def dispatch(batch: int = 50, **kw: Any) -> BatchReport:
     return dispatcher.dispatch_batch(batch=batch, **kw)
 
 
+def drain(batch: int = 10) -> int:
+    """Dispatch batches until nothing is left to claim; the payouts sent."""
+    sent = 0
+    while (report := dispatch(batch=batch)).claimed:
+        sent += report.sent
+    return sent
+
+
 def statuses(*payouts: Payout) -> list[str]:
     return [Payout.objects.get(pk=p.pk).status for p in payouts]
 

@@ -194,14 +194,31 @@ def test_a_freeze_during_a_batch_stops_the_next_sends_to_that_bank() -> None:
     assert [t.payout_id for t in ledger(frozen)] == [payouts[0].id]
 
 
+class ClaimOnlyGate:
+    """The installed gate at the claim, and no re-check before each send."""
+
+    def __init__(self, inner: gates.DispatchGate) -> None:
+        self.inner = inner
+
+    def blocked(self) -> gates.Blocked:
+        return self.inner.blocked()
+
+    def hold_reason(self, **_kw: Any) -> str | None:
+        return None
+
+
 def test_without_the_per_dispatch_check_the_batch_runs_on() -> None:
     """What the check buys (and what the benchmark prices): the same scenario
-    without it sends the whole claimed batch."""
+    with a gate asked only at the claim sends the whole claimed batch."""
     frozen = BankProfileFactory()
     PayoutFactory.create_batch(3, bank_profile=frozen)
     bank = ActingBank(lambda _p: _freeze(frozen))
-
-    report = dispatch(connector=bank, check_controls=False)
+    installed = gates.gate()
+    gates.set_gate(ClaimOnlyGate(installed))
+    try:
+        report = dispatch(connector=bank)
+    finally:
+        gates.set_gate(installed)
 
     assert report.sent == 3
     # and the next claim honours the freeze anyway

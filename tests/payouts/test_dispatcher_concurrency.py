@@ -11,9 +11,9 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from payouts import dispatcher
 from payouts.models import Payout, SimulatedBankTransfer
 from tests.factories import BankProfileFactory, PayoutFactory
+from tests.payouts.helpers import drain
 
 pytestmark = pytest.mark.postgres
 
@@ -31,7 +31,7 @@ def test_two_dispatchers_share_the_queue_without_double_sends(tx_db: None) -> No
     def worker() -> None:
         try:
             barrier.wait(timeout=10)
-            dispatcher.drain(batch=5)
+            drain(batch=5)
         except BaseException as exc:
             errors.append(exc)
         finally:

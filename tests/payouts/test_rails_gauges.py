@@ -17,10 +17,10 @@ from rest_framework.test import APIClient
 
 from controls.keys import FREEZE_GLOBAL
 from controls.models import TreasuryControl
-from payouts import dispatcher
 from payouts.choices import CircuitState
 from tests.factories import BankProfileFactory, PayoutFactory
 from tests.helpers import post_action
+from tests.payouts.helpers import drain
 
 pytestmark = pytest.mark.django_db
 
@@ -64,7 +64,7 @@ def test_backlog_and_the_oldest_wait() -> None:
     assert count == 2
     assert 7 * 60 <= age < 7 * 60 + 30
     # a dispatcher that runs drains it
-    dispatcher.drain(batch=10)
+    drain(batch=10)
     assert backlog() == (0, 0)
 
 

@@ -2,12 +2,14 @@
 Redis, start another, and find every step done exactly once.
 
 A real ``celery worker`` runs the plan's task from Redis against the test
-database. Each step is slowed (``PLAN_STEP_DELAY_SECONDS``) *after* its effect
-commits and *before* the step is marked done — the worst moment to die: the
-money moved, the row still says ``running``. The worker is killed right there.
-The broker redelivers the task (acks_late; the visibility timeout is short
-here) to a new worker, which must replay that step's effect from its
-idempotency record, not transfer the money again.
+database. The test slows each step from its own side: a trigger it installs
+on the steps table sleeps in the UPDATE that marks a step done, that is
+*after* the step's effect has committed and *before* its row says so — the
+worst moment to die: the money moved, the row still says ``running``. The
+worker is killed right there; its open transaction rolls back with it. The
+broker redelivers the task (acks_late; the visibility timeout is short here)
+to a new worker, which must replay that step's effect from its idempotency
+record, not transfer the money again.
 """
 
 from __future__ import annotations
@@ -37,6 +39,32 @@ from tests.plans.test_execute_plan_support import execute, make_plan, transfer
 ROOT = Path(__file__).resolve().parents[2]
 CELERY = str(Path(sys.executable).with_name("celery"))
 STEPS = 4
+STEP_DELAY_SECONDS = 1
+SLOW_STEPS = "test_slow_plan_steps"
+
+
+@pytest.fixture
+def slow_steps(tx_db: None) -> Iterator[None]:
+    """Each step's "done" waits ``STEP_DELAY_SECONDS`` in the database, inside
+    the worker's transaction that records it (the effect committed before)."""
+    table = connection.ops.quote_name(PlanStep._meta.db_table)
+    with connection.cursor() as cur:
+        cur.execute(
+            f"CREATE OR REPLACE FUNCTION {SLOW_STEPS}() RETURNS trigger"
+            f" LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep({STEP_DELAY_SECONDS});"
+            " RETURN NEW; END $$"
+        )
+        cur.execute(f"DROP TRIGGER IF EXISTS {SLOW_STEPS} ON {table}")
+        cur.execute(
+            f"CREATE TRIGGER {SLOW_STEPS} BEFORE UPDATE ON {table} FOR EACH ROW"
+            f" WHEN (OLD.status = '{StepStatus.RUNNING}'"
+            f" AND NEW.status = '{StepStatus.DONE}')"
+            f" EXECUTE FUNCTION {SLOW_STEPS}()"
+        )
+    yield
+    with connection.cursor() as cur:
+        cur.execute(f"DROP TRIGGER IF EXISTS {SLOW_STEPS} ON {table}")
+        cur.execute(f"DROP FUNCTION IF EXISTS {SLOW_STEPS}()")
 
 
 @pytest.fixture
@@ -77,7 +105,6 @@ def worker_env(var_dir: Path) -> dict[str, str]:
         DJANGO_SETTINGS_MODULE="molam_ops.settings",
         DEBUG="1",
         MOLAM_VAR_DIR=str(var_dir),
-        PLAN_STEP_DELAY_SECONDS="1",
         PLAN_BUSY_RETRY_SECONDS="0.5",
         BROKER_VISIBILITY_TIMEOUT="1",
         CONN_MAX_AGE="0",
@@ -149,6 +176,7 @@ def wait_for(
 @pytest.mark.redis
 def test_a_worker_killed_mid_plan_leaves_every_step_done_exactly_once(
     tx_db: None,
+    slow_steps: None,
     real_broker: None,
     start_worker: Callable[[str], subprocess.Popen[bytes]],
     pay_admin: Any,

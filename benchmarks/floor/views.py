@@ -1,4 +1,4 @@
-"""The floors of issue 2: bare DRF views in the same server as the pipeline.
+"""The floors: bare DRF views in the same server as the pipeline.
 
 No authentication, no permission, no runner: what is left is the cost of the
 server, Django's middleware and DRF itself, plus (for the INSERT) one database
@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from bench.models import FloorRow
+from benchmarks.floor.models import FloorRow
 
 CONSTANT = {"ok": True, "bench": "constant"}
 

@@ -1,7 +1,7 @@
-"""Load test (issue 6, "Performance"): 1,000 freeze/unfreeze requests through the
+"""Load test: 1,000 freeze/unfreeze requests through the
 production ASGI server, and whether one user's flood slows another user.
 
-Serves the app as bench/run.py does (PostgreSQL, Redis, gunicorn with 2 uvicorn
+Serves the app as benchmarks/run.py does (PostgreSQL, Redis, gunicorn with 2 uvicorn
 workers, DEBUG off, a fresh RS256 key pair) and, in one run:
 
   (L) load: 10 connections, each a different pay_admin user with its own bank,
@@ -9,7 +9,7 @@ workers, DEBUG off, a fresh RS256 key pair) and, in one run:
       Idempotency-Keys, 1,000 requests in all, with the rate limit raised for
       the run (RATE_LIMIT_PER_MINUTE=--load-rate-limit). Printed: req/s, p50,
       p99 and the errors (non-2xx or socket; must be 0), next to the floors of
-      bench/run.py loaded the same way in the same run: (c) a bare INSERT
+      benchmarks/run.py loaded the same way in the same run: (c) a bare INSERT
       view, (d) a bare constant GET.
   (F) fairness: a second server with the production limit (100/min/user).
       User B's latency on GET /api/ops/actions?limit=1, one request at a time,
@@ -20,53 +20,49 @@ workers, DEBUG off, a fresh RS256 key pair) and, in one run:
       --fairness-rounds rounds (a new A each round); the slowdown printed is
       the median of the rounds' ratios.
 
-    .venv/bin/python bench/load.py
-    .venv/bin/python bench/load.py --flood-connections 50 --flood-rate 200
-    make bench   # bench/run.py, bench/freeze_to_effect.py, then this
+    .venv/bin/python -m benchmarks.load
+    .venv/bin/python -m benchmarks.load --flood-connections 50 --flood-rate 200
+    make bench   # benchmarks.run, benchmarks.freeze_to_effect, then this
 
-wrk is the client (bench/lua/load.lua), as in bench/run.py. A database whose
-name contains ``bench`` is dropped and recreated (see bench/README.md).
+wrk is the client (benchmarks/lua/load.lua), as in benchmarks/run.py. A
+database whose name contains ``bench`` is dropped and recreated (see
+benchmarks/README.md).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import shlex
 import signal
 import statistics
 import subprocess
-import sys
-import tempfile
 import time
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from bench.run import (  # noqa: E402 - the repository root is put on the path first
-    DEFAULT_DATABASE_URL,
+from benchmarks.harness import (
     DEFAULT_REDIS_URL,
+    Run,
+    audit_counts,
+    bench_banks,
+    bench_run,
+    main_entry,
+    repeat_command,
+    server_arguments,
+    server_flags,
+)
+from benchmarks.run import DEFAULT_DATABASE_URL
+from benchmarks.serving import (
+    FAILURE_KEYS,
+    FLOOR_CONSTANT,
+    FLOOR_INSERT,
     LUA_DIR,
     BenchError,
     Server,
-    audit_counts,
-    check_redis,
-    cleanup_redis,
     ensure_wrk,
-    git_commit,
-    gunicorn_argv,
-    machine,
-    make_keypair,
-    migrate_and_seed,
-    mint_tokens,
-    recreate_database,
-    server_env,
-    setup_django,
     write_rows,
+    wrk_result,
 )
 
 FAIRNESS_TARGET = 1.2
@@ -87,15 +83,13 @@ class Sample:
 
     @property
     def errors(self) -> int:
-        keys = ("non2xx", "connect_errors", "read_errors", "write_errors", "timeouts")
-        return int(sum(self.values[k] for k in keys))
+        return int(sum(self.values[k] for k in FAILURE_KEYS))
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--requests", type=int, default=1000, help="(L): in all")
     p.add_argument("--concurrency", type=int, default=10, help="(L): connections")
-    p.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     p.add_argument("--load-rate-limit", type=int, default=100_000, help="(L)")
     p.add_argument("--flood-connections", type=int, default=20, help="(F): A's")
     p.add_argument(
@@ -112,17 +106,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default=3,
         help="(F): alone/flood pairs, alternated; the slowdown is their median",
     )
-    p.add_argument(
-        "--database-url",
-        default=os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
-        help="PostgreSQL (default: $DATABASE_URL or %(default)s)",
-    )
-    p.add_argument(
-        "--redis-url",
-        default=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL),
-        help="REDIS_URL of the server (the rate limit's shared counter)",
-    )
-    p.add_argument("--keep-db", action="store_true", help="reuse the database")
+    server_arguments(p, database=DEFAULT_DATABASE_URL, redis=DEFAULT_REDIS_URL)
     p.add_argument(
         "--fairness-only", action="store_true", help="run (F) alone, not (L)"
     )
@@ -142,13 +126,6 @@ def wrk_argv(wrk: str, url: str, connections: int, threads: int) -> list[str]:
 def wrk_env(**values: str | int) -> dict[str, str]:
     extra = {f"BENCH_{k.upper()}": str(v) for k, v in values.items()}
     return {**os.environ, "BENCH_LUA_DIR": str(LUA_DIR), **extra}
-
-
-def result_of(out: str) -> dict[str, float]:
-    line = next((ln for ln in out.splitlines() if ln.startswith("BENCH_RESULT ")), "")
-    if not line:
-        raise BenchError(f"wrk printed no result:\n{out}")
-    return {k: float(v) for k, v in (kv.split("=", 1) for kv in line.split()[1:])}
 
 
 def counted(
@@ -182,7 +159,7 @@ def counted(
                 elapsed = time.perf_counter() - started
                 proc.send_signal(signal.SIGINT)  # wrk stops and prints its summary
     proc.wait()
-    values = result_of("".join(out))
+    values = wrk_result("".join(out))
     values["cpu_ms"] = (server.cpu_seconds() - cpu) * 1000 / max(values["requests"], 1)
     if finished < connections:
         raise BenchError(f"{title}: only {finished} connections finished")
@@ -193,32 +170,28 @@ def counted(
 # --- (L) the load ---------------------------------------------------------------
 
 
-def freeze_data(tmp: Path, banks: list[str], key: str, stage: str) -> str:
+def freeze_data(run: Run, banks: list[str], stage: str) -> str:
     subs = [f"bench-load-{stage}-{i:03d}" for i in range(len(banks))]
-    rows = list(zip(banks, mint_tokens(key, subs), strict=True))
-    return write_rows(tmp / f"load-{stage}.txt", rows)
+    rows = list(zip(banks, run.tokens(subs), strict=True))
+    return write_rows(run.tmp / f"load-{stage}.txt", rows)
 
 
 def run_load(
-    wrk: str,
-    server: Server,
-    args: argparse.Namespace,
-    banks: dict[str, list[str]],
-    key: str,
-    tmp: Path,
+    wrk: str, server: Server, run: Run, banks: dict[str, list[str]]
 ) -> tuple[list[Sample], list[str]]:
+    args = run.args
     n = args.concurrency
     per = args.requests // n
     nonce = uuid.uuid4().hex[:8]
     ops = "/api/ops/freeze-payouts"
     insert = {"method": "POST", "body": "{}"}
     # warm-up: an even count per connection, so every bank ends unfrozen
-    warm = freeze_data(tmp, banks["warm"], key, "warm")
+    warm = freeze_data(run, banks["warm"], "warm")
     counted(wrk, server, ops, "warm", n, 20, data=warm, key_prefix=f"{nonce}-warm")
-    counted(wrk, server, "/bench/insert", "warm", n, 20, **insert)
-    counted(wrk, server, "/bench/constant", "warm", n, 20)
+    counted(wrk, server, FLOOR_INSERT.path, "warm", n, 20, **insert)
+    counted(wrk, server, FLOOR_CONSTANT.path, "warm", n, 20)
     before = audit_counts("bench-load-main")
-    main = freeze_data(tmp, banks["main0"], key, "main")
+    main = freeze_data(run, banks["main"], "main")
     samples = [
         counted(
             wrk,
@@ -233,13 +206,15 @@ def run_load(
         counted(
             wrk,
             server,
-            "/bench/insert",
+            FLOOR_INSERT.path,
             "(c) floor: bare INSERT view",
             n,
             per,
             **insert,
         ),
-        counted(wrk, server, "/bench/constant", "(d) floor: bare constant GET", n, per),
+        counted(
+            wrk, server, FLOOR_CONSTANT.path, "(d) floor: bare constant GET", n, per
+        ),
     ]
     after = audit_counts("bench-load-main")
     problems = [f"{s.title}: {s.errors} errors" for s in samples if s.errors]
@@ -266,14 +241,15 @@ def start_flood(wrk: str, server: Server, token: str, args: argparse.Namespace) 
 def stop_flood(proc: Any) -> dict[str, float]:
     proc.send_signal(signal.SIGINT)  # wrk stops and prints its summary
     out, _ = proc.communicate(timeout=30)
-    return result_of(out)
+    return wrk_result(out)
 
 
 def run_fairness(
-    wrk: str, server: Server, args: argparse.Namespace, key: str
+    wrk: str, server: Server, run: Run
 ) -> tuple[list[Sample], list[dict[str, float]], list[str]]:
     """``--fairness-rounds`` rounds of: B alone, then B while a new user A
     floods; alternated so that drift on a shared machine hits both sides."""
+    args = run.args
     per_user = -(-args.b_requests // args.b_users)
     if per_user >= PRODUCTION_RATE_LIMIT:
         raise BenchError("each B user must stay under its limit: add --b-users")
@@ -281,7 +257,7 @@ def run_fairness(
     rounds = range(args.fairness_rounds)
     stages = ["warm"] + [f"{s}{r}" for r in rounds for s in ("alone", "flood", "a")]
     subs = [f"bench-{s}-{i}-{nonce}" for s in stages for i in range(args.b_users)]
-    tokens = mint_tokens(key, subs)
+    tokens = run.tokens(subs)
     users = {
         stage: " ".join(tokens[i * args.b_users : (i + 1) * args.b_users])
         for i, stage in enumerate(stages)
@@ -327,23 +303,19 @@ def table(samples: list[Sample]) -> str:
     return "\n".join(lines)
 
 
-def repeat_command(args: argparse.Namespace) -> str:
-    flags = [
+def repeat_flags(args: argparse.Namespace) -> list[str]:
+    return [
         f"--requests {args.requests}",
         f"--concurrency {args.concurrency}",
-        f"--workers {args.workers}",
         f"--load-rate-limit {args.load_rate_limit}",
         f"--flood-connections {args.flood_connections}",
         f"--flood-rate {args.flood_rate}",
         f"--b-users {args.b_users}",
         f"--b-requests {args.b_requests}",
         f"--fairness-rounds {args.fairness_rounds}",
-        f"--database-url {args.database_url}",
-        f"--redis-url {shlex.quote(args.redis_url)}",
-        *(["--keep-db"] if args.keep_db else []),
+        *server_flags(args),
         *(["--fairness-only"] if args.fairness_only else []),
     ]
-    return f".venv/bin/python bench/load.py {' '.join(flags)}"
 
 
 def report(
@@ -383,50 +355,25 @@ def report(
         )
 
 
-def serve(
-    env: dict[str, str], args: argparse.Namespace, log: Path, limit: int
-) -> Server:
-    limited = {**env, "RATE_LIMIT_PER_MINUTE": str(limit)}
-    server = Server(gunicorn_argv("asgi", args.workers), limited, log)
-    server.wait_ready()
-    return server
-
-
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     wrk = ensure_wrk()
-    check_redis(args.redis_url)
-    started = time.monotonic()
-    commit, host = git_commit(), machine()
     problems: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="molam-load-") as tmp_name:
-        tmp = Path(tmp_name)
-        private_key, public_key = make_keypair(tmp)
-        env = server_env(args, tmp, public_key)
-        recreate_database(args.database_url, keep=args.keep_db)
-        setup_django(env)
-        banks = migrate_and_seed(args.concurrency, 1)
-        load: list[Sample] = []
-        stages = [("load", args.load_rate_limit), ("fair", 100)]
+    load: list[Sample] = []
+    with bench_run(args, name="load") as run:
+        banks = bench_banks({"warm": args.concurrency, "main": args.concurrency})
+        stages = [("load", args.load_rate_limit), ("fair", PRODUCTION_RATE_LIMIT)]
         for stage, limit in stages[1:] if args.fairness_only else stages:
             print(f"{stage}: RATE_LIMIT_PER_MINUTE={limit} ...", flush=True)
-            server = serve(env, args, tmp / f"{stage}.log", limit)
-            try:
+            with run.server(stage, RATE_LIMIT_PER_MINUTE=str(limit)) as server:
                 if stage == "load":
-                    load, more = run_load(wrk, server, args, banks, private_key, tmp)
+                    load, more = run_load(wrk, server, run, banks)
                 else:
-                    fair, floods, more = run_fairness(wrk, server, args, private_key)
-            finally:
-                server.stop()
+                    fair, floods, more = run_fairness(wrk, server, run)
             if more:
                 print(f"server log (last lines):\n{server.log_tail(20)}")
             problems += more
-        cleanup_redis(args.redis_url)
-    print()
-    print(f"repeat:  {repeat_command(args)}")
-    print(f"commit:  {commit}")
-    print(f"machine: {host}")
-    print(f"took:    {time.monotonic() - started:.0f}s")
+    run.header(repeat_command("load", repeat_flags(args)))
     report(args, load, fair, floods)
     for problem in problems:
         print(f"PROBLEM: {problem}")
@@ -434,8 +381,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main(sys.argv[1:]))
-    except BenchError as exc:
-        print(f"bench: {exc}", file=sys.stderr)
-        sys.exit(1)
+    main_entry(main)

@@ -1,6 +1,6 @@
-"""KPI summary at scale (issue 5): GET /api/metrics/summary over 1,000,000 payouts.
+"""KPI summary at scale: GET /api/metrics/summary over 1,000,000 payouts.
 
-Serves the app as production does (bench/run.py: PostgreSQL, gunicorn with 2
+Serves the app as production does (benchmarks/run.py: PostgreSQL, gunicorn with 2
 uvicorn workers, DEBUG off, a run-generated RS256 key pair, Redis) on a
 database holding ``--payouts`` payouts, and measures with wrk, next to the bare
 GET floor (d) of the same server:
@@ -9,12 +9,12 @@ GET floor (d) of the same server:
       computation every few seconds, shared through Redis);
   (u) the summary computed on every request (``KPI_CACHE_SECONDS=0``): the
       honest cost of the computation;
-  (d) floor: ``GET /bench/constant``, measured in each server.
+  (d) floor: ``GET /floor/constant``, measured in each server.
 
 Target: (u) p50 <= 25 ms. Ratios p50 / floor p50 are printed with it.
 
-    .venv/bin/python bench/kpi_summary.py                  # seeds 1M rows (~1 min)
-    .venv/bin/python bench/kpi_summary.py --keep-db        # reuse them
+    .venv/bin/python -m benchmarks.kpi_summary             # seeds 1M rows (~1 min)
+    .venv/bin/python -m benchmarks.kpi_summary --keep-db   # reuse them
     make bench-kpis
 
 Needs PostgreSQL (``--database-url``, default ``$DATABASE_URL`` or
@@ -27,42 +27,33 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import sys
-import tempfile
 import time
-from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from bench.run import (  # noqa: E402 - the repository root is put on the path first
+from benchmarks.harness import (
+    Run,
+    bench_run,
+    main_entry,
+    repeat_command,
+    server_arguments,
+    server_flags,
+    verdict,
+)
+from benchmarks.serving import (
     FLOOR_CONSTANT,
     BenchError,
     Phase,
     Server,
-    check_redis,
     ensure_wrk,
-    git_commit,
-    gunicorn_argv,
-    machine,
-    make_keypair,
-    recreate_database,
+    failures,
     request,
     run_wrk,
-    server_env,
-    setup_django,
 )
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/molam_bench_kpis"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/10"
 TARGET_P50_MS = 25.0
 BATCH = 250_000
-# The rate limit stays on (its shared counter is part of every request's cost)
-# but so high that one bench client is never refused.
-BENCH_SERVER_ENV = {"RATE_LIMIT_PER_MINUTE": "100000000"}
 
 # Age bands of the seeded payouts (seconds) and the status mix inside each:
 # a payout is pending or processing for minutes, sent for hours, then settled;
@@ -98,16 +89,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default=2,
         help="= wrk threads; one per worker measures latency, more measure queueing",
     )
-    p.add_argument("--workers", type=int, default=2, help="gunicorn workers")
-    p.add_argument(
-        "--database-url", default=os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
-    )
-    p.add_argument(
-        "--redis-url",
-        default=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL),
-        help="REDIS_URL of the server, as in production; '' for none",
-    )
-    p.add_argument("--keep-db", action="store_true", help="reuse database and rows")
+    server_arguments(p, database=DEFAULT_DATABASE_URL, redis=DEFAULT_REDIS_URL)
     p.add_argument("--strict", action="store_true", help="exit 2 on a missed target")
     return p.parse_args(argv)
 
@@ -175,14 +157,12 @@ def seed_payouts(total: int, *, days: int) -> int:
     Row ``g`` is ``(total - g) / total`` of ``days`` old: rows go in oldest
     first, so the table's physical order follows time as a real one does
     (the recent payouts share recent pages). Returns how many rows were added."""
-    from django.core.management import call_command
     from django.db import connection
     from django.utils import timezone
 
     from payouts.demo import TYPICAL_AMOUNT, seed
     from payouts.models import Payout, TreasuryAccount
 
-    call_command("migrate", verbosity=0, interactive=False)
     seed(payouts=0)
     have = Payout.objects.count()
     if have >= total:
@@ -245,17 +225,11 @@ def check_summary(server: Server, token: str, mix: dict[str, int]) -> None:
 
 
 def measure_server(
-    wrk: str,
-    env: dict[str, str],
-    args: argparse.Namespace,
-    tmp: Path,
-    phase: Phase,
-    mix: dict[str, int],
+    wrk: str, run: Run, phase: Phase, mix: dict[str, int], **env: str
 ) -> tuple[dict[str, float], dict[str, float]]:
     """One server: ``phase`` then the floor (d), each after a warm-up."""
-    server = Server(gunicorn_argv("asgi", args.workers), env, tmp / f"{phase.tag}.log")
-    try:
-        server.wait_ready()
+    args = run.args
+    with run.server(phase.tag, **env) as server:
         check_summary(server, phase.env["BENCH_TOKEN"], mix)
         found = []
         for ph in (phase, FLOOR_CONSTANT):
@@ -263,10 +237,7 @@ def measure_server(
                 run_wrk(wrk, server, ph, args.warmup, args.connections)
             print(f"  ({ph.tag}) {ph.title} ...", flush=True)
             found.append(run_wrk(wrk, server, ph, args.duration, args.connections))
-    finally:
-        server.stop()
-    bad = [v for v in found if v["non2xx"] or v["connect_errors"] or v["timeouts"]]
-    if bad:
+    if any(failures(v) for v in found):
         raise BenchError(f"failed requests in ({phase.tag}):\n{server.log_tail(20)}")
     return found[0], found[1]
 
@@ -287,39 +258,17 @@ def row(tag: str, title: str, v: dict[str, float]) -> str:
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     wrk = ensure_wrk()
-    check_redis(args.redis_url)
-    started = time.monotonic()
-    commit, host = git_commit(), machine()
-    with tempfile.TemporaryDirectory(prefix="molam-kpis-") as tmp_name:
-        tmp = Path(tmp_name)
-        private_key, public_key = make_keypair(tmp)
-        env = server_env(args, tmp, public_key)
-        env.update(BENCH_SERVER_ENV)
-        recreate_database(args.database_url, keep=args.keep_db)
-        setup_django(env)
-        from molam_ops.tokens import mint
-
+    with bench_run(args, name="kpis") as run:
         added = seed_payouts(args.payouts, days=args.days)
         mix = payout_mix()
         shown = ", ".join(f"{k} {v:,}" for k, v in mix.items())
-        token = mint(
-            sub="bench-kpis",
-            roles=["pay_admin"],
-            ttl=timedelta(hours=2),
-            private_key=private_key,
-        )
+        token = run.token("bench-kpis")
         print(f"payouts: {shown} (added {added:,} this run)", flush=True)
         cached = summary_phase("s", "summary, cached (default)", token)
         uncached = summary_phase("u", "summary, computed per request", token)
-        s, d1 = measure_server(wrk, env, args, tmp, cached, mix)
-        u, d2 = measure_server(
-            wrk, {**env, "KPI_CACHE_SECONDS": "0"}, args, tmp, uncached, mix
-        )
-    print()
-    print(f"repeat:  .venv/bin/python bench/kpi_summary.py {' '.join(argv)}".rstrip())
-    print(f"commit:  {commit}")
-    print(f"machine: {host}")
-    print(f"took:    {time.monotonic() - started:.0f}s")
+        s, d1 = measure_server(wrk, run, cached, mix)
+        u, d2 = measure_server(wrk, run, uncached, mix, KPI_CACHE_SECONDS="0")
+    run.header(repeat_command("kpi_summary", repeat_flags(args)))
     print(f"payouts: {shown}")
     print(f"load:    {args.connections} connections, {args.workers} workers")
     print()
@@ -333,18 +282,20 @@ def main(argv: list[str]) -> int:
     print()
     print(f"ratio p50 s/d = {s['p50_ms'] / d1['p50_ms']:.2f}")
     print(f"ratio p50 u/d = {u['p50_ms'] / d2['p50_ms']:.2f}")
-    ok = u["p50_ms"] <= TARGET_P50_MS
-    verdict = "ok" if ok else "MISSED"
-    print(
-        f"uncached p50 = {u['p50_ms']:.2f} ms  (target <= {TARGET_P50_MS:.0f} ms)  "
-        f"{verdict}"
-    )
+    ok = verdict("uncached p50", u["p50_ms"], TARGET_P50_MS, "<=", " ms")
     return 2 if args.strict and not ok else 0
 
 
+def repeat_flags(args: argparse.Namespace) -> list[str]:
+    return [
+        f"--payouts {args.payouts}",
+        f"--days {args.days}",
+        f"--duration {args.duration}",
+        f"--warmup {args.warmup}",
+        f"--connections {args.connections}",
+        *server_flags(args),
+    ]
+
+
 if __name__ == "__main__":
-    try:
-        sys.exit(main(sys.argv[1:]))
-    except BenchError as exc:
-        print(f"bench: {exc}", file=sys.stderr)
-        sys.exit(1)
+    main_entry(main)

@@ -1,8 +1,8 @@
-"""KPI fan-out (issue 5): from an action's response to 1,000 sockets updated.
+"""KPI fan-out: from an action's response to 1,000 sockets updated.
 
-Serves the app as production does (bench/run.py: gunicorn with 2 uvicorn
+Serves the app as production does (benchmarks/run.py: gunicorn with 2 uvicorn
 workers, PostgreSQL, the Redis channel layer, DEBUG off, a run-generated RS256
-key pair), on the payouts of bench/kpi_summary.py (1,000,000 by default), and
+key pair), on the payouts of benchmarks/kpi_summary.py (1,000,000 by default), and
 opens ``--clients`` WebSockets on ``/ws/kpis/`` from one asyncio process, each
 with its own operator's JWT in the ``molam.jwt`` subprotocol (widgets/auth.py).
 Once every socket has its first summary, it POSTs ``--actions`` times
@@ -14,12 +14,12 @@ the response arrived). Target: p99 <= 1 s.
 The clients share the server's cores (2 on the reference machine) and parse
 every frame, so the figure includes their own time: an upper bound.
 
-    .venv/bin/python bench/ws_fanout.py                  # seeds 1M rows if needed
-    .venv/bin/python bench/ws_fanout.py --keep-db        # reuse them
-    .venv/bin/python bench/ws_fanout.py --payouts 0 --clients 200 --actions 30
+    .venv/bin/python -m benchmarks.ws_fanout             # seeds 1M rows if needed
+    .venv/bin/python -m benchmarks.ws_fanout --keep-db   # reuse them
+    .venv/bin/python -m benchmarks.ws_fanout --payouts 0 --clients 200 --actions 30
     make bench-kpis
 
-Needs PostgreSQL (``--database-url``, the database of bench/kpi_summary.py by
+Needs PostgreSQL (``--database-url``, the database of benchmarks/kpi_summary.py by
 default; dropped and recreated unless ``--keep-db``) and Redis.
 """
 
@@ -28,40 +28,29 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import resource
 import statistics
-import sys
-import tempfile
 import time
 import uuid
-from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from bench.freeze_to_effect import percentile  # noqa: E402 - root on the path first
-from bench.kpi_summary import (  # noqa: E402
-    BENCH_SERVER_ENV,
+from benchmarks.harness import (
+    Run,
+    bench_run,
+    main_entry,
+    percentile,
+    repeat_command,
+    resume_paused,
+    server_arguments,
+    server_flags,
+    verdict,
+)
+from benchmarks.kpi_summary import (
     DEFAULT_DATABASE_URL,
     DEFAULT_REDIS_URL,
     seed_payouts,
 )
-from bench.run import (  # noqa: E402
-    BenchError,
-    Server,
-    check_redis,
-    git_commit,
-    gunicorn_argv,
-    machine,
-    make_keypair,
-    recreate_database,
-    request,
-    server_env,
-    setup_django,
-)
+from benchmarks.serving import BenchError, Server, request
 
 TARGET_P99_MS = 1000.0
 ROLES = ["pay_admin", "finance_ops", "ops"]
@@ -73,7 +62,6 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--actions", type=int, default=30, help="actions (>= 20)")
     p.add_argument("--payouts", type=int, default=1_000_000, help="rows in payouts")
     p.add_argument("--days", type=int, default=90, help="history the payouts span")
-    p.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     p.add_argument(
         "--pause", type=float, default=0.5, help="seconds between two actions"
     )
@@ -83,21 +71,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default=15,
         help="seconds an action may take to fan out",
     )
-    p.add_argument(
-        "--database-url", default=os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
-    )
-    p.add_argument(
-        "--redis-url",
-        default=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL),
-        help="REDIS_URL of the server (the channel layer); required",
-    )
+    server_arguments(p, database=DEFAULT_DATABASE_URL, redis=DEFAULT_REDIS_URL)
     p.add_argument(
         "--compression",
         choices=["deflate", "none"],
         default="deflate",
         help="permessage-deflate, which browsers offer and the server accepts",
     )
-    p.add_argument("--keep-db", action="store_true", help="reuse database and rows")
     p.add_argument("--strict", action="store_true", help="exit 2 on a missed target")
     return p.parse_args(argv)
 
@@ -274,22 +254,14 @@ async def run_actions(
     return found
 
 
-def make_tokens(private_key: str, count: int) -> tuple[list[str], str]:
+def make_tokens(run: Run, count: int) -> tuple[list[str], str]:
     """One token per socket (operators of every role), and the actor's."""
-    from molam_ops.tokens import mint
-
-    def token(sub: str, role: str) -> str:
-        return mint(
-            sub=sub, roles=[role], ttl=timedelta(hours=2), private_key=private_key
-        )
-
-    sockets = [token(f"bench-ws-{i:04d}", ROLES[i % 3]) for i in range(count)]
-    return sockets, token("bench-ws-actor", "pay_admin")
+    sockets = [run.token(f"bench-ws-{i:04d}", ROLES[i % 3]) for i in range(count)]
+    return sockets, run.token("bench-ws-actor")
 
 
 def target_bank() -> str:
     """A demo bank, resumed (a kept database may have it paused)."""
-    from bench.run import resume_paused
     from payouts.models import BankProfile
 
     bank = str(BankProfile.objects.order_by("code").values_list("id", flat=True)[0])
@@ -297,10 +269,9 @@ def target_bank() -> str:
     return bank
 
 
-def report(args: argparse.Namespace, argv: list[str], found: dict[str, Any]) -> bool:
+def report(args: argparse.Namespace, found: dict[str, Any]) -> bool:
     effects, post = found["from_200"], found["post"]
     p50, p99 = percentile(effects, 50), percentile(effects, 99)
-    print(f"repeat:  .venv/bin/python bench/ws_fanout.py {' '.join(argv)}".rstrip())
     print(f"sockets: {args.clients}, actions: {len(effects)}, ")
     print(f"frames received: {found['frames'][0]:.0f}")
     print(
@@ -322,12 +293,7 @@ def report(args: argparse.Namespace, argv: list[str], found: dict[str, Any]) -> 
         f"max {max(effects):.1f} ms, mean {statistics.fmean(effects):.1f} ms"
     )
     print()
-    ok = p99 <= TARGET_P99_MS
-    print(
-        f"fan-out p99 = {p99:.1f} ms  (target <= {TARGET_P99_MS:.0f} ms)  "
-        f"{'ok' if ok else 'MISSED'}"
-    )
-    return ok
+    return verdict("fan-out p99", p99, TARGET_P99_MS, "<=", " ms")
 
 
 def main(argv: list[str]) -> int:
@@ -336,38 +302,33 @@ def main(argv: list[str]) -> int:
         raise BenchError("--actions >= 20 and --clients >= 1")
     if not args.redis_url:
         raise BenchError("the fan-out runs over Redis, as in production: --redis-url")
-    check_redis(args.redis_url)
     raise_fd_limit(args.clients)
-    started = time.monotonic()
-    commit, host = git_commit(), machine()
-    with tempfile.TemporaryDirectory(prefix="molam-ws-") as tmp_name:
-        tmp = Path(tmp_name)
-        private_key, public_key = make_keypair(tmp)
-        env = {**server_env(args, tmp, public_key), **BENCH_SERVER_ENV}
-        recreate_database(args.database_url, keep=args.keep_db)
-        setup_django(env)
+    with bench_run(args, name="ws") as run:
         seed_payouts(args.payouts, days=args.days)
         bank = target_bank()
-        tokens, admin = make_tokens(private_key, args.clients)
-        server = Server(gunicorn_argv("asgi", args.workers), env, tmp / "ws.log")
-        try:
-            server.wait_ready()
-            found = asyncio.run(run_actions(args, server, tokens, admin, bank))
-        except BenchError as exc:
-            raise BenchError(f"{exc}\nserver log:\n{server.log_tail(30)}") from exc
-        finally:
-            server.stop()
-    print()
-    print(f"commit:  {commit}")
-    print(f"machine: {host}")
-    print(f"took:    {time.monotonic() - started:.0f}s")
-    ok = report(args, argv, found)
+        tokens, admin = make_tokens(run, args.clients)
+        with run.server("ws") as server:
+            try:
+                found = asyncio.run(run_actions(args, server, tokens, admin, bank))
+            except BenchError as exc:
+                raise BenchError(f"{exc}\nserver log:\n{server.log_tail(30)}") from exc
+    run.header(repeat_command("ws_fanout", repeat_flags(args)))
+    ok = report(args, found)
     return 2 if args.strict and not ok else 0
 
 
+def repeat_flags(args: argparse.Namespace) -> list[str]:
+    return [
+        f"--clients {args.clients}",
+        f"--actions {args.actions}",
+        f"--payouts {args.payouts}",
+        f"--days {args.days}",
+        f"--pause {args.pause}",
+        f"--timeout {args.timeout}",
+        f"--compression {args.compression}",
+        *server_flags(args),
+    ]
+
+
 if __name__ == "__main__":
-    try:
-        sys.exit(main(sys.argv[1:]))
-    except BenchError as exc:
-        print(f"bench: {exc}", file=sys.stderr)
-        sys.exit(1)
+    main_entry(main)

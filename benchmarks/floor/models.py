@@ -1,4 +1,4 @@
-"""The floor table: what one bare INSERT costs in this server (issue 2)."""
+"""The floor table: what one bare INSERT costs in this server."""
 
 from __future__ import annotations
 

@@ -1,11 +1,11 @@
-"""Cost of one structured log line (issue 6 item 4): the console handler as
+"""Cost of one structured log line: the console handler as
 settings.LOGGING builds it (context filter, redaction, JSON), next to two
-floors measured in the same run: the stdlib formatter the project used before,
+floors measured in the same run: the stdlib formatter (plain text lines),
 and python-json-logger with no filter. Each figure is the best of ``--repeat``
 runs of ``--lines`` records, in microseconds per line, with its ratio.
 
-    .venv/bin/python bench/log_lines.py
-    .venv/bin/python bench/log_lines.py --lines 50000 --repeat 7
+    .venv/bin/python -m benchmarks.log_lines
+    .venv/bin/python -m benchmarks.log_lines --lines 50000 --repeat 7
 
 Records are the runner's line (``action pause_bank executed`` with its extra
 fields) and, as a second case, a line carrying a bearer token to scrub.
@@ -20,10 +20,7 @@ import os
 import sys
 import timeit
 from collections.abc import Callable
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "molam_ops.settings")
 os.environ.setdefault("TESTING", "1")  # development defaults: no secrets needed
 
@@ -89,7 +86,7 @@ def main() -> None:
             f"(x{ours / floor:.1f}) | bare python-json-logger {bare:.1f} us "
             f"(x{ours / bare:.1f})"
         )
-    print("repeat: .venv/bin/python bench/log_lines.py", *sys.argv[1:])
+    print("repeat: .venv/bin/python -m benchmarks.log_lines", *sys.argv[1:])
 
 
 if __name__ == "__main__":

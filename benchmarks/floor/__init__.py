@@ -1,0 +1,1 @@
+"""The floors: bare endpoints served next to the product (benchmarks only)."""
