@@ -34,11 +34,13 @@ e2e-deps:
 screenshots: venv
 	SCREENSHOTS=1 $(BIN)/pytest -q -p no:xdist tests/e2e $(PYTEST_ARGS)
 
-## lint: ruff, then mypy (strict on the molam_ops kernel; settings in pyproject.toml).
-## mypy's Django plugin loads the settings: TESTING=1 lets them load without secrets.
+## lint: ruff; no model change without its migration; mypy (strict on the
+## molam_ops kernel; settings in pyproject.toml). DEBUG=1 and TESTING=1 let
+## the development settings load without secrets.
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check molam_ops audit controls payouts approvals plans widgets
+	DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
 	TESTING=1 $(BIN)/mypy
 
 ## bench: serve as in production and measure against floors (see

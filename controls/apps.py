@@ -13,8 +13,11 @@ class ControlsConfig(AppConfig):
             flags,
             freezes,
             payouts,
-            rails,
             reports,
+        )
+        from controls.services.rails import (  # noqa: F401  (registers the actions)
+            reroute,
+            transfer,
         )
 
         dispatch_gate.install()

@@ -6,6 +6,9 @@ class MolamOpsConfig(AppConfig):
     verbose_name = "Ops kernel"
 
     def ready(self) -> None:
+        from molam_ops.boot import prepare_directories
+
+        prepare_directories()
         # schema registers the auth extension; collectors, the scrape's
         # gauges; tasks, the relay that outbox.nudge_relay queues by name
         # the Celery app, so every shared task binds to it in web processes too

@@ -8,148 +8,74 @@ case a secret key and the Molam ID public key are required.
 
 from __future__ import annotations
 
-import sys
 from datetime import timedelta
 from pathlib import Path
 
 import django_stubs_ext
 import environ
-from cryptography.fernet import Fernet
-from django.core.exceptions import ImproperlyConfigured
+
+from molam_ops.lib import envconfig, wiring
+from molam_ops.lib.envconfig import check, required
 
 # Django's generic classes (ModelAdmin[...]) take a subscript at run time, as
 # mypy sees them; here, before any admin module is imported.
 django_stubs_ext.monkeypatch()
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(environ.Env().str("MOLAM_VAR_DIR", default=str(BASE_DIR / "var")))
-VAR_DIR.mkdir(parents=True, exist_ok=True)
-
 env = environ.Env()
+BASE_DIR = Path(__file__).resolve().parent.parent
+# Writable state of the embedded defaults (SQLite, broker, cache, static files,
+# development keys); molam_ops.boot.prepare_directories makes it at start-up.
+VAR_DIR = Path(env.str("MOLAM_VAR_DIR", default=str(BASE_DIR / "var")))
 
 
 def secret(name: str, default: str | None = None) -> str | None:
     """A secret from ``NAME`` or from the file named by ``NAME_FILE``."""
-    path = env.str(f"{name}_FILE", default="")
-    if path:
-        try:
-            return Path(path).read_text().strip()
-        except OSError as exc:
-            raise ImproperlyConfigured(
-                f"{name}_FILE: cannot read {path} ({exc.strerror})"
-            ) from exc
-    value: str | None = env.str(name, default=default)
-    return value
-
-
-def _required(name: str, value: str | None) -> str:
-    if not value:
-        # One line naming the variable: this is what an operator sees at boot.
-        raise ImproperlyConfigured(f"{name} must be set when DEBUG is off")
-    return value
+    return envconfig.secret(env, name, default)
 
 
 DEBUG = env.bool("DEBUG", default=False)
-TESTING = "pytest" in sys.modules or env.bool("TESTING", default=False)
-# Development conveniences (a default secret, a generated JWT key pair under
-# var/) exist only with DEBUG on or under the test runner.
+# TESTING: set by the test suite's settings (tests/settings.py), never in a
+# deployment. Development conveniences (a default secret, a generated JWT key
+# pair under var/) exist only with DEBUG on or under the tests.
+TESTING = env.bool("TESTING", default=False)
 DEV_DEFAULTS = DEBUG or TESTING
 
-SECRET_KEY = secret("DJANGO_SECRET_KEY") or (
-    "dev-insecure-secret-key-only-for-debug" if DEV_DEFAULTS else None
+SECRET_KEY = required(
+    "DJANGO_SECRET_KEY",
+    secret("DJANGO_SECRET_KEY")
+    or ("dev-insecure-secret-key-only-for-debug" if DEV_DEFAULTS else None),
 )
-SECRET_KEY = _required("DJANGO_SECRET_KEY", SECRET_KEY)
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 PORT = env.int("PORT", default=8084)
 
-INSTALLED_APPS = [
-    "modeltranslation",  # before admin (it patches the model admin)
-    "django.contrib.admin",
-    "django.contrib.auth",
-    "django.contrib.contenttypes",
-    "django.contrib.sessions",
-    "django.contrib.messages",
-    "whitenoise.runserver_nostatic",
-    "django.contrib.staticfiles",
-    "axes",  # admin login lockout (hardening below)
-    "rest_framework",
-    "django_filters",
-    "drf_spectacular",
-    "drf_spectacular_sidecar",
-    "django_prometheus",
-    "molam_ops",
-    "audit",
-    "payouts",
-    "controls",
-    "approvals",
-    "plans",
-    "widgets",
-]
-
-MIDDLEWARE = [
-    "django_prometheus.middleware.PrometheusBeforeMiddleware",
-    "molam_ops.middleware.RequestContextMiddleware",
-    # hardening: oversized /api bodies, then the caller's address (allowlist;
-    # X-Forwarded-* only from TRUSTED_PROXIES) before anything trusts either
-    "molam_ops.hardening.BodySizeMiddleware",
-    "molam_ops.hardening.ClientAddressMiddleware",
-    "django.middleware.security.SecurityMiddleware",
-    "csp.middleware.CSPMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
-    "widgets.middleware.OperatorLanguageMiddleware",  # JWT lang, preference
-    "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # last but the metrics: turns a locked-out sign-in into its refusal page
-    "axes.middleware.AxesMiddleware",
-    "django_prometheus.middleware.PrometheusAfterMiddleware",
-]
+# Fixed wiring (molam_ops/lib/wiring.py): no deployment changes it.
+INSTALLED_APPS = wiring.INSTALLED_APPS
+MIDDLEWARE = wiring.MIDDLEWARE
+TEMPLATES = wiring.TEMPLATES
+AUTH_PASSWORD_VALIDATORS = wiring.AUTH_PASSWORD_VALIDATORS
+AUTHENTICATION_BACKENDS = wiring.AUTHENTICATION_BACKENDS
+REST_FRAMEWORK = wiring.REST_FRAMEWORK
+SPECTACULAR_SETTINGS = wiring.SPECTACULAR_SETTINGS
+CONTENT_SECURITY_POLICY = wiring.CONTENT_SECURITY_POLICY
 
 ROOT_URLCONF = "molam_ops.urls"
 WSGI_APPLICATION = "molam_ops.wsgi.application"
 ASGI_APPLICATION = "molam_ops.asgi.application"
 
-TEMPLATES = [
-    {
-        "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
-        "APP_DIRS": True,
-        "OPTIONS": {
-            "context_processors": [
-                "django.template.context_processors.request",
-                "django.contrib.auth.context_processors.auth",
-                "django.contrib.messages.context_processors.messages",
-            ],
-        },
-    },
-]
-
 # --- database -------------------------------------------------------------
+# SQLite (WAL, IMMEDIATE transactions) or PostgreSQL with persistent
+# connections (CONN_MAX_AGE seconds); both through django-prometheus's backends
+# (molam_ops/lib/envconfig.py).
 DATABASES = {
-    "default": env.db_url(
-        "DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'molam_ops.sqlite3'}"
+    "default": envconfig.database(
+        env.db_url(
+            "DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'molam_ops.sqlite3'}"
+        ),
+        conn_max_age=env.int("CONN_MAX_AGE", default=60),
     )
 }
-_db = DATABASES["default"]
-if _db["ENGINE"] == "django.db.backends.sqlite3":
-    # The web process, the worker and beat all write: WAL lets readers go on
-    # while one writes, and IMMEDIATE takes the write lock at BEGIN so two
-    # writers queue instead of failing half-way with "database is locked".
-    _db["OPTIONS"] = {
-        "transaction_mode": "IMMEDIATE",
-        "timeout": 30,
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-    }
-else:
-    # A connection per request costs ~5x the throughput (issue 2 figures).
-    _db["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
-    _db["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- metrics ----------------------------------------------------------------
@@ -160,14 +86,6 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # when first imported, so it is set by whoever starts the processes
 # (gunicorn.conf.py, docker-compose.yml, deploy/k8s, scripts/run_local.py).
 PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="") or None
-if PROMETHEUS_MULTIPROC_DIR:
-    try:
-        Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ImproperlyConfigured(
-            f"PROMETHEUS_MULTIPROC_DIR: cannot create {PROMETHEUS_MULTIPROC_DIR}"
-            f" ({exc.strerror})"
-        ) from exc
 # Gauges computed from the database at scrape time: the same in every
 # process, so in multi-process mode /metrics runs each once. Dotted paths to
 # install(registry) functions (one process: the apps' ready() installs them).
@@ -181,62 +99,25 @@ METRICS_SCRAPE_COLLECTORS = [
 # metrics there (molam_ops/worker_metrics.py); Kubernetes scrapes worker pods.
 WORKER_METRICS_PORT = env.int("WORKER_METRICS_PORT", default=0)
 WORKER_METRICS_ADDRESS = env.str("WORKER_METRICS_ADDRESS", default="0.0.0.0")  # noqa: S104
-if WORKER_METRICS_PORT and not PROMETHEUS_MULTIPROC_DIR:
-    raise ImproperlyConfigured(
-        "WORKER_METRICS_PORT needs PROMETHEUS_MULTIPROC_DIR: the worker's tasks"
-        " run in its pool's processes"
-    )
+check(
+    not WORKER_METRICS_PORT or bool(PROMETHEUS_MULTIPROC_DIR),
+    "WORKER_METRICS_PORT needs PROMETHEUS_MULTIPROC_DIR: the worker's tasks"
+    " run in its pool's processes",
+)
 CELERY_IMPORTS = ["molam_ops.worker_metrics"]
 # django-prometheus's migration gauges would be one series per process.
 PROMETHEUS_EXPORT_MIGRATIONS = False
-# django-prometheus's database metrics (django_db_*) come from its backends,
-# Django's own with each cursor timed and counted.
-_db["ENGINE"] = {
-    "django.db.backends.postgresql": "django_prometheus.db.backends.postgresql",
-    "django.db.backends.sqlite3": "django_prometheus.db.backends.sqlite3",
-}.get(_db["ENGINE"], _db["ENGINE"])
-if _db["ENGINE"].endswith("sqlite3"):
-    # SQLite tests run in memory, as with Django's own engine: pytest-django
-    # only recognises that engine by name and would otherwise derive a per-
-    # worker file name from the database path ("test_/…/x.sqlite3_gw0").
-    _db.setdefault("TEST", {}).setdefault("NAME", ":memory:")
 
 # --- redis: broker, cache, channel layer ----------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
 # Keeps apart deployments (or test servers) that share one Redis database.
 CACHE_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", default="")
-if REDIS_URL:
-    CACHES = {
-        "default": {
-            # Django's, with one redis client per pool (molam_ops/cache.py)
-            "BACKEND": "molam_ops.cache.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": CACHE_KEY_PREFIX,
-        }
-    }
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            # receive() blocks in BZPOPMIN for 5 s (brpop_timeout); redis-py
-            # reads for 5 s by default, so every idle receive timed out on our
-            # side, dropped the connection and logged a warning
-            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15}]},
-        }
-    }
-else:
-    # Shared by every local process, unlike locmem: the rate limit and the
-    # cached KPI summary must agree between the web process and the worker.
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-            "LOCATION": str(VAR_DIR / "cache"),
-            "KEY_PREFIX": CACHE_KEY_PREFIX,
-        }
-    }
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+CACHES = envconfig.caches(
+    REDIS_URL, key_prefix=CACHE_KEY_PREFIX, cache_dir=VAR_DIR / "cache"
+)
+CHANNEL_LAYERS = envconfig.channel_layers(REDIS_URL)
 
 # --- celery -----------------------------------------------------------------
-_broker_dir = VAR_DIR / "broker"
 CELERY_BROKER_URL = REDIS_URL or "filesystem://"
 CELERY_BROKER_TRANSPORT_OPTIONS = (
     # acks_late: a task whose worker died is handed to another worker once
@@ -244,14 +125,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
     {"visibility_timeout": env.int("BROKER_VISIBILITY_TIMEOUT", default=3600)}
     if REDIS_URL
     else {
-        "data_folder_in": str(_broker_dir),
-        "data_folder_out": str(_broker_dir),
+        "data_folder_in": str(VAR_DIR / "broker"),
+        "data_folder_out": str(VAR_DIR / "broker"),
         "control_folder": str(VAR_DIR / "broker-control"),
     }
 )
-if not REDIS_URL:
-    _broker_dir.mkdir(exist_ok=True)
-    (VAR_DIR / "broker-control").mkdir(exist_ok=True)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -263,13 +141,8 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # loop turns; the probes read its age. Beat's scheduler beats at each tick, so
 # its ticks are at most CELERY_BEAT_MAX_LOOP_INTERVAL seconds apart.
 HEARTBEAT_DIR = Path(env.str("HEARTBEAT_DIR", default=str(VAR_DIR / "heartbeat")))
-try:
-    HEARTBEAT_INTERVAL = env.float("HEARTBEAT_INTERVAL", default=5.0)
-except ValueError:
-    HEARTBEAT_INTERVAL = float("nan")
-# the probes allow 60 s; not (0 < x <= 60) also refuses NaN
-if not 0 < HEARTBEAT_INTERVAL <= 60:
-    raise ImproperlyConfigured("HEARTBEAT_INTERVAL must be > 0 and <= 60 seconds")
+# the probes allow 60 s
+HEARTBEAT_INTERVAL = envconfig.interval(env, "HEARTBEAT_INTERVAL", 5.0, most=60)
 CELERY_BEAT_SCHEDULER = "molam_ops.heartbeat:BeatScheduler"
 CELERY_BEAT_MAX_LOOP_INTERVAL = HEARTBEAT_INTERVAL
 OUTBOX_RELAY_INTERVAL = env.float("OUTBOX_RELAY_INTERVAL", default=2.0)
@@ -282,37 +155,26 @@ PLAN_STEP_TIMEOUT_SECONDS = env.int("PLAN_STEP_TIMEOUT_SECONDS", default=300)
 PLAN_BUSY_RETRY_SECONDS = env.float("PLAN_BUSY_RETRY_SECONDS", default=5.0)
 # beat asks SIRA for suggestions (or derives them) this often
 SUGGESTIONS_REFRESH_SECONDS = env.int("SUGGESTIONS_REFRESH_SECONDS", default=60)
-if SUGGESTIONS_REFRESH_SECONDS < 1:
-    raise ImproperlyConfigured("SUGGESTIONS_REFRESH_SECONDS must be >= 1")
-CELERY_BEAT_SCHEDULE = {
-    "relay-outbox": {
-        "task": "molam_ops.tasks.relay_outbox",
-        "schedule": OUTBOX_RELAY_INTERVAL,
-    },
-    "expire-approvals": {
-        "task": "approvals.tasks.expire_approvals",
-        "schedule": 60.0,
-    },
-    "expire-controls": {
-        "task": "controls.tasks.expire_controls",
-        "schedule": 30.0,
-    },
-    "purge-idempotency-keys": {
-        "task": "molam_ops.tasks.purge_idempotency_keys",
-        "schedule": 3600.0,
-    },
-    "requeue-generating-plans": {
-        "task": "plans.tasks.requeue_generating_plans",
-        "schedule": 120.0,
-    },
-    "refresh-suggestions": {
-        "task": "plans.tasks.refresh_suggestions",
-        "schedule": float(SUGGESTIONS_REFRESH_SECONDS),
-    },
-    "resume-blocked-plan-steps": {
-        "task": "plans.tasks.resume_blocked_steps",
-        "schedule": PLAN_RESUME_INTERVAL,
-    },
+check(SUGGESTIONS_REFRESH_SECONDS >= 1, "SUGGESTIONS_REFRESH_SECONDS must be >= 1")
+CELERY_BEAT_SCHEDULE = {  # name: task, every so many seconds
+    name: {"task": task, "schedule": every}
+    for name, task, every in [
+        ("relay-outbox", "molam_ops.tasks.relay_outbox", OUTBOX_RELAY_INTERVAL),
+        ("expire-approvals", "approvals.tasks.expire_approvals", 60.0),
+        ("expire-controls", "controls.tasks.expire_controls", 30.0),
+        ("purge-idempotency-keys", "molam_ops.tasks.purge_idempotency_keys", 3600.0),
+        ("requeue-generating-plans", "plans.tasks.requeue_generating_plans", 120.0),
+        (
+            "refresh-suggestions",
+            "plans.tasks.refresh_suggestions",
+            float(SUGGESTIONS_REFRESH_SECONDS),
+        ),
+        (
+            "resume-blocked-plan-steps",
+            "plans.tasks.resume_blocked_steps",
+            PLAN_RESUME_INTERVAL,
+        ),
+    ]
 }
 
 # --- identity (DESIGN §4) ---------------------------------------------------
@@ -321,58 +183,12 @@ MOLAM_ID_ISSUER = env.str("MOLAM_ID_ISSUER", default="") or None
 MOLAM_ID_AUDIENCE = env.str("MOLAM_ID_AUDIENCE", default="") or None
 JWT_LEEWAY_SECONDS = env.int("JWT_LEEWAY_SECONDS", default=0)
 DEV_JWT_DIR = VAR_DIR / "dev-jwt"
-if not MOLAM_ID_JWT_PUBLIC and not DEV_DEFAULTS:
-    _required("MOLAM_ID_JWT_PUBLIC", None)
-# PEM text or a file path; a wrong path must stop the boot, not 500 every call.
-_jwt_is_path = not MOLAM_ID_JWT_PUBLIC.lstrip().startswith("-----BEGIN")
-if MOLAM_ID_JWT_PUBLIC and _jwt_is_path and not Path(MOLAM_ID_JWT_PUBLIC).is_file():
-    raise ImproperlyConfigured(
-        "MOLAM_ID_JWT_PUBLIC is neither a PEM nor a readable file path"
-    )
+if not DEV_DEFAULTS:
+    required("MOLAM_ID_JWT_PUBLIC", MOLAM_ID_JWT_PUBLIC)
+# PEM text or a file path (checked now: a wrong path would 500 every call)
+envconfig.jwt_public_key(MOLAM_ID_JWT_PUBLIC)
 
-AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
-]
 LOGIN_URL = "/admin/login/"
-AUTHENTICATION_BACKENDS = [
-    # first: a locked-out username and address is refused before any password
-    # is checked, the right one included (django-axes; hardening below)
-    "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
-]
-
-REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": [
-        "molam_ops.identity.MolamJWTAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
-    ],
-    "DEFAULT_PERMISSION_CLASSES": ["molam_ops.identity.HasKnownRole"],
-    "DEFAULT_RENDERER_CLASSES": [
-        "rest_framework.renderers.JSONRenderer",
-        "rest_framework.renderers.BrowsableAPIRenderer",
-    ],
-    "DEFAULT_PARSER_CLASSES": ["molam_ops.lib.parsers.JSONParser"],
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "molam_ops.pagination.OpsPagination",
-    "DEFAULT_SCHEMA_CLASS": "molam_ops.schema.OpsAutoSchema",
-    "EXCEPTION_HANDLER": "molam_ops.errors.exception_handler",
-    "UNAUTHENTICATED_USER": None,
-    "COERCE_DECIMAL_TO_STRING": True,
-    # ?format= is the export's own parameter (csv|json), not DRF's renderer pick
-    "URL_FORMAT_OVERRIDE": None,
-    # RATE_LIMIT_PER_MINUTE per caller, shared by all processes (hardening below)
-    "DEFAULT_THROTTLE_CLASSES": ["molam_ops.throttling.SharedRateThrottle"],
-}
-SPECTACULAR_SETTINGS = {
-    "TITLE": "Molam Ops Controls API",
-    "DESCRIPTION": "The ops control plane of Molam Pay (see DESIGN.md).",
-    "VERSION": "1.0.0",
-    "SERVE_INCLUDE_SCHEMA": False,
-    "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
-    "COMPONENT_SPLIT_REQUEST": True,
-}
 
 
 # --- hardening ----------------------------------------------------------------
@@ -394,19 +210,10 @@ SPECTACULAR_SETTINGS = {
 #   (on), SECURE_HSTS_PRELOAD (off: preloading is the domain owner's call).
 # SESSION_COOKIE_SECURE, CSRF_COOKIE_SECURE (on with DEBUG off).
 # A bad CIDR stops the boot with one line naming the variable.
-def _cidrs(name: str) -> list[str]:
-    from molam_ops.lib.addresses import parse_networks  # stdlib only
-
-    try:
-        return parse_networks(name, env.str(name, default=""))
-    except ValueError as exc:
-        raise ImproperlyConfigured(str(exc)) from None
-
-
 RATE_LIMIT_PER_MINUTE = env.int("RATE_LIMIT_PER_MINUTE", default=100)
 RATE_LIMIT_ANONYMOUS_PER_MINUTE = env.int("RATE_LIMIT_ANONYMOUS_PER_MINUTE", default=60)
-OPS_IP_ALLOWLIST = _cidrs("OPS_IP_ALLOWLIST")
-TRUSTED_PROXIES = _cidrs("TRUSTED_PROXIES")
+OPS_IP_ALLOWLIST = envconfig.cidrs(env, "OPS_IP_ALLOWLIST")
+TRUSTED_PROXIES = envconfig.cidrs(env, "TRUSTED_PROXIES")
 if TRUSTED_PROXIES:
     # ClientAddressMiddleware drops this header from any other peer
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -431,10 +238,10 @@ CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 #   Only the attempt counters live in axes' table; lockouts are audit rows.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_MINUTES = env.int("AXES_COOLOFF_MINUTES", default=15)
-if AXES_FAILURE_LIMIT < 1 or AXES_COOLOFF_MINUTES < 0:
-    raise ImproperlyConfigured(
-        "AXES_FAILURE_LIMIT must be >= 1 and AXES_COOLOFF_MINUTES >= 0"
-    )
+check(
+    AXES_FAILURE_LIMIT >= 1 and AXES_COOLOFF_MINUTES >= 0,
+    "AXES_FAILURE_LIMIT must be >= 1 and AXES_COOLOFF_MINUTES >= 0",
+)
 AXES_COOLOFF_TIME = (
     timedelta(minutes=AXES_COOLOFF_MINUTES) if AXES_COOLOFF_MINUTES else None
 )
@@ -451,23 +258,6 @@ SILENCED_SYSTEM_CHECKS = [
     *(["security.W008"] if not SECURE_SSL_REDIRECT else []),
     *(["security.W021"] if not SECURE_HSTS_PRELOAD else []),
 ]
-# django-csp 4. Scripts only from our origin (the dashboard loads modules);
-# inline styles stay allowed because the widgets' shadow roots carry <style>.
-# Swagger UI (/api/docs/) inlines its start-up script, so it is left out.
-CONTENT_SECURITY_POLICY = {
-    "EXCLUDE_URL_PREFIXES": ["/api/docs/"],
-    "DIRECTIVES": {
-        "default-src": ["'self'"],
-        "script-src": ["'self'"],
-        "style-src": ["'self'", "'unsafe-inline'"],
-        "img-src": ["'self'", "data:"],
-        "connect-src": ["'self'"],
-        "object-src": ["'none'"],
-        "base-uri": ["'self'"],
-        "form-action": ["'self'"],
-        "frame-ancestors": ["'none'"],
-    },
-}
 
 # --- ops actions ------------------------------------------------------------
 # Multi-signature rules (DESIGN §7); the strictest applicable rule wins.
@@ -486,49 +276,21 @@ APPROVAL_PLAN_PAYOUTS_SIGNATURES = env.int(
 )
 APPROVAL_TTL_HOURS = env.int("APPROVAL_TTL_HOURS", default=24)
 APPROVER_ROLES = ("pay_admin", "finance_ops")
-
-
-def _approval_signing_keys(raw: str | None) -> list[tuple[str, bytes]]:
-    """``key_id:secret`` pairs, comma- or newline-separated; the first one
-    signs new approvals, every one verifies (rotation: put the new key first,
-    drop the old one once the approvals it signed have closed, ≤ TTL)."""
-    keys = []
-    for item in (raw or "").replace("\n", ",").split(","):
-        key_id, sep, value = item.strip().partition(":")
-        if not item.strip():
-            continue
-        if not sep or not key_id or len(value) < 32 or len(key_id) > 32:
-            raise ImproperlyConfigured(
-                "APPROVAL_SIGNING_KEY: expected key_id:secret pairs, each secret "
-                "at least 32 characters and each key id at most 32"
-            )
-        keys.append((key_id, value.encode()))
-    if len({k for k, _v in keys}) != len(keys):
-        raise ImproperlyConfigured("APPROVAL_SIGNING_KEY: a key id appears twice")
-    return keys
-
-
 # The keyed MAC that binds an approval to what it approves, and derives its
-# single-use token. Never stored in the database.
-APPROVAL_SIGNING_KEYS = _approval_signing_keys(secret("APPROVAL_SIGNING_KEY"))
+# single-use token. Never stored in the database. ``key_id:secret`` pairs,
+# comma- or newline-separated: the first signs, every one verifies (rotation:
+# the new key first; the old one leaves once its approvals have closed, ≤ TTL).
+APPROVAL_SIGNING_KEYS = envconfig.approval_signing_keys(secret("APPROVAL_SIGNING_KEY"))
 if not APPROVAL_SIGNING_KEYS:
-    _required("APPROVAL_SIGNING_KEY", None if not DEV_DEFAULTS else "dev")
+    required("APPROVAL_SIGNING_KEY", None if not DEV_DEFAULTS else "dev")
     APPROVAL_SIGNING_KEYS = [("dev", f"approval-signing:{SECRET_KEY}".encode())]
 
 # --- plans and SIRA (DESIGN §8) ---------------------------------------------
 # Fernet keys for plan_data, comma-separated: the first encrypts, all decrypt,
 # so a new key goes first and the old one leaves after `reencrypt_plan_data`.
-PLAN_DATA_KEYS = [k.strip() for k in (secret("PLAN_DATA_KEYS") or "").split(",")]
-PLAN_DATA_KEYS = [k for k in PLAN_DATA_KEYS if k]
+PLAN_DATA_KEYS = envconfig.fernet_keys("PLAN_DATA_KEYS", secret("PLAN_DATA_KEYS"))
 if not PLAN_DATA_KEYS and not DEV_DEFAULTS:
-    _required("PLAN_DATA_KEYS", None)
-for _n, _key in enumerate(PLAN_DATA_KEYS, start=1):
-    try:
-        Fernet(_key)
-    except ValueError:
-        raise ImproperlyConfigured(
-            f"PLAN_DATA_KEYS: key {_n} is not a Fernet key (32 url-safe base64 bytes)"
-        ) from None
+    required("PLAN_DATA_KEYS", None)
 DEV_PLAN_DATA_KEY_PATH = VAR_DIR / "dev-plan-data" / "fernet.key"
 # Unset: the local planner only. Timeouts in seconds; retries after the first try.
 SIRA_URL = env.str("SIRA_URL", default="").rstrip("/")
@@ -538,12 +300,14 @@ SIRA_BACKOFF_SECONDS = env.float("SIRA_BACKOFF_SECONDS", default=0.5)
 SIRA_CLIENT_CERT = env.str("SIRA_CLIENT_CERT", default="")
 SIRA_CLIENT_KEY = env.str("SIRA_CLIENT_KEY", default="")
 SIRA_CA_BUNDLE = env.str("SIRA_CA_BUNDLE", default="")
-if bool(SIRA_CLIENT_CERT) != bool(SIRA_CLIENT_KEY):
-    raise ImproperlyConfigured("SIRA_CLIENT_CERT and SIRA_CLIENT_KEY go together")
-if SIRA_TIMEOUT_SECONDS <= 0 or SIRA_RETRIES < 0 or SIRA_BACKOFF_SECONDS < 0:
-    raise ImproperlyConfigured(
-        "SIRA_TIMEOUT_SECONDS must be > 0, SIRA_RETRIES and SIRA_BACKOFF_SECONDS >= 0"
-    )
+check(
+    bool(SIRA_CLIENT_CERT) == bool(SIRA_CLIENT_KEY),
+    "SIRA_CLIENT_CERT and SIRA_CLIENT_KEY go together",
+)
+check(
+    SIRA_TIMEOUT_SECONDS > 0 and SIRA_RETRIES >= 0 and SIRA_BACKOFF_SECONDS >= 0,
+    "SIRA_TIMEOUT_SECONDS must be > 0, SIRA_RETRIES and SIRA_BACKOFF_SECONDS >= 0",
+)
 # where the approvers' mail links to; in development it follows PORT
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default=f"http://127.0.0.1:{PORT}").rstrip(
     "/"
@@ -552,22 +316,18 @@ IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=48)
 EVENT_BUS_STREAM = env.str("EVENT_BUS_STREAM", default="molam.ops.events")
 EVENT_BUS_TOKEN = secret("EVENT_BUS_TOKEN", default="")
 
-# --- payout dispatcher, simulated bank connector, circuit breaker (issue 3) ---
+# --- payout dispatcher, simulated bank connector, circuit breaker ------------
 # Standalone mode: the dispatcher sends to a simulated bank (payouts/connector.py)
 # whose latency and failure rate are set here, per bank overridable with a JSON
 # object keyed by bank code or id: {"bicis-sn": {"latency_ms": 900,
 # "failure_rate": 0.1}}.
 CONNECTOR_LATENCY_MS = env.int("CONNECTOR_LATENCY_MS", default=0)
 CONNECTOR_FAILURE_RATE = env.float("CONNECTOR_FAILURE_RATE", default=0.0)
-CONNECTOR_BANKS = env.json("CONNECTOR_BANKS", default={})
-if not 0 <= CONNECTOR_FAILURE_RATE <= 1 or CONNECTOR_LATENCY_MS < 0:
-    raise ImproperlyConfigured(
-        "CONNECTOR_FAILURE_RATE must be in [0, 1], CONNECTOR_LATENCY_MS >= 0"
-    )
-if not isinstance(CONNECTOR_BANKS, dict) or not all(
-    isinstance(v, dict) for v in CONNECTOR_BANKS.values()
-):
-    raise ImproperlyConfigured("CONNECTOR_BANKS must be a JSON object of objects")
+CONNECTOR_BANKS = envconfig.connector_banks(env)
+check(
+    0 <= CONNECTOR_FAILURE_RATE <= 1 and CONNECTOR_LATENCY_MS >= 0,
+    "CONNECTOR_FAILURE_RATE must be in [0, 1], CONNECTOR_LATENCY_MS >= 0",
+)
 # closed → open after this many failures in a row, or when the failure rate over
 # the last WINDOW outcomes (at least MIN_CALLS of them) reaches FAILURE_RATE;
 # open → half_open after COOLDOWN seconds.
@@ -606,7 +366,6 @@ STATIC_URL = "/static/"
 # The container image collects static files at build time outside var/, which
 # is a writable volume at run time (the image's root filesystem is read-only).
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "static")))
-STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -639,36 +398,4 @@ vars().update(
 # from every record before it is formatted.
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
 LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json").lower()
-if LOG_FORMAT not in ("json", "plain"):
-    raise ImproperlyConfigured("LOG_FORMAT must be json or plain")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {
-        "context": {"()": "molam_ops.logs.ContextFilter"},
-        "redact": {"()": "molam_ops.logs.RedactFilter"},
-    },
-    "formatters": {
-        "json": {"()": "molam_ops.logs.JsonFormatter"},
-        "plain": {"()": "molam_ops.logs.PlainFormatter"},
-    },
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "stream": "ext://sys.stdout",
-            "formatter": LOG_FORMAT,
-            "filters": ["context", "redact"],  # in this order: context, then scrub
-        }
-    },
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {
-        "django.db.backends": {"level": "WARNING"},
-        # its start-up banner on stdout would precede every command's output
-        # (mint_token's token among them)
-        "axes.apps": {"level": "WARNING"},
-        # Django's defaults give these their own stderr handlers (unfiltered,
-        # and a second copy of each line with DEBUG on): through ours instead.
-        "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
-        "django.server": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
-    },
-}
+LOGGING = envconfig.logging_config(LOG_LEVEL, LOG_FORMAT)

@@ -1,5 +1,6 @@
 """Shared fixtures: a client per role, real tokens, databases that keep the
-audit triggers, and helpers to call ops actions the way clients do."""
+audit triggers, a cache of each test's own, the test Redis, the app's database
+role. Plain helpers are in tests/helpers.py."""
 
 from __future__ import annotations
 
@@ -12,13 +13,13 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from django.db import connection
-from rest_framework.response import Response
 from rest_framework.test import APIClient
 
 from audit import triggers
 from molam_ops.celery import app as celery_app
 from molam_ops.tokens import mint
 from tests.factories import BankProfileFactory
+from tests.helpers import bearer_client, redis_url
 
 # Tasks queued by the code under test run inline; no broker needed.
 celery_app.conf.task_always_eager = True
@@ -43,12 +44,17 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _rate_limit_off(settings: Any) -> None:
-    """Tests call the API far more than 100 times a minute as one user, and
-    as anonymous callers from one address; the rate limit's own tests
-    (tests/molam_ops/test_hardening_ratelimit.py) turn it back on."""
-    settings.RATE_LIMIT_PER_MINUTE = 0
-    settings.RATE_LIMIT_ANONYMOUS_PER_MINUTE = 0
+def _own_cache(settings: Any) -> None:
+    """Each test gets a cache of its own: a key prefix nobody else uses, so
+    rate-limit counters, cached KPI summaries and refusal windows of one test
+    never reach another (on the file cache and on a Redis shared with other
+    test runs alike). Django drops its cache connections when CACHES changes,
+    and again when the setting is restored."""
+    caches = {alias: dict(conf) for alias, conf in settings.CACHES.items()}
+    prefix = f"t{uuid.uuid4().hex[:12]}"
+    for conf in caches.values():
+        conf["KEY_PREFIX"] = ":".join(filter(None, [conf.get("KEY_PREFIX"), prefix]))
+    settings.CACHES = caches
 
 
 @pytest.fixture
@@ -59,19 +65,12 @@ def make_token() -> Callable[..., str]:
     return _make
 
 
-def _client(token: str | None) -> APIClient:
-    client = APIClient()
-    if token:
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-    return client
-
-
 @pytest.fixture
 def client_for(make_token: Callable[..., str]) -> Callable[..., APIClient]:
     """``client_for("finance_ops", sub="bruno")`` → an authenticated APIClient."""
 
     def _for(*roles: str, sub: str | None = None) -> APIClient:
-        return _client(
+        return bearer_client(
             make_token(
                 sub=sub or f"{'-'.join(roles) or 'nobody'}-user", roles=list(roles)
             )
@@ -106,23 +105,6 @@ def anonymous() -> APIClient:
     return APIClient()
 
 
-def post_action(
-    client: APIClient,
-    action: str,
-    body: Any,
-    *,
-    key: str | None = "auto",
-    **extra: Any,
-) -> Response:
-    """POST /api/ops/<action> as JSON with an Idempotency-Key (new unless given)."""
-    headers = {}
-    if key == "auto":
-        key = uuid.uuid4().hex
-    if key is not None:
-        headers["HTTP_IDEMPOTENCY_KEY"] = key
-    return client.post(f"/api/ops/{action}", body, format="json", **headers, **extra)
-
-
 @pytest.fixture
 def bank(db: None) -> Any:
     return BankProfileFactory()
@@ -146,18 +128,6 @@ def tx_db(_restore_audit_triggers: None, transactional_db: None) -> Iterator[Non
     triggers.drop(connection)
 
 
-def redis_url() -> str:
-    """The test Redis; under pytest-xdist each worker gets its own database
-    (db 15, 14, … counting down) so one worker's FLUSHDB spares the others."""
-    base = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
-    index = int(worker.removeprefix("gw") or 0)
-    if not index:
-        return base
-    root, _, db = base.rpartition("/")
-    return f"{root}/{int(db or 0) - index}"
-
-
 @pytest.fixture
 def redis_client() -> Iterator[Any]:
     """A real Redis (db 15 by default), flushed before and after."""
@@ -176,12 +146,6 @@ def redis_client() -> Iterator[Any]:
 
 
 # --- the application's database role (PostgreSQL) ---------------------------
-
-
-def as_role(role: str) -> None:
-    """The rest of the test transaction runs as ``role`` (rolled back with it)."""
-    with connection.cursor() as cur:
-        cur.execute(f'SET LOCAL ROLE "{role}"')
 
 
 @pytest.fixture

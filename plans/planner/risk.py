@@ -25,7 +25,7 @@ import time
 from dataclasses import replace
 from decimal import Decimal
 
-from plans.planner import assignment, lp
+from plans.planner import assignment, flows, lp
 from plans.planner.routing import infeasibility_reason
 from plans.planner.types import (
     RISK,
@@ -93,7 +93,7 @@ def risk_mitigation(snapshot: Snapshot, constraints: Constraints) -> PlanResult:
             **base,
         )
     over = _over_cap(model, answer, share)
-    moved = assignment.moves(model, answer.flows)
+    moved = flows.moves(model, answer.flows)
     details = {
         "paused_bank_ids": sorted(paused_ids),
         "max_bank_share": str(constraints.max_bank_share),

@@ -19,7 +19,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 
-from plans.planner import assignment, lp
+from plans.planner import assignment, flows, lp
 from plans.planner.types import (
     ROUTING,
     STATUS_INFEASIBLE,
@@ -57,7 +57,7 @@ def routing_optimization(snapshot: Snapshot, constraints: Constraints) -> PlanRe
             estimated_cost_after=before,
             **base,
         )
-    moved = assignment.moves(model, answer.flows)
+    moved = flows.moves(model, answer.flows)
     after = money(before - moved.savings_usd)
     timings["total_ms"] = _ms(started, time.perf_counter())
     details = details_of(model, moved, answer)
@@ -101,7 +101,7 @@ def routing_optimization(snapshot: Snapshot, constraints: Constraints) -> PlanRe
 
 
 def details_of(
-    model: assignment.Model, moved: assignment.Moves, answer: assignment.Assignment
+    model: assignment.Model, moved: flows.Moves, answer: assignment.Assignment
 ) -> dict[str, object]:
     stranded = [model.snapshot.payout_classes[i] for i in model.stranded]
     return {

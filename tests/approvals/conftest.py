@@ -5,8 +5,8 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 
-from tests.conftest import post_action
 from tests.factories import operator_user
+from tests.helpers import post_action
 
 
 @pytest.fixture
@@ -19,10 +19,6 @@ def global_freeze_request(db: None, client_for: Any) -> dict[str, Any]:
     )
     assert resp.status_code == 202, resp.json()
     return resp.json()
-
-
-def sign(client: Any, approval_id: str, decision: str = "approve", **kw: Any) -> Any:
-    return post_action(client, f"approve/{approval_id}", {"decision": decision}, **kw)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from approvals.models import ApprovalRequest
 from approvals.tasks import expire_approvals
 from audit.models import OpsActionLog
 from controls.models import TreasuryControl
-from tests.approvals.conftest import sign
+from tests.helpers import sign
 
 
 def _frozen() -> bool:
@@ -188,7 +188,7 @@ def test_bad_input(global_freeze_request, finance_ops):
 def test_eligible_approvers_get_an_email(
     approver_users, client_for, django_capture_on_commit_callbacks
 ):
-    from tests.conftest import post_action
+    from tests.helpers import post_action
 
     with django_capture_on_commit_callbacks(execute=True):
         resp = post_action(

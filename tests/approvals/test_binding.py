@@ -20,9 +20,8 @@ from approvals import binding
 from approvals.models import ApprovalRequest, ApprovalSignature
 from audit.models import OpsActionLog
 from payouts.models import TreasuryAccount
-from tests.approvals.conftest import sign
-from tests.conftest import as_role, post_action
 from tests.factories import BankProfileFactory, TreasuryAccountFactory
+from tests.helpers import as_role, post_action, sign
 from tests.plans.test_execute_plan_support import (
     cancel,
     execute,

@@ -2,7 +2,7 @@
 
 from audit.models import OpsActionLog
 from controls.models import TreasuryControl
-from tests.conftest import post_action
+from tests.helpers import post_action
 
 
 def test_global_freeze_waits_then_executes_at_quorum(db, client_for):

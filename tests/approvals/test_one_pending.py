@@ -13,9 +13,8 @@ from django.utils import timezone
 
 from approvals.models import ApprovalRequest
 from audit.models import OpsActionLog
-from tests.approvals.conftest import sign
-from tests.conftest import post_action
 from tests.factories import BankProfileFactory, PayoutFactory
+from tests.helpers import post_action, sign
 
 pytestmark = pytest.mark.django_db
 

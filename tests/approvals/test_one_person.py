@@ -15,12 +15,11 @@ from rest_framework.test import APIClient
 
 from approvals.models import ApprovalRequest
 from audit.models import OpsActionLog
-from tests.approvals.conftest import sign
 from tests.approvals.test_admin import request_global_freeze
 from tests.approvals.test_admin import sign as admin_sign
-from tests.conftest import post_action
 from tests.controls.test_admin import browser, messages_of
 from tests.factories import operator_user
+from tests.helpers import post_action, sign
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from audit.models import OpsActionLog
 from audit.selectors import action_log_verify
 from controls.models import TreasuryControl
 from tests.concurrency import race
-from tests.conftest import post_action
+from tests.helpers import post_action
 
 pytestmark = [pytest.mark.postgres]
 

@@ -13,9 +13,8 @@ import pytest
 from django.core import mail
 from rest_framework.test import APIClient
 
-from tests.approvals.conftest import sign
-from tests.conftest import post_action
 from tests.factories import BankProfileFactory, PayoutFactory, TreasuryAccountFactory
+from tests.helpers import bearer_client, post_action, sign
 from tests.payouts.helpers import seed_rates
 from tests.plans.test_execute_plan_support import make_plan, open_plan_approval
 
@@ -30,10 +29,7 @@ def summary_of(client: Any, approval_id: str) -> str:
 @pytest.fixture
 def french_reader(make_token: Any) -> APIClient:
     """fatou, whose Molam ID token says she reads French."""
-    client = APIClient()
-    token = make_token(sub="fatou", roles=["finance_ops"], lang="fr")
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-    return client
+    return bearer_client(make_token(sub="fatou", roles=["finance_ops"], lang="fr"))
 
 
 @pytest.fixture

@@ -11,8 +11,9 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from audit.models import OpsActionLog
-from tests.conftest import ROLES, post_action
+from tests.conftest import ROLES
 from tests.factories import operator_user
+from tests.helpers import post_action
 
 pytestmark = pytest.mark.django_db
 CHANGELIST = reverse("admin:audit_opsactionlog_changelist")

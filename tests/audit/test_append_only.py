@@ -12,7 +12,7 @@ from django.db.utils import DatabaseError, IntegrityError, ProgrammingError
 from audit.chain import row_hash
 from audit.models import OpsActionLog
 from audit.serializers import audit_row
-from tests.conftest import post_action
+from tests.helpers import post_action
 
 pytestmark = pytest.mark.django_db
 

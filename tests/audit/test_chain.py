@@ -18,8 +18,8 @@ from audit.chain import GENESIS, row_hash
 from audit.models import OpsActionLog
 from molam_ops.actions import runner
 from molam_ops.identity import Principal
-from tests.conftest import post_action
 from tests.factories import BankProfileFactory
+from tests.helpers import post_action
 
 VERIFY = "/api/ops/audit/verify"
 

@@ -18,7 +18,7 @@ from molam_ops.actions.context import ActionContext, Outcome
 from molam_ops.errors import OpsError
 from molam_ops.identity import Principal
 from molam_ops.models import IdempotencyRecord
-from tests.conftest import post_action
+from tests.helpers import post_action
 
 pytestmark = pytest.mark.django_db
 

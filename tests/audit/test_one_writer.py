@@ -29,8 +29,8 @@ from plans.execution import steps
 from plans.models import Plan
 from plans.services import suggestion_refresh
 from plans.tasks import refresh_suggestions
-from tests.conftest import post_action
 from tests.factories import BankProfileFactory
+from tests.helpers import post_action
 from tests.plans.test_execute_plan_support import make_plan, pause
 
 pytestmark = pytest.mark.django_db

@@ -16,10 +16,10 @@ from django.contrib.auth.models import Group, User
 from django.test import Client
 
 from approvals.models import ApprovalRequest
-from audit.models import OpsActionLog
 from controls.keys import FREEZE_GLOBAL, freeze_bank_key, pause_bank_key
 from controls.models import TreasuryControl
 from tests.factories import BankProfileFactory, operator_user
+from tests.helpers import audit_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -84,12 +84,6 @@ def confirm_form(page: Any, action: str, ids: list[Any], **fields: Any) -> dict:
     }
 
 
-def rows(action_type: str, **filters: Any) -> list[OpsActionLog]:
-    return list(
-        OpsActionLog.objects.filter(action_type=action_type, **filters).order_by("seq")
-    )
-
-
 def is_active(key: str) -> bool:
     control = TreasuryControl.objects.filter(key=key).first()
     return bool(control and control.is_active())
@@ -117,7 +111,7 @@ def test_pause_from_admin_runs_the_action_once_per_submission(bank: Any) -> None
     assert control.is_active()
     assert control.value["reason"] == "maintenance"
     assert control.updated_by == admin_user.username
-    [row] = rows("pause_bank")
+    [row] = audit_rows("pause_bank")
     assert (row.status, row.actor_id, row.actor_role) == (
         "executed",
         admin_user.username,
@@ -135,7 +129,7 @@ def test_pause_from_admin_runs_the_action_once_per_submission(bank: Any) -> None
     [(level, text)] = messages_of(again)
     assert level == "success"
     assert REPLAYED in text
-    assert len(rows("pause_bank")) == 1
+    assert len(audit_rows("pause_bank")) == 1
     control.refresh_from_db()
     assert control.updated_by == admin_user.username
 
@@ -144,7 +138,7 @@ def test_pause_from_admin_runs_the_action_once_per_submission(bank: Any) -> None
     form = confirm_form(page, "pause_bank_selected", [bank.pk], reason="again")
     [(level, text)] = messages_of(client.post(BANKS, form, follow=True))
     assert (level, text) == ("error", f"{bank.name}: This bank is already paused.")
-    assert [r.status for r in rows("pause_bank")] == ["executed", "rejected"]
+    assert [r.status for r in audit_rows("pause_bank")] == ["executed", "rejected"]
 
 
 def test_pause_needs_a_reason(bank: Any) -> None:
@@ -157,7 +151,7 @@ def test_pause_needs_a_reason(bank: Any) -> None:
     assert resp.status_code == 200  # the confirmation page again, with the error
     assert resp.context["form"].errors == {"reason": ["This field is required."]}
     assert not TreasuryControl.objects.exists()
-    assert not rows("pause_bank")
+    assert not audit_rows("pause_bank")
 
 
 def test_bad_input_is_refused_by_the_runner_with_its_fields(bank: Any) -> None:
@@ -177,7 +171,7 @@ def test_bad_input_is_refused_by_the_runner_with_its_fields(bank: Any) -> None:
     assert text.startswith(f"{bank.name}: Some fields are invalid.")
     assert "expires_at" in text
     assert not TreasuryControl.objects.exists()
-    [row] = rows("pause_bank")
+    [row] = audit_rows("pause_bank")
     assert (row.status, row.details["code"]) == ("rejected", "validation_error")
 
 
@@ -191,7 +185,7 @@ def test_an_ops_user_is_refused_with_the_forbidden_message(bank: Any) -> None:
 
     assert messages_of(done) == [("error", f"{bank.name}: {FORBIDDEN}")]
     assert not TreasuryControl.objects.exists()
-    [row] = rows("pause_bank")
+    [row] = audit_rows("pause_bank")
     assert (row.status, row.actor_id, row.actor_role) == (
         "rejected",
         user.username,
@@ -210,7 +204,7 @@ def test_a_superuser_without_groups_has_no_ops_role(bank: Any) -> None:
     done = client.post(BANKS, form, follow=True)
 
     assert messages_of(done) == [("error", f"{bank.name}: {FORBIDDEN}")]
-    [row] = rows("pause_bank")
+    [row] = audit_rows("pause_bank")
     assert (row.status, row.actor_id, row.actor_role) == (
         "rejected",
         root.username,
@@ -228,14 +222,16 @@ def test_pause_several_banks_then_resume(bank: Any) -> None:
     assert [level for level, _text in messages_of(done)] == ["success", "success"]
     assert is_active(pause_bank_key(bank.id))
     assert is_active(pause_bank_key(other.id))
-    assert len({r.idempotency_key for r in rows("pause_bank")}) == 2  # one per bank
+    assert (
+        len({r.idempotency_key for r in audit_rows("pause_bank")}) == 2
+    )  # one per bank
 
     done = choose_action(client, BANKS, "resume_bank_selected", [bank.pk])
     [(level, text)] = messages_of(done)
     assert (level, text) == ("success", f"{bank.name}: resume_bank executed.")
     assert not is_active(pause_bank_key(bank.id))
     assert is_active(pause_bank_key(other.id))
-    [row] = rows("resume_bank")
+    [row] = audit_rows("resume_bank")
     assert row.status == "executed"
 
 
@@ -247,7 +243,7 @@ def test_bank_freeze_and_unfreeze_from_admin(bank: Any) -> None:
 
     assert level == "success"
     assert is_active(freeze_bank_key(bank.id))
-    [row] = rows("freeze_payouts")
+    [row] = audit_rows("freeze_payouts")
     assert (row.status, row.actor_role) == ("executed", "finance_ops")
 
     [(level, _text)] = messages_of(
@@ -284,14 +280,14 @@ def test_global_freeze_from_admin_waits_for_signatures() -> None:
     assert approval.initiator_id == user.username
     assert approval.initiator_kind == "session"
     assert not is_active(FREEZE_GLOBAL)
-    [row] = rows("freeze_payouts")
+    [row] = audit_rows("freeze_payouts")
     assert (row.status, row.actor_id) == ("requested", user.username)
 
     # double submit: the same request, not a second one
     again = client.post(FREEZE_GLOBAL_URL, data, follow=True)
     assert REPLAYED in messages_of(again)[0][1]
     assert ApprovalRequest.objects.count() == 1
-    assert len(rows("freeze_payouts")) == 1
+    assert len(audit_rows("freeze_payouts")) == 1
 
 
 def test_global_freeze_form_needs_a_reason() -> None:
@@ -302,7 +298,7 @@ def test_global_freeze_form_needs_a_reason() -> None:
     assert resp.status_code == 200
     assert "reason" in resp.context["form"].errors
     assert not ApprovalRequest.objects.exists()
-    assert not rows("freeze_payouts")
+    assert not audit_rows("freeze_payouts")
 
 
 def test_lift_selected_freezes_from_the_controls_list(bank: Any) -> None:
@@ -354,7 +350,7 @@ def test_set_flag_from_admin() -> None:
         "allow": ["vip-1", "vip-2"],
         "deny": [],
     }
-    [row] = rows("set_flag")
+    [row] = audit_rows("set_flag")
     assert (row.actor_id, row.actor_role) == (user.username, "finance_ops")
     # the form opens prefilled for an existing flag
     page = client.get(SET_FLAG_URL, {"name": "checkout-v2"})

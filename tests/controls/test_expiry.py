@@ -20,9 +20,8 @@ from molam_ops.actions import runner
 from molam_ops.celery import app as celery_app
 from molam_ops.errors import OpsError
 from molam_ops.identity import Principal, system_principal
-from tests.conftest import post_action
 from tests.factories import BankProfileFactory
-from tests.molam_ops.test_errors import assert_error
+from tests.helpers import assert_error, post_action
 
 # not module-wide: the PostgreSQL race test uses tx_db, whose trigger handling
 # must wrap the flush that a django_db mark would set up first

@@ -13,12 +13,10 @@ import time_machine
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from audit.models import OpsActionLog
 from controls.flags import FlagState, bucket, evaluate
 from controls.models import TreasuryControl
 from controls.tasks import expire_controls
-from tests.conftest import post_action
-from tests.molam_ops.test_errors import assert_error
+from tests.helpers import assert_error, audit_rows, post_action
 
 NOW = timezone.now()
 SUBJECTS = [f"user-{i}" for i in range(100_000)]
@@ -143,12 +141,6 @@ def body(**extra: Any) -> dict[str, Any]:
     }
 
 
-def rows(**filters: Any) -> list[OpsActionLog]:
-    return list(
-        OpsActionLog.objects.filter(action_type="set_flag", **filters).order_by("seq")
-    )
-
-
 def control_rows() -> list[tuple[Any, ...]]:
     return list(
         TreasuryControl.objects.order_by("key").values_list(
@@ -184,7 +176,7 @@ def test_set_flag_stores_the_control_and_audits(pay_admin: APIClient) -> None:
         "updated_at": out["flag"]["updated_at"],
     }
     assert out["control"]["key"] == "feature:checkout-v2"
-    [row] = rows()
+    [row] = audit_rows("set_flag")
     assert (row.status, row.actor_id, row.actor_role) == (
         "executed",
         "alice",
@@ -205,7 +197,7 @@ def test_set_flag_stores_the_control_and_audits(pay_admin: APIClient) -> None:
     control.refresh_from_db()
     assert control.enabled is False
     assert control.value == {"percentage": "5.00", "allow": [], "deny": []}
-    second = rows()[-1]
+    second = audit_rows("set_flag")[-1]
     assert second.details["previous"]["allow"] == ["vip-1", "vip-2"]
     assert second.details["previous"]["enabled"] is True
     assert TreasuryControl.objects.filter(key__startswith="feature:").count() == 1
@@ -218,14 +210,14 @@ def test_finance_ops_may_set_a_flag_and_percentage_defaults_to_100(
     resp = post_action(finance_ops, "set-flag", {"name": "beta", "enabled": True})
     assert resp.status_code == 200, resp.json()
     assert resp.json()["flag"]["percentage"] == "100.00"
-    assert rows()[0].actor_role == "finance_ops"
+    assert audit_rows("set_flag")[0].actor_role == "finance_ops"
 
 
 @pytest.mark.django_db
 def test_other_roles_are_refused(ops: APIClient, outsider: APIClient) -> None:
     for client, sub in ((ops, "chloe"), (outsider, "mallory")):
         assert_error(post_action(client, "set-flag", body()), 403, "forbidden")
-        [row] = rows(actor_id=sub)
+        [row] = audit_rows("set_flag", actor_id=sub)
         assert row.status == "rejected"
         assert row.target == {"name": "checkout-v2"}
     assert not TreasuryControl.objects.exists()
@@ -238,7 +230,7 @@ def test_set_flag_replays(pay_admin: APIClient) -> None:
     assert first.status_code == again.status_code == 200
     assert again.json() == first.json()
     assert again["Idempotent-Replayed"] == "true"
-    assert len(rows()) == 1
+    assert len(audit_rows("set_flag")) == 1
     assert_error(
         post_action(pay_admin, "set-flag", body(percentage="50"), key="flag-1"),
         422,
@@ -291,7 +283,7 @@ def test_bad_input_is_400_and_changes_nothing(
     error = assert_error(resp, 400, "validation_error")
     assert set(error["fields"]) == fields
     assert control_rows() == before
-    [row] = rows()
+    [row] = audit_rows("set_flag")
     assert row.status == "rejected"
     # not stored under the key: the corrected call with the same key runs
     assert post_action(pay_admin, "set-flag", body(), key="bad").status_code == 200

@@ -9,20 +9,12 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from audit.models import OpsActionLog
 from controls.services.reports import RECONCILIATION_TOPIC
 from molam_ops.models import OutboxEvent
-from tests.conftest import post_action
-from tests.molam_ops.test_errors import assert_error
+from tests.helpers import assert_error, audit_rows, post_action
 
 pytestmark = pytest.mark.django_db
 URL = "force-reconciliation"
-
-
-def rows() -> list[OpsActionLog]:
-    return list(
-        OpsActionLog.objects.filter(action_type="force_reconciliation").order_by("seq")
-    )
 
 
 def events() -> list[OutboxEvent]:
@@ -34,7 +26,7 @@ def test_puts_the_request_on_the_bus(pay_admin: APIClient, bank: Any) -> None:
     resp = post_action(pay_admin, URL, body)
 
     assert resp.status_code == 202, resp.json()
-    [row] = rows()
+    [row] = audit_rows("force_reconciliation")
     assert (row.status, row.actor_role) == ("executed", "pay_admin")
     assert row.target == {"bank_profile_id": str(bank.id)}
     assert row.details["reason"] == "ledger drift 120 XOF"
@@ -63,7 +55,7 @@ def test_unknown_bank_is_404_and_sends_nothing(pay_admin: APIClient) -> None:
     body = {"bank_profile_id": str(uuid.uuid4()), "reason": "x"}
     assert_error(post_action(pay_admin, URL, body), 404, "bank_not_found")
     assert events() == []
-    assert rows()[0].status == "rejected"
+    assert audit_rows("force_reconciliation")[0].status == "rejected"
 
 
 def test_replay(pay_admin: APIClient) -> None:

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from audit.models import OpsActionLog
 from controls.models import TreasuryControl
-from tests.conftest import post_action
+from tests.helpers import post_action
 
 pytestmark = pytest.mark.django_db
 

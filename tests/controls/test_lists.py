@@ -16,7 +16,7 @@ from controls.keys import FREEZE_GLOBAL, freeze_bank_key, pause_bank_key
 from controls.models import TreasuryControl
 from payouts.choices import BankStatus, CircuitState
 from tests.factories import BankProfileFactory
-from tests.molam_ops.test_errors import assert_error
+from tests.helpers import assert_error
 from tests.payouts.test_payout_list import assert_utc_iso
 
 pytestmark = pytest.mark.django_db

@@ -9,20 +9,14 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from audit.models import OpsActionLog
 from molam_ops.models import OutboxEvent
 from payouts.choices import PayoutStatus
 from payouts.models import Payout
-from tests.conftest import post_action
 from tests.factories import PayoutFactory
-from tests.molam_ops.test_errors import assert_error
+from tests.helpers import assert_error, audit_rows, post_action
 from tests.payouts.helpers import dispatch, ledger, seed_rates
 
 pytestmark = pytest.mark.django_db
-
-
-def rows() -> list[OpsActionLog]:
-    return list(OpsActionLog.objects.filter(action_type="mark_dispute").order_by("seq"))
 
 
 def snapshot() -> list[tuple[Any, ...]]:
@@ -51,7 +45,7 @@ def test_marks_a_payout_disputed_in_any_status(
     assert payout.disputed is True
     assert payout.status == status  # a dispute does not move the payout
     assert resp.json()["payout"]["disputed"] is True
-    [row] = rows()
+    [row] = audit_rows("mark_dispute")
     assert (row.status, row.actor_id, row.actor_role) == (
         "executed",
         "bruno",
@@ -90,21 +84,21 @@ def test_disputing_twice_is_409(pay_admin: APIClient) -> None:
     before = snapshot()
     assert_error(dispute(pay_admin, payout, reason="again"), 409, "already_disputed")
     assert snapshot() == before
-    assert [r.status for r in rows()] == ["executed", "rejected"]
+    assert [r.status for r in audit_rows("mark_dispute")] == ["executed", "rejected"]
 
 
 def test_ops_may_not_dispute(ops: APIClient) -> None:
     payout = PayoutFactory()
     assert_error(dispute(ops, payout), 403, "forbidden")
     assert Payout.objects.get().disputed is False
-    assert rows()[0].status == "rejected"
+    assert audit_rows("mark_dispute")[0].status == "rejected"
 
 
 def test_unknown_payout_is_404(pay_admin: APIClient) -> None:
     unknown = str(uuid.uuid4())
     resp = post_action(pay_admin, "mark-dispute", {"payout_id": unknown, "reason": "x"})
     assert_error(resp, 404, "payout_not_found")
-    assert rows()[0].target == {"payout_id": unknown}
+    assert audit_rows("mark_dispute")[0].target == {"payout_id": unknown}
 
 
 def test_replay(pay_admin: APIClient) -> None:
@@ -115,7 +109,7 @@ def test_replay(pay_admin: APIClient) -> None:
     assert (first.status_code, again.status_code) == (200, 200)
     assert again.json() == first.json()
     assert again["Idempotent-Replayed"] == "true"
-    assert len(rows()) == 1
+    assert len(audit_rows("mark_dispute")) == 1
 
 
 @pytest.mark.parametrize(
@@ -140,4 +134,4 @@ def test_bad_input_is_400_and_changes_nothing(
     )
     assert set(error["fields"]) == bad
     assert snapshot() == before
-    assert rows()[0].details["code"] == "validation_error"
+    assert audit_rows("mark_dispute")[0].details["code"] == "validation_error"

@@ -19,8 +19,8 @@ from approvals import metrics as approval_metrics
 from controls import metrics as control_metrics
 from controls.keys import FREEZE_GLOBAL
 from controls.models import TreasuryControl
-from tests.conftest import post_action
 from tests.factories import BankProfileFactory
+from tests.helpers import post_action
 
 pytestmark = pytest.mark.django_db
 

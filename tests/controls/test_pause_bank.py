@@ -13,11 +13,9 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from rest_framework.test import APIClient
 
-from audit.models import OpsActionLog
 from controls.keys import pause_bank_key
 from controls.models import TreasuryControl
-from tests.conftest import post_action
-from tests.molam_ops.test_errors import assert_error
+from tests.helpers import assert_error, audit_rows, post_action
 
 pytestmark = pytest.mark.django_db
 
@@ -49,12 +47,6 @@ def listed_bank(client: APIClient, bank: Any) -> dict[str, Any]:
     return row
 
 
-def rows(action_type: str = "pause_bank", **filters: Any) -> list[OpsActionLog]:
-    return list(
-        OpsActionLog.objects.filter(action_type=action_type, **filters).order_by("seq")
-    )
-
-
 def test_pause_bank_pauses_and_audits(pay_admin: APIClient, bank: Any) -> None:
     resp = post_action(pay_admin, "pause-bank", body_for(bank))
 
@@ -76,7 +68,7 @@ def test_pause_bank_pauses_and_audits(pay_admin: APIClient, bank: Any) -> None:
     assert listed_control(pay_admin, key)["active"] is True
     assert listed_bank(pay_admin, bank)["paused"] is True
     # the audit row
-    [row] = rows()
+    [row] = audit_rows("pause_bank")
     assert row.status == "executed"
     assert row.actor_id == "alice"
     assert row.actor_role == "pay_admin"
@@ -94,7 +86,7 @@ def test_other_roles_are_refused_with_a_rejected_row(
         assert_error(
             post_action(client, "pause-bank", body_for(bank)), 403, "forbidden"
         )
-        [row] = rows(actor_id=sub)
+        [row] = audit_rows("pause_bank", actor_id=sub)
         assert row.status == "rejected"
         assert row.target == {"bank_profile_id": str(bank.id)}
     assert not TreasuryControl.objects.exists()
@@ -108,7 +100,7 @@ def test_pausing_a_paused_bank_is_409(pay_admin: APIClient, bank: Any) -> None:
 
     assert_error(resp, 409, "bank_already_paused")
     assert control_rows() == before
-    executed, rejected = rows()
+    executed, rejected = audit_rows("pause_bank")
     assert executed.status == "executed"
     assert rejected.status == "rejected"
     assert rejected.details["code"] == "bank_already_paused"
@@ -123,7 +115,7 @@ def test_replay_returns_the_first_response(pay_admin: APIClient, bank: Any) -> N
     assert again.json() == first.json()
     assert again["Idempotent-Replayed"] == "true"
     assert "Idempotent-Replayed" not in first
-    assert len(rows()) == 1  # no second action
+    assert len(audit_rows("pause_bank")) == 1  # no second action
     # same key, different body
     resp = post_action(
         pay_admin, "pause-bank", body_for(bank, reason="other"), key="pause-1"
@@ -214,7 +206,7 @@ def test_bad_input_is_400_and_changes_nothing(
     error = assert_error(resp, 400, "validation_error")
     assert set(error["fields"]) == bad_fields
     assert control_rows() == before
-    [row] = rows()
+    [row] = audit_rows("pause_bank")
     assert row.status == "rejected"
     assert row.details["code"] == "validation_error"
     assert set(row.details["fields"]) == bad_fields
@@ -242,7 +234,7 @@ def test_unknown_bank_is_404_and_changes_nothing(pay_admin: APIClient) -> None:
     error = assert_error(resp, 404, "bank_not_found")
     assert "bank_profile_id" in error["fields"]
     assert not TreasuryControl.objects.exists()
-    [row] = rows()
+    [row] = audit_rows("pause_bank")
     assert row.status == "rejected"
     assert row.target == {"bank_profile_id": unknown}
 
@@ -278,7 +270,7 @@ def test_non_json_bodies_change_nothing(
     )
     assert_error(resp, status, code)
     assert control_rows() == before
-    [row] = rows()
+    [row] = audit_rows("pause_bank")
     assert row.status == "rejected"
     assert row.details["code"] == code
 
@@ -296,7 +288,10 @@ def test_pause_until_a_time_then_it_lapses(pay_admin: APIClient, bank: Any) -> N
         body = resp.json()
         assert parse_datetime(body["control"]["expires_at"]) == until
         assert body["control"]["expires_at"].endswith("Z")
-        assert rows()[0].details["expires_at"] == body["control"]["expires_at"]
+        assert (
+            audit_rows("pause_bank")[0].details["expires_at"]
+            == body["control"]["expires_at"]
+        )
         assert listed_control(pay_admin, key)["active"] is True
         assert listed_bank(pay_admin, bank)["paused"] is True
 
@@ -316,4 +311,4 @@ def test_pause_until_a_time_then_it_lapses(pay_admin: APIClient, bank: Any) -> N
         assert again.json()["control"]["expires_at"] is None
         assert listed_control(pay_admin, key)["active"] is True
         assert listed_bank(pay_admin, bank)["paused"] is True
-    assert [r.status for r in rows()] == ["executed", "executed"]
+    assert [r.status for r in audit_rows("pause_bank")] == ["executed", "executed"]

@@ -12,8 +12,7 @@ from audit.models import OpsActionLog
 from molam_ops.actions import runner
 from molam_ops.errors import OpsError
 from molam_ops.identity import system_principal
-from tests.conftest import post_action
-from tests.molam_ops.test_errors import assert_error
+from tests.helpers import assert_error, post_action
 
 pytestmark = pytest.mark.django_db
 

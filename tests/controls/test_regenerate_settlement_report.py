@@ -11,23 +11,13 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from audit.models import OpsActionLog
 from controls.services.reports import SETTLEMENT_REPORT_TOPIC
 from molam_ops.models import OutboxEvent
-from tests.conftest import post_action
-from tests.molam_ops.test_errors import assert_error
+from tests.helpers import assert_error, audit_rows, post_action
 
 pytestmark = pytest.mark.django_db
 URL = "regenerate-settlement-report"
 DAY = (timezone.now() - timedelta(days=30)).date().isoformat()
-
-
-def rows() -> list[OpsActionLog]:
-    return list(
-        OpsActionLog.objects.filter(
-            action_type="regenerate_settlement_report"
-        ).order_by("seq")
-    )
 
 
 def events() -> list[OutboxEvent]:
@@ -39,7 +29,7 @@ def test_puts_the_request_on_the_bus(finance_ops: APIClient, bank: Any) -> None:
 
     assert resp.status_code == 202, resp.json()
     body = resp.json()
-    [row] = rows()
+    [row] = audit_rows("regenerate_settlement_report")
     assert (row.status, row.actor_id, row.actor_role) == (
         "executed",
         "bruno",
@@ -72,7 +62,7 @@ def test_all_banks_and_today(pay_admin: APIClient) -> None:
 def test_ops_may_not(ops: APIClient) -> None:
     assert_error(post_action(ops, URL, {"date": DAY}), 403, "forbidden")
     assert events() == []
-    assert rows()[0].status == "rejected"
+    assert audit_rows("regenerate_settlement_report")[0].status == "rejected"
 
 
 def test_unknown_bank_is_404_and_sends_nothing(pay_admin: APIClient) -> None:
@@ -81,7 +71,7 @@ def test_unknown_bank_is_404_and_sends_nothing(pay_admin: APIClient) -> None:
     )
     assert_error(resp, 404, "bank_not_found")
     assert events() == []
-    assert rows()[0].status == "rejected"
+    assert audit_rows("regenerate_settlement_report")[0].status == "rejected"
 
 
 def test_replay(pay_admin: APIClient) -> None:

@@ -14,14 +14,12 @@ from rest_framework.test import APIClient
 
 from controls.keys import pause_bank_key
 from controls.models import TreasuryControl
-from tests.conftest import post_action
 from tests.controls.test_pause_bank import (
     control_rows,
     listed_bank,
     listed_control,
-    rows,
 )
-from tests.molam_ops.test_errors import assert_error
+from tests.helpers import assert_error, audit_rows, post_action
 
 pytestmark = pytest.mark.django_db
 
@@ -51,7 +49,7 @@ def test_resume_bank_resumes_and_audits(pay_admin: APIClient, bank: Any) -> None
     assert control.enabled is False
     assert listed_control(pay_admin, key)["active"] is False
     assert listed_bank(pay_admin, bank)["paused"] is False
-    [row] = rows("resume_bank")
+    [row] = audit_rows("resume_bank")
     assert row.status == "executed"
     assert row.actor_id == "alice"
     assert row.actor_role == "pay_admin"
@@ -67,7 +65,7 @@ def test_reason_is_optional(pay_admin: APIClient, bank: Any) -> None:
     pause(pay_admin, bank)
     resp = post_action(pay_admin, "resume-bank", {"bank_profile_id": str(bank.id)})
     assert resp.status_code == 200, resp.json()
-    assert rows("resume_bank")[0].details["reason"] == ""
+    assert audit_rows("resume_bank")[0].details["reason"] == ""
 
 
 def test_other_roles_are_refused(
@@ -79,7 +77,7 @@ def test_other_roles_are_refused(
         resp = post_action(client, "resume-bank", resume_body(bank))
         assert_error(resp, 403, "forbidden")
     assert control_rows() == before
-    assert [r.status for r in rows("resume_bank")] == ["rejected", "rejected"]
+    assert [r.status for r in audit_rows("resume_bank")] == ["rejected", "rejected"]
 
 
 def test_resuming_a_bank_that_is_not_paused_is_409(
@@ -90,7 +88,7 @@ def test_resuming_a_bank_that_is_not_paused_is_409(
     assert_error(resp, 409, "bank_not_paused")
     # the effect's writes (the control row it would create) are rolled back
     assert not TreasuryControl.objects.exists()
-    [row] = rows("resume_bank")
+    [row] = audit_rows("resume_bank")
     assert row.status == "rejected"
     assert row.details["code"] == "bank_not_paused"
     assert row.target == {"bank_profile_id": str(bank.id)}
@@ -106,7 +104,7 @@ def test_resuming_twice_is_409(pay_admin: APIClient, bank: Any) -> None:
         "bank_not_paused",
     )
     assert control_rows() == before
-    assert [r.status for r in rows("resume_bank")] == ["executed", "rejected"]
+    assert [r.status for r in audit_rows("resume_bank")] == ["executed", "rejected"]
 
 
 def test_resuming_a_lapsed_pause_is_409(pay_admin: APIClient, bank: Any) -> None:
@@ -129,7 +127,7 @@ def test_replay_returns_the_first_response(pay_admin: APIClient, bank: Any) -> N
     assert first.status_code == again.status_code == 200
     assert again.json() == first.json()
     assert again["Idempotent-Replayed"] == "true"
-    assert len(rows("resume_bank")) == 1
+    assert len(audit_rows("resume_bank")) == 1
     resp = post_action(
         pay_admin, "resume-bank", resume_body(bank, reason="other"), key="resume-1"
     )
@@ -164,7 +162,7 @@ def test_bad_input_is_400_and_changes_nothing(
     error = assert_error(resp, 400, "validation_error")
     assert set(error["fields"]) == bad_fields
     assert control_rows() == before
-    [row] = rows("resume_bank")
+    [row] = audit_rows("resume_bank")
     assert row.status == "rejected"
     assert listed_bank(pay_admin, bank)["paused"] is True
 
@@ -175,7 +173,7 @@ def test_unknown_bank_is_404(pay_admin: APIClient, bank: Any) -> None:
     resp = post_action(pay_admin, "resume-bank", {"bank_profile_id": str(uuid.uuid4())})
     assert_error(resp, 404, "bank_not_found")
     assert control_rows() == before
-    assert [r.status for r in rows("resume_bank")] == ["rejected"]
+    assert [r.status for r in audit_rows("resume_bank")] == ["rejected"]
 
 
 @pytest.mark.parametrize(
@@ -209,5 +207,5 @@ def test_non_json_bodies_change_nothing(
     )
     assert_error(resp, status, code)
     assert control_rows() == before
-    [row] = rows("resume_bank")
+    [row] = audit_rows("resume_bank")
     assert row.details["code"] == code

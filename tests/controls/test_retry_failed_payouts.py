@@ -14,13 +14,11 @@ import time_machine
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from audit.models import OpsActionLog
 from molam_ops.models import OutboxEvent
 from payouts.choices import PayoutStatus
 from payouts.models import Payout
-from tests.conftest import post_action
 from tests.factories import BankProfileFactory, PayoutFactory
-from tests.molam_ops.test_errors import assert_error
+from tests.helpers import assert_error, audit_rows, post_action
 from tests.payouts.helpers import seed_rates
 
 pytestmark = pytest.mark.django_db
@@ -30,12 +28,6 @@ FAILED = PayoutStatus.FAILED
 @pytest.fixture(autouse=True)
 def _rates() -> None:
     seed_rates()
-
-
-def rows() -> list[OpsActionLog]:
-    return list(
-        OpsActionLog.objects.filter(action_type="retry_failed_payouts").order_by("seq")
-    )
 
 
 def snapshot() -> list[tuple[Any, ...]]:
@@ -74,7 +66,7 @@ def test_requeues_every_failed_non_disputed_payout(ops: APIClient) -> None:
     assert batch["totals"] == {"USD": "20.50", "XOF": "3000.00"}
     assert batch["total_usd"] == "25.45"  # 20.50 + 3000 XOF (4.95 USD)
     assert set(batch["payout_ids"]) == {str(p.id) for p in retried}
-    [row] = rows()
+    [row] = audit_rows("retry_failed_payouts")
     assert (row.status, row.actor_role) == ("executed", "ops")
     assert row.details["count"] == 3
     assert row.details["totals"] == batch["totals"]
@@ -103,7 +95,7 @@ def test_per_bank_and_since(pay_admin: APIClient) -> None:
     assert {old.id, other.id} <= set(
         Payout.objects.filter(status=FAILED).values_list("id", flat=True)
     )
-    assert rows()[0].target["bank_profile_id"] == str(a.id)
+    assert audit_rows("retry_failed_payouts")[0].target["bank_profile_id"] == str(a.id)
 
 
 def test_nothing_to_retry_is_409(pay_admin: APIClient) -> None:
@@ -113,7 +105,7 @@ def test_nothing_to_retry_is_409(pay_admin: APIClient) -> None:
         post_action(pay_admin, "retry-failed-payouts", {}), 409, "no_failed_payouts"
     )
     assert snapshot() == before
-    assert rows()[0].status == "rejected"
+    assert audit_rows("retry_failed_payouts")[0].status == "rejected"
 
 
 def test_unknown_bank_is_404(pay_admin: APIClient) -> None:
@@ -196,7 +188,7 @@ def test_over_10000_usd_in_total_needs_two_signatures(
     assert signed.json()["approval"]["status"] == "executed"
     assert pending_ids() == {p.id for p in first}
     assert Payout.objects.get(pk=late.pk).status == FAILED
-    executed = rows()[-1]
+    executed = audit_rows("retry_failed_payouts")[-1]
     assert executed.status == "executed"
     assert executed.details["count"] == 2
     assert executed.details["total_usd"] == "12000.00"

@@ -10,13 +10,11 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from audit.models import OpsActionLog
 from molam_ops.models import OutboxEvent
 from payouts.choices import PayoutStatus
 from payouts.models import Payout, SimulatedBankTransfer
-from tests.conftest import post_action
 from tests.factories import PayoutFactory
-from tests.molam_ops.test_errors import assert_error
+from tests.helpers import assert_error, audit_rows, post_action
 from tests.payouts.helpers import dispatch, seed_rates
 
 pytestmark = pytest.mark.django_db
@@ -25,14 +23,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def _rates() -> None:
     seed_rates()
-
-
-def rows(**filters: Any) -> list[OpsActionLog]:
-    return list(
-        OpsActionLog.objects.filter(action_type="retry_payout", **filters).order_by(
-            "seq"
-        )
-    )
 
 
 def snapshot() -> list[tuple[Any, ...]]:
@@ -67,7 +57,7 @@ def test_retry_puts_a_failed_payout_back_in_the_queue(
     assert body["payout"]["status"] == "pending"
     assert body["payout"]["amount"] == "1500.00"
     assert body["payout"]["bank_reference"] == failed.bank_reference
-    [row] = rows()
+    [row] = audit_rows("retry_payout")
     assert (row.status, row.actor_id, row.actor_role) == (
         "executed",
         "alice",
@@ -106,7 +96,7 @@ def test_finance_ops_may_not_retry(finance_ops: APIClient, failed: Payout) -> No
     resp = post_action(finance_ops, "retry-payout", {"payout_id": str(failed.id)})
     assert_error(resp, 403, "forbidden")
     assert snapshot() == before
-    [row] = rows()
+    [row] = audit_rows("retry_payout")
     assert (row.status, row.target) == ("rejected", {"payout_id": str(failed.id)})
 
 
@@ -124,7 +114,7 @@ def test_only_failed_or_processing_can_be_retried(
     error = assert_error(resp, 409, "payout_not_retryable")
     assert status in error["message"]
     assert snapshot() == before
-    [row] = rows()
+    [row] = audit_rows("retry_payout")
     assert (row.status, row.details["code"]) == ("rejected", "payout_not_retryable")
     assert not OutboxEvent.objects.filter(topic__startswith="payouts.").exists()
 
@@ -135,7 +125,7 @@ def test_a_disputed_payout_is_never_retried(pay_admin: APIClient) -> None:
     resp = post_action(pay_admin, "retry-payout", {"payout_id": str(payout.id)})
     assert_error(resp, 409, "payout_disputed")
     assert snapshot() == before
-    assert rows()[0].details["code"] == "payout_disputed"
+    assert audit_rows("retry_payout")[0].details["code"] == "payout_disputed"
 
 
 def test_a_second_retry_is_stale(pay_admin: APIClient, failed: Payout) -> None:
@@ -149,7 +139,7 @@ def test_a_second_retry_is_stale(pay_admin: APIClient, failed: Payout) -> None:
     resp = post_action(pay_admin, "retry-payout", {"payout_id": str(failed.id)})
     assert_error(resp, 409, "payout_not_retryable")
     assert snapshot() == before
-    assert [r.status for r in rows()] == ["executed", "rejected"]
+    assert [r.status for r in audit_rows("retry_payout")] == ["executed", "rejected"]
 
 
 def test_unknown_payout_is_404(pay_admin: APIClient) -> None:
@@ -160,7 +150,7 @@ def test_unknown_payout_is_404(pay_admin: APIClient) -> None:
         "payout_not_found",
     )
     assert "payout_id" in error["fields"]
-    [row] = rows()
+    [row] = audit_rows("retry_payout")
     assert (row.status, row.target) == ("rejected", {"payout_id": unknown})
 
 
@@ -173,7 +163,7 @@ def test_replay_returns_the_first_response(
     assert again.status_code == first.status_code == 200
     assert again.json() == first.json()
     assert again["Idempotent-Replayed"] == "true"
-    assert len(rows()) == 1
+    assert len(audit_rows("retry_payout")) == 1
     other = post_action(
         pay_admin, "retry-payout", {**body, "reason": "x"}, key="retry-1"
     )
@@ -243,7 +233,7 @@ def test_over_10000_usd_needs_two_signatures(
     assert signed.json()["approval"]["status"] == "executed"
     payout.refresh_from_db()
     assert payout.status == PayoutStatus.PENDING
-    assert [r.status for r in rows()] == ["requested", "executed"]
+    assert [r.status for r in audit_rows("retry_payout")] == ["requested", "executed"]
 
 
 def test_over_100000_usd_needs_three(pay_admin: APIClient) -> None:
@@ -269,7 +259,7 @@ def test_a_payout_not_retryable_is_refused_before_asking_for_signatures(
     payout = PayoutFactory(amount=Decimal("7000000"))  # pending
     resp = post_action(pay_admin, "retry-payout", {"payout_id": str(payout.id)})
     assert_error(resp, 409, "payout_not_retryable")
-    assert [r.status for r in rows()] == ["rejected"]
+    assert [r.status for r in audit_rows("retry_payout")] == ["rejected"]
 
 
 def test_at_quorum_the_state_is_checked_again(
@@ -295,6 +285,6 @@ def test_at_quorum_the_state_is_checked_again(
     assert last.status_code == 200, last.json()
     payout.refresh_from_db()
     assert (payout.status, payout.disputed) == (PayoutStatus.FAILED, True)
-    statuses = [r.status for r in rows()]
+    statuses = [r.status for r in audit_rows("retry_payout")]
     assert statuses == ["requested", "rejected"]
-    assert rows()[-1].details["code"] == "payout_disputed"
+    assert audit_rows("retry_payout")[-1].details["code"] == "payout_disputed"

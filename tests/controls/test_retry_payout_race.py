@@ -16,8 +16,8 @@ from molam_ops.tokens import mint
 from payouts.choices import PayoutStatus
 from payouts.models import SimulatedBankTransfer
 from tests.concurrency import race as _race
-from tests.conftest import post_action
 from tests.factories import PayoutFactory
+from tests.helpers import post_action
 from tests.payouts.helpers import dispatch, seed_rates
 
 pytestmark = pytest.mark.postgres

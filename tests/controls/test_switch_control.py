@@ -23,8 +23,8 @@ from molam_ops.errors import OpsError
 from molam_ops.identity import Principal
 from molam_ops.tokens import mint
 from tests.concurrency import race
-from tests.conftest import post_action
 from tests.factories import BankProfileFactory
+from tests.helpers import post_action
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 BEFORE = NOW - timedelta(days=1)

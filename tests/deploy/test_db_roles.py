@@ -21,7 +21,7 @@ from django.db.utils import ProgrammingError
 
 from audit.models import OpsActionLog
 from payouts.models import BankProfile
-from tests.conftest import as_role, post_action
+from tests.helpers import as_role, post_action
 
 ROOT = Path(__file__).resolve().parents[2]
 INIT_SCRIPT = ROOT / "deploy" / "postgres" / "initdb" / "10-molam-roles.sh"

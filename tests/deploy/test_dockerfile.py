@@ -11,7 +11,6 @@ import re
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import free_port
 from tests.production import REQUIRED_SECRETS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,12 +63,6 @@ def stages() -> dict[str, list[tuple[str, str]]]:
 
 def exec_form(rest: str) -> list[str]:
     return json.loads(rest)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_hadolint_is_clean():

@@ -4,7 +4,7 @@ Playwright. Without that binary the browser tests skip, saying so; in CI
 (env ``CI`` set) they fail instead.
 
 The tests that show a screen save it to docs/screenshots/ only when asked
-(env ``SCREENSHOTS`` set: ``make screenshots``), so a test run leaves the
+(``SCREENSHOTS=1``: ``make screenshots``), so a test run leaves the
 working tree as it found it."""
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 def shot(page: Any, name: str, *, full_page: bool = True) -> None:
     """Save the page (or what the window shows of it) as
-    docs/screenshots/<name>, when the run was asked to (``SCREENSHOTS``)."""
-    if not os.environ.get("SCREENSHOTS"):
+    docs/screenshots/<name>, when the run was asked to (``SCREENSHOTS=1``)."""
+    if os.environ.get("SCREENSHOTS") != "1":
         return
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / name), full_page=full_page)

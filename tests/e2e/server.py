@@ -10,7 +10,6 @@ it uses the Redis channel layer; otherwise the in-memory one.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -21,17 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from molam_ops.identity import ensure_dev_keypair
+from tests.helpers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    # An ephemeral port from the kernel: a fixed range let two xdist workers
-    # pick the same port, and one's tests then ran against the other's server
-    # until that one stopped (CI: ERR_CONNECTION_REFUSED mid-package).
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

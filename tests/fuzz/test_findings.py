@@ -10,7 +10,7 @@ import yaml
 from rest_framework.test import APIClient
 
 from audit.models import OpsActionLog
-from tests.conftest import post_action
+from tests.helpers import post_action
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from molam_ops.cache import RedisCache
-from tests.conftest import redis_url
+from tests.helpers import redis_url
 
 pytestmark = pytest.mark.redis
 

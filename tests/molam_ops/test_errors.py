@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from typing import Any
 
@@ -12,26 +11,7 @@ from rest_framework.test import APIClient
 
 from audit.models import OpsActionLog
 from controls.models import TreasuryControl
-from tests.conftest import post_action
-
-SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
-
-
-def assert_error(resp: Any, status: int, code: str) -> dict[str, Any]:
-    """The response is the §6 error body, as JSON, with ``status`` and ``code``."""
-    assert resp.status_code == status, resp.content
-    assert resp["Content-Type"].startswith("application/json"), resp["Content-Type"]
-    body = resp.json()
-    assert set(body) == {"ok", "error"}
-    assert body["ok"] is False
-    error = body["error"]
-    assert set(error) == {"code", "message", "fields"}
-    assert error["code"] == code
-    assert SNAKE.match(error["code"])
-    assert isinstance(error["message"], str)
-    assert error["message"]
-    assert isinstance(error["fields"], dict)
-    return error
+from tests.helpers import assert_error, post_action
 
 
 def rejected_rows(**filters: Any) -> list[OpsActionLog]:

@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 
 from molam_ops.tokens import mint
-from tests.e2e.server import free_port
+from tests.helpers import free_port
 from tests.molam_ops.test_metrics_multiprocess import (
     BIN,
     ROOT,

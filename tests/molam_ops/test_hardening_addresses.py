@@ -19,7 +19,7 @@ from rest_framework.test import APIClient
 from audit.models import OpsActionLog
 from molam_ops.lib.addresses import client_address, networks, parse_networks
 from tests.factories import operator_user
-from tests.molam_ops.test_errors import assert_error
+from tests.helpers import assert_error
 
 ROOT = Path(__file__).resolve().parents[2]
 PROXIES = networks(("10.0.0.0/8", "fd00::/8"))
@@ -244,7 +244,7 @@ def test_the_admin_is_open_inside_the_allowlist() -> None:
 def test_garbage_from_a_trusted_proxy_is_an_unknown_address(
     pay_admin: APIClient, bank: Any, settings: Any, peer: str, forwarded: str
 ) -> None:
-    from tests.conftest import post_action
+    from tests.helpers import post_action
 
     settings.TRUSTED_PROXIES = ["10.0.0.0/8"]
     resp = post_action(
@@ -281,7 +281,7 @@ def test_an_empty_allowlist_allows_everyone(
 def test_the_audit_ip_of_an_action_is_the_client_behind_the_proxy(
     pay_admin: APIClient, bank: Any, settings: Any
 ) -> None:
-    from tests.conftest import post_action
+    from tests.helpers import post_action
 
     settings.TRUSTED_PROXIES = ["10.0.0.0/8"]
     resp = post_action(

@@ -21,19 +21,12 @@ from rest_framework.test import APIClient
 from controls.models import TreasuryControl
 from molam_ops.identity import ensure_dev_keypair
 from molam_ops.tokens import mint
-from tests.conftest import post_action
 from tests.factories import operator_user
-from tests.molam_ops.test_errors import assert_error
+from tests.helpers import assert_error, free_port, post_action
 from tests.production import REQUIRED_SECRETS
 
 ROOT = Path(__file__).resolve().parents[2]
 LIMIT = 10_000
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -213,7 +206,7 @@ def test_check_deploy_is_clean_with_production_settings(tmp_path: Path) -> None:
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("DJANGO_", "PYTEST", "SECURE_", "DEBUG"))
+        if not k.startswith(("DJANGO_", "PYTEST", "SECURE_", "DEBUG", "TESTING"))
     }
     env.update(
         DEBUG="0",

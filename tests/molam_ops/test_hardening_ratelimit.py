@@ -25,7 +25,7 @@ from audit.models import OpsActionLog
 from molam_ops.throttling import counter_key, subject_of
 from molam_ops.tokens import mint
 from tests.factories import operator_user
-from tests.molam_ops.test_errors import assert_error
+from tests.helpers import assert_error, bearer_client
 
 ROOT = Path(__file__).resolve().parents[2]
 # 45 s into a minute: the window ends 15 s later
@@ -33,10 +33,7 @@ FROZEN = datetime(2026, 11, 28, 12, 0, 45, tzinfo=UTC)
 
 
 def jwt_client(sub: str) -> APIClient:
-    client = APIClient()
-    token = mint(sub=sub, roles=["pay_admin"], lang="en")
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-    return client
+    return bearer_client(mint(sub=sub, roles=["pay_admin"], lang="en"))
 
 
 def refusals_of(actor_id: str) -> list[OpsActionLog]:
@@ -233,7 +230,8 @@ print(json.dumps(out))
 
 def other_process(token: str, count: int) -> list[tuple[int, str | None]]:
     """``count`` requests from a second Django process on the same cache
-    (REDIS_URL, or the file cache under the same MOLAM_VAR_DIR)."""
+    (REDIS_URL, or the file cache under the same MOLAM_VAR_DIR, and the same
+    key prefix)."""
     from django.conf import settings
 
     env = {
@@ -242,6 +240,8 @@ def other_process(token: str, count: int) -> list[tuple[int, str | None]]:
         "H2_TOKEN": token,
         "RATE_LIMIT_PER_MINUTE": "100",
         "MOLAM_VAR_DIR": str(settings.VAR_DIR),
+        # this test's own cache prefix (tests/conftest.py)
+        "CACHE_KEY_PREFIX": settings.CACHES["default"]["KEY_PREFIX"],
         "DJANGO_SETTINGS_MODULE": "molam_ops.settings",
         "LOG_LEVEL": "ERROR",
     }

@@ -20,7 +20,7 @@ from controls.models import TreasuryControl
 from molam_ops.actions.idempotency import request_hash
 from molam_ops.models import IdempotencyRecord
 from molam_ops.tasks import purge_idempotency_keys
-from tests.conftest import post_action
+from tests.helpers import post_action
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from rest_framework.test import APIClient
 
 from audit.models import OpsActionLog
 from controls.keys import pause_bank_key
@@ -14,25 +13,19 @@ from controls.models import TreasuryControl
 from molam_ops.models import IdempotencyRecord
 from molam_ops.tokens import mint
 from tests.concurrency import race as _race
-from tests.conftest import post_action
 from tests.factories import BankProfileFactory
+from tests.helpers import bearer_client, post_action
 
 pytestmark = pytest.mark.postgres
 
 
-def _client(token: str) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-    return client
-
-
 def _pause(token: str, body: dict[str, str], key: str) -> tuple[int, dict, bool]:
-    resp = post_action(_client(token), "pause-bank", body, key=key)
+    resp = post_action(bearer_client(token), "pause-bank", body, key=key)
     return resp.status_code, resp.json(), "Idempotent-Replayed" in resp.headers
 
 
 def _verify_chain(token: str) -> None:
-    resp = _client(token).get("/api/ops/audit/verify")
+    resp = bearer_client(token).get("/api/ops/audit/verify")
     assert resp.status_code == 200
     assert resp.json()["valid"] is True, resp.json()
 

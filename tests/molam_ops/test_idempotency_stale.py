@@ -6,7 +6,7 @@ import time_machine
 from django.utils import timezone
 
 from audit.models import OpsActionLog
-from tests.conftest import post_action
+from tests.helpers import post_action
 
 
 def test_replay_wins_over_an_expiry_that_has_passed(db, client_for, bank):

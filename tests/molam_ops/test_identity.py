@@ -31,8 +31,8 @@ from rest_framework.test import APIClient
 from audit.models import OpsActionLog
 from controls.models import TreasuryControl
 from molam_ops.identity import ensure_dev_keypair, public_key_pem
-from tests.conftest import post_action
 from tests.factories import operator_user
+from tests.helpers import assert_error, post_action
 
 ISSUER = "https://id.molam.test"
 AUDIENCE = "molam-ops"
@@ -119,17 +119,6 @@ def tamper(token: str) -> str:
 
 
 # --- assertions ------------------------------------------------------------------
-
-
-def assert_error(resp: Any, status: int, code: str) -> dict[str, Any]:
-    assert resp.status_code == status, resp.content
-    assert resp["Content-Type"].startswith("application/json")
-    body = resp.json()
-    assert body["ok"] is False
-    assert body["error"]["code"] == code
-    assert isinstance(body["error"]["message"], str)
-    assert body["error"]["message"]
-    return body
 
 
 def bearer(header: str) -> APIClient:
@@ -350,8 +339,8 @@ def test_session_user_without_role_groups_is_forbidden(db: None) -> None:
 def test_session_post_without_csrf_token_is_refused(bank: Any) -> None:
     client, _ = csrf_client(session_user("pay_admin"))
     resp = session_post(client, "pause-bank", pause_body(bank), csrf=None)
-    body = assert_error(resp, 403, "forbidden")
-    assert "CSRF" in body["error"]["message"]
+    error = assert_error(resp, 403, "forbidden")
+    assert "CSRF" in error["message"]
     assert_nothing_happened()
 
 

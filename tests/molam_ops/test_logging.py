@@ -28,8 +28,8 @@ from molam_ops.identity import ensure_dev_keypair
 from molam_ops.logs import JsonFormatter
 from molam_ops.tokens import mint
 from plans.models import Plan
-from tests.conftest import post_action
 from tests.factories import BankProfileFactory
+from tests.helpers import bearer_client, post_action
 from tests.plans.plan_helpers import ROUTING, rails
 
 BASE_DIR = Path(settings.BASE_DIR)
@@ -269,13 +269,11 @@ def test_no_token_key_or_password_reaches_a_log_line(
 
     # a forged token, an opaque one, then a good one
     for bad in (forged, opaque):
-        client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {bad}")
+        client = bearer_client(bad)
         assert (
             post_action(client, "pause-bank", pause_body(banks[0])).status_code == 401
         )
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    client = bearer_client(token)
     assert post_action(client, "pause-bank", pause_body(banks[0])).status_code == 200
     # a 500 inside an action, the database echoing secrets in its error
     echo = f"refused {token} {secret_key} {fernet_keys[0]} {event_token}"

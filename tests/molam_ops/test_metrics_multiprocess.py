@@ -34,7 +34,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from molam_ops.identity import ensure_dev_keypair
 from molam_ops.tokens import mint
-from tests.e2e.server import free_port
+from tests.helpers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent

@@ -17,7 +17,7 @@ from rest_framework.test import APIClient
 
 from molam_ops import outbox
 from molam_ops.outbox import RedisStreamBus
-from tests.conftest import post_action, redis_url
+from tests.helpers import post_action, redis_url
 
 pytestmark = pytest.mark.django_db
 

@@ -19,8 +19,8 @@ from molam_ops import outbox
 from molam_ops.models import OutboxEvent
 from molam_ops.outbox import RedisStreamBus
 from molam_ops.tasks import relay_outbox
-from tests.conftest import post_action, redis_url
 from tests.factories import BankProfileFactory
+from tests.helpers import post_action, redis_url
 
 pytestmark = pytest.mark.django_db
 

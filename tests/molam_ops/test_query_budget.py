@@ -21,8 +21,8 @@ from molam_ops import outbox
 from molam_ops.actions import idempotency
 from molam_ops.models import IdempotencyRecord, OutboxEvent
 from molam_ops.tokens import mint
-from tests.conftest import post_action
 from tests.factories import BankProfileFactory
+from tests.helpers import bearer_client, post_action
 
 pytestmark = pytest.mark.postgres
 
@@ -38,11 +38,7 @@ EFFECT_STATEMENTS = 3
 
 
 def _client(sub: str) -> APIClient:
-    client = APIClient()
-    client.credentials(
-        HTTP_AUTHORIZATION=f"Bearer {mint(sub=sub, roles=['pay_admin'])}"
-    )
-    return client
+    return bearer_client(mint(sub=sub, roles=["pay_admin"]))
 
 
 def _sql(ctx: CaptureQueriesContext) -> list[str]:

@@ -19,7 +19,7 @@ from controls.keys import pause_bank_key
 from controls.models import TreasuryControl
 from molam_ops.actions.registry import ActionSpec, all_actions
 from molam_ops.identity import KNOWN_ROLES, ROLE_ORDER
-from tests.conftest import post_action
+from tests.helpers import assert_error, post_action
 from tests.molam_ops.test_identity import api_get_paths
 
 PA, FO, OPS = "pay_admin", "finance_ops", "ops"
@@ -80,14 +80,6 @@ def table_counts() -> dict[str, int]:
         for m in apps.get_models()
         if m is not OpsActionLog and m._meta.managed
     }
-
-
-def assert_error(resp: Any, status: int, code: str) -> None:
-    assert resp.status_code == status, resp.content
-    body = resp.json()
-    assert body["ok"] is False
-    assert body["error"]["code"] == code
-    assert body["error"]["message"]
 
 
 # --- the registry is the DESIGN table ------------------------------------------

@@ -290,3 +290,63 @@ def test_a_bad_heartbeat_interval_is_refused_at_boot(
     )
     proc = run(["manage.py", "check"], env)
     assert_one_line_refusal(proc, "HEARTBEAT_INTERVAL")
+
+
+# --- no side effects at import; tests are told, not guessed ---------------------
+
+IMPORT_ONLY = """
+import importlib, sys
+importlib.import_module(sys.argv[1])
+print("imported")
+"""
+
+
+def test_importing_the_settings_makes_no_directory(tmp_path: Path) -> None:
+    """The settings only name their directories; the process that serves
+    makes them (molam_ops.boot.prepare_directories, at django.setup())."""
+    var = tmp_path / "var"
+    env = production_env(
+        tmp_path,
+        DEBUG="1",
+        STATIC_ROOT=str(tmp_path / "static"),
+        PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "prometheus"),
+    )
+    proc = run(["-c", IMPORT_ONLY, "molam_ops.settings"], env)
+    assert proc.stdout.strip() == "imported", proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+    proc = run(["-c", "import django; django.setup()"], env)
+    assert proc.returncode == 0, proc.stderr
+    assert (var / "broker").is_dir() and (var / "broker-control").is_dir()
+    assert (tmp_path / "static").is_dir() and (tmp_path / "prometheus").is_dir()
+
+
+def test_an_uncreatable_metrics_directory_is_refused_in_one_line(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "file").write_text("not a directory")
+    env = production_env(
+        tmp_path, DEBUG="1", PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "file" / "x")
+    )
+    proc = run(["manage.py", "check"], env)
+    assert_one_line_refusal(proc, "PROMETHEUS_MULTIPROC_DIR")
+
+
+def test_pytest_being_loaded_does_not_turn_on_the_test_defaults(
+    tmp_path: Path,
+) -> None:
+    """Only TESTING (set by tests/settings.py) does: a production process that
+    happens to import pytest still needs its secrets."""
+    probe = "import pytest, django; django.setup()"
+    proc = run(["-c", probe], production_env(tmp_path))
+    assert proc.returncode != 0
+    assert "DJANGO_SECRET_KEY must be set" in proc.stderr
+    proc = run(["-c", probe + "\n" + PROBE], production_env(tmp_path, TESTING="1"))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[0] == "False True"
+
+
+def test_this_suite_runs_on_its_own_settings_module() -> None:
+    assert os.environ["DJANGO_SETTINGS_MODULE"] == "tests.settings"
+    assert settings.TESTING is True
+    assert settings.DEV_DEFAULTS is True

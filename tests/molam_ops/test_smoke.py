@@ -1,4 +1,4 @@
-from tests.conftest import post_action
+from tests.helpers import post_action
 
 
 def test_pause_then_resume_bank(pay_admin, bank):

@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 
 from payouts.choices import PayoutStatus
 from tests.factories import BankProfileFactory, PayoutFactory
-from tests.molam_ops.test_errors import assert_error
+from tests.helpers import assert_error
 
 pytestmark = pytest.mark.django_db
 

@@ -18,8 +18,8 @@ from rest_framework.test import APIClient
 from controls.keys import FREEZE_GLOBAL
 from controls.models import TreasuryControl
 from payouts.choices import CircuitState
-from tests.conftest import post_action
 from tests.factories import BankProfileFactory, PayoutFactory
+from tests.helpers import post_action
 from tests.payouts.helpers import drain
 
 pytestmark = pytest.mark.django_db

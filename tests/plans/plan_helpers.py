@@ -9,8 +9,8 @@ from typing import Any
 
 from payouts.models import BankProfile
 from plans.models import Plan
-from tests.conftest import post_action
 from tests.factories import BankProfileFactory, PayoutFactory
+from tests.helpers import post_action
 
 ROUTING = {"plan_params": {"type": "routing_optimization", "timeframe": "24h"}}
 

@@ -1,10 +1,11 @@
-"""POST /api/ops/execute-plan and /api/ops/cancel-plan (DESIGN §8): the plan's
-status moves once, its steps run on the (eager, here) worker after commit, the
-approval token is single use, and every refusal changes nothing."""
+"""POST /api/ops/execute-plan (DESIGN §8): the plan's status moves once, its
+steps run on the (eager, here) worker after commit, a step a control forbids
+waits and resumes, a failed step stops the plan, and every refusal changes
+nothing. The approval token: test_execute_plan_approval.py; cancel-plan:
+test_cancel_plan.py."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -17,55 +18,24 @@ from controls.models import TreasuryControl
 from plans.choices import PlanStatus
 from plans.execution.progress import step_key
 from plans.execution_tasks import resume_blocked_steps
-from plans.models import Plan
-from tests.conftest import post_action
-from tests.factories import (
-    BankProfileFactory,
-    PayoutFactory,
-    TreasuryAccountFactory,
-)
+from tests.helpers import assert_error, post_action
 from tests.plans.test_execute_plan_support import (
     ALICE,
+    balances,
     cancel,
     execute,
     executed_rows,
     executions,
     make_plan,
-    open_plan_approval,
     pause,
     reroute,
     run_as,
-    sign,
     steps_of,
     topics,
     transfer,
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def on_commit(django_capture_on_commit_callbacks: Any) -> Callable[..., Any]:
-    """Run what the action queued after its commit (the eager worker)."""
-    return lambda: django_capture_on_commit_callbacks(execute=True)
-
-
-@pytest.fixture
-def rails() -> dict[str, Any]:
-    src, dst = BankProfileFactory(), BankProfileFactory()
-    return {
-        "src": src,
-        "dst": dst,
-        "a": TreasuryAccountFactory(bank_profile=src, balance=Decimal("1000.00")),
-        "b": TreasuryAccountFactory(bank_profile=dst, balance=Decimal("50.00")),
-        "payouts": PayoutFactory.create_batch(3, bank_profile=src),
-    }
-
-
-def balances(rails: dict[str, Any]) -> tuple[Decimal, Decimal]:
-    rails["a"].refresh_from_db()
-    rails["b"].refresh_from_db()
-    return rails["a"].balance, rails["b"].balance
 
 
 # --- the happy path ------------------------------------------------------------------
@@ -147,14 +117,6 @@ def test_ops_may_not_execute_or_cancel(ops: APIClient) -> None:
 # --- refusals: nothing half-done ------------------------------------------------------
 
 
-def assert_refused(resp: Any, status: int, code: str) -> dict[str, Any]:
-    assert resp.status_code == status, resp.json()
-    body = resp.json()
-    assert body["ok"] is False
-    assert body["error"]["code"] == code
-    return body
-
-
 def test_executing_twice_is_409_and_runs_nothing_again(
     pay_admin: APIClient, rails: dict[str, Any], on_commit: Any
 ) -> None:
@@ -162,8 +124,8 @@ def test_executing_twice_is_409_and_runs_nothing_again(
     with on_commit():
         assert execute(pay_admin, plan).status_code == 202
     with on_commit():
-        body = assert_refused(execute(pay_admin, plan), 409, "plan_not_executable")
-    assert body["error"]["fields"] == {"status": ["executed"]}
+        error = assert_error(execute(pay_admin, plan), 409, "plan_not_executable")
+    assert error["fields"] == {"status": ["executed"]}
     assert balances(rails) == (Decimal("900.00"), Decimal("150.00"))
     rejected = OpsActionLog.objects.get(action_type="execute_plan", status="rejected")
     assert rejected.details["code"] == "plan_not_executable"
@@ -171,8 +133,8 @@ def test_executing_twice_is_409_and_runs_nothing_again(
 
 def test_executing_a_plan_already_executing_is_409(pay_admin: APIClient) -> None:
     plan = make_plan(status=PlanStatus.EXECUTING)
-    body = assert_refused(execute(pay_admin, plan), 409, "plan_not_executable")
-    assert body["error"]["fields"] == {"status": ["executing"]}
+    error = assert_error(execute(pay_admin, plan), 409, "plan_not_executable")
+    assert error["fields"] == {"status": ["executing"]}
 
 
 @pytest.mark.parametrize(
@@ -190,8 +152,8 @@ def test_a_plan_that_is_not_pending_or_approved_is_409(
 ) -> None:
     plan = make_plan(transfer(rails["a"], rails["b"], "100.00"), status=status)
     with on_commit():
-        body = assert_refused(execute(pay_admin, plan), 409, "plan_not_executable")
-    assert body["error"]["fields"] == {"status": [status]}
+        error = assert_error(execute(pay_admin, plan), 409, "plan_not_executable")
+    assert error["fields"] == {"status": [status]}
     plan.refresh_from_db()
     assert plan.status == status
     assert steps_of(plan) == ["pending"]
@@ -202,13 +164,13 @@ def test_unknown_plan_is_404(pay_admin: APIClient) -> None:
     resp = post_action(
         pay_admin, "execute-plan", {"plan_id": "7d1f0f5e-4d4b-4f55-9b0b-3a6c1c1f0e11"}
     )
-    assert_refused(resp, 404, "plan_not_found")
+    assert_error(resp, 404, "plan_not_found")
     resp = post_action(
         pay_admin,
         "cancel-plan",
         {"plan_id": "7d1f0f5e-4d4b-4f55-9b0b-3a6c1c1f0e11", "reason": "x"},
     )
-    assert_refused(resp, 404, "plan_not_found")
+    assert_error(resp, 404, "plan_not_found")
 
 
 @pytest.mark.parametrize(
@@ -239,8 +201,7 @@ def test_bad_input_is_400_and_changes_nothing(
     plan = make_plan()
     body = {k: (str(plan.id) if v == "PLAN" else v) for k, v in body.items()}
     resp = post_action(pay_admin, action, body)
-    refused = assert_refused(resp, 400, "validation_error")
-    assert field in refused["error"]["fields"]
+    assert_error(resp, 400, "validation_error", field)
     plan.refresh_from_db()
     assert plan.status == PlanStatus.PENDING
 
@@ -249,109 +210,10 @@ def test_a_step_naming_an_unknown_action_is_422_and_changes_nothing(
     pay_admin: APIClient,
 ) -> None:
     plan = make_plan(("wire_money_abroad", {"amount": "1"}))
-    body = assert_refused(execute(pay_admin, plan), 422, "plan_step_invalid")
-    assert body["error"]["fields"] == {"steps": ["wire_money_abroad"]}
+    error = assert_error(execute(pay_admin, plan), 422, "plan_step_invalid")
+    assert error["fields"] == {"steps": ["wire_money_abroad"]}
     plan.refresh_from_db()
     assert plan.status == PlanStatus.PENDING
-
-
-# --- the approval token (DESIGN §7) ---------------------------------------------------
-
-
-@pytest.fixture
-def approved_plan(
-    rails: dict[str, Any], client_for: Any
-) -> tuple[Plan, str, dict[str, Any]]:
-    """A plan whose approval two other people signed: (plan, token, rails)."""
-    plan = make_plan(
-        transfer(rails["a"], rails["b"], "100.00"), total_amount=Decimal("20000")
-    )
-    approval = open_plan_approval(plan)
-    first = sign(client_for("finance_ops", sub="bruno"), approval["id"])
-    assert first.status_code == 200, first.json()
-    last = sign(client_for("pay_admin", sub="amadou"), approval["id"])
-    assert last.status_code == 200, last.json()
-    token = last.json()["approval"]["approval_token"]
-    plan.refresh_from_db()
-    assert plan.status == PlanStatus.APPROVED  # the plans listener ran
-    return plan, token, rails
-
-
-def test_a_plan_needing_approval_refuses_without_its_token(
-    pay_admin: APIClient, approved_plan: Any
-) -> None:
-    plan, _token, rails = approved_plan
-    body = assert_refused(execute(pay_admin, plan), 409, "approval_required")
-    assert "approval_token" in body["error"]["fields"]
-    assert_refused(execute(pay_admin, plan, token=""), 409, "approval_required")
-    plan.refresh_from_db()
-    assert plan.status == PlanStatus.APPROVED
-    assert balances(rails) == (Decimal("1000.00"), Decimal("50.00"))
-
-
-def test_a_wrong_or_foreign_token_is_403(
-    pay_admin: APIClient, approved_plan: Any, client_for: Any
-) -> None:
-    plan, token, _rails = approved_plan
-    assert_refused(
-        execute(pay_admin, plan, token="forged"), 403, "approval_token_invalid"
-    )
-    # the token of another plan's approval is foreign to this one
-    other = make_plan(total_amount=Decimal("20000"))
-    other_approval = open_plan_approval(other)
-    sign(client_for("finance_ops", sub="bruno"), other_approval["id"])
-    last = sign(client_for("pay_admin", sub="amadou"), other_approval["id"])
-    foreign = last.json()["approval"]["approval_token"]
-    assert_refused(
-        execute(pay_admin, plan, token=foreign), 403, "approval_token_invalid"
-    )
-    plan.refresh_from_db()
-    assert plan.status == PlanStatus.APPROVED
-    # the refusals did not use the right token up
-    assert execute(pay_admin, plan, token=token).status_code == 202
-
-
-def test_the_token_executes_once_then_is_used(
-    pay_admin: APIClient, finance_ops: APIClient, approved_plan: Any
-) -> None:
-    plan, token, _rails = approved_plan
-    resp = execute(pay_admin, plan, token=token)
-    assert resp.status_code == 202, resp.json()
-    assert resp.json()["log"]["details"]["approval_id"] == str(plan.approval_id)
-    plan.refresh_from_db()
-    assert plan.status == PlanStatus.EXECUTING  # (its worker has not run yet)
-    assert plan.details["execution"]["approval_id"] == str(plan.approval_id)
-    # a second call with the same token (another key, another person): used
-    assert_refused(execute(finance_ops, plan, token=token), 403, "approval_token_used")
-
-
-def test_a_pending_approval_has_no_token_yet(
-    pay_admin: APIClient, rails: dict[str, Any], client_for: Any
-) -> None:
-    plan = make_plan(transfer(rails["a"], rails["b"], "1.00"))
-    approval = open_plan_approval(plan)
-    sign(client_for("finance_ops", sub="bruno"), approval["id"])  # 1 of 2
-    assert_refused(execute(pay_admin, plan), 409, "approval_required")
-    assert_refused(
-        execute(pay_admin, plan, token="guess"), 403, "approval_token_invalid"
-    )
-
-
-def test_a_declined_plan_is_rejected_and_cannot_execute(
-    pay_admin: APIClient, rails: dict[str, Any], client_for: Any
-) -> None:
-    plan = make_plan(transfer(rails["a"], rails["b"], "1.00"))
-    approval = open_plan_approval(plan)
-    resp = post_action(
-        client_for("finance_ops", sub="bruno"),
-        f"approve/{approval['id']}",
-        {"decision": "decline"},
-    )
-    assert resp.status_code == 200, resp.json()
-    plan.refresh_from_db()
-    assert plan.status == PlanStatus.REJECTED
-    body = assert_refused(execute(pay_admin, plan), 409, "plan_not_executable")
-    assert body["error"]["fields"] == {"status": ["rejected"]}
 
 
 # --- blocked steps wait, then resume --------------------------------------------------
@@ -453,96 +315,3 @@ def test_a_failed_step_stops_the_plan_with_what_ran(
         "rejected",
         "insufficient_funds",
     )
-
-
-# --- cancel ---------------------------------------------------------------------------
-
-
-def test_cancel_stops_the_remaining_steps(
-    pay_admin: APIClient, rails: dict[str, Any], on_commit: Any
-) -> None:
-    run_as(
-        ALICE, "pause_bank", {"bank_profile_id": str(rails["dst"].id), "reason": "x"}
-    )
-    plan = make_plan(
-        transfer(rails["b"], rails["a"], "10.00"),  # out of a paused bank: runs
-        reroute(rails["src"], rails["dst"], 1),  # into it: blocked
-        transfer(rails["b"], rails["a"], "10.00"),
-    )
-    with on_commit():
-        execute(pay_admin, plan)
-    assert steps_of(plan) == ["done", "blocked", "pending"]
-    before = executions("float_rebalance", "cancelled")
-
-    with on_commit():
-        resp = cancel(pay_admin, plan, "plan superseded")
-
-    assert resp.status_code == 200, resp.json()
-    body = resp.json()
-    assert body["plan"]["status"] == "cancelled"
-    assert body["log"]["details"]["steps_cancelled"] == [1, 2]
-    assert body["log"]["details"]["previous_status"] == "executing"
-    plan.refresh_from_db()
-    assert plan.status == PlanStatus.CANCELLED
-    assert steps_of(plan) == ["done", "cancelled", "cancelled"]
-    assert plan.details["cancelled"]["reason"] == "plan superseded"
-    assert executions("float_rebalance", "cancelled") == before + 1
-    # the control lifts: nothing resumes, nothing more moves
-    run_as(ALICE, "resume_bank", {"bank_profile_id": str(rails["dst"].id)})
-    with on_commit():
-        assert resume_blocked_steps.delay().get() == 0
-    assert balances(rails) == (Decimal("1010.00"), Decimal("40.00"))
-    assert rails["dst"].payouts.count() == 0
-    assert_refused(execute(pay_admin, plan), 409, "plan_not_executable")
-    assert_refused(cancel(pay_admin, plan), 409, "plan_not_cancellable")
-
-
-def test_a_running_step_finishes_after_cancel(
-    finance_ops: APIClient, rails: dict[str, Any]
-) -> None:
-    from plans.execution import progress, steps
-    from plans.models import PlanStep
-
-    plan = make_plan(
-        transfer(rails["a"], rails["b"], "10.00"),
-        transfer(rails["a"], rails["b"], "10.00"),
-        status=PlanStatus.EXECUTING,
-    )
-    first = PlanStep.objects.get(plan=plan, index=0)
-    claimed = progress.claim(first, recovering=False)  # a worker took step 0
-    assert claimed is not None
-
-    assert cancel(finance_ops, plan).status_code == 200
-    assert steps_of(plan) == ["running", "cancelled"]
-
-    # the worker finishes its step; the plan stays cancelled, step 1 never runs
-    outcome = steps._call(plan, claimed, step_key(plan.id, 0))
-    steps._record(claimed, step_key(plan.id, 0), outcome)
-    assert steps.run_plan(plan.id) == steps.STOPPED
-    assert steps_of(plan) == ["done", "cancelled"]
-    plan.refresh_from_db()
-    assert plan.status == PlanStatus.CANCELLED
-    assert balances(rails) == (Decimal("990.00"), Decimal("60.00"))
-
-
-def test_cancel_a_pending_plan_then_it_cannot_execute(pay_admin: APIClient) -> None:
-    plan = make_plan(("pause_bank", {"bank_profile_id": "x"}))
-    assert cancel(pay_admin, plan).status_code == 200
-    assert steps_of(plan) == ["cancelled"]
-    assert_refused(execute(pay_admin, plan), 409, "plan_not_executable")
-
-
-def test_cancel_replays_and_refuses_finished_plans(pay_admin: APIClient) -> None:
-    plan = make_plan()
-    first = post_action(
-        pay_admin, "cancel-plan", {"plan_id": str(plan.id), "reason": "r"}, key="c1"
-    )
-    again = post_action(
-        pay_admin, "cancel-plan", {"plan_id": str(plan.id), "reason": "r"}, key="c1"
-    )
-    assert again.json() == first.json()
-    assert again.headers["Idempotent-Replayed"] == "true"
-    for status in (PlanStatus.EXECUTED, PlanStatus.FAILED, PlanStatus.REJECTED):
-        other = make_plan(status=status)
-        body = assert_refused(cancel(pay_admin, other), 409, "plan_not_cancellable")
-        assert body["error"]["fields"] == {"status": [status]}

@@ -32,8 +32,8 @@ from molam_ops.celery import app as celery_app
 from plans.choices import PlanStatus, StepStatus
 from plans.execution.progress import step_key
 from plans.models import Plan, PlanStep
-from tests.conftest import redis_url
 from tests.factories import TreasuryAccountFactory
+from tests.helpers import redis_url
 from tests.plans.test_execute_plan_support import execute, make_plan, transfer
 
 ROOT = Path(__file__).resolve().parents[2]

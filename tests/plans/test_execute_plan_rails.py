@@ -1,4 +1,4 @@
-"""The actions plan steps pull on the rails (controls/services/rails.py):
+"""The actions plan steps pull on the rails (controls/services/rails/):
 POST /api/ops/reroute-payouts and /api/ops/transfer-funds, pay_admin or the
 system. Each: the effect, its audit row, refusals, a replay and bad input."""
 
@@ -17,8 +17,8 @@ from controls.models import TreasuryControl
 from molam_ops.identity import system_principal
 from molam_ops.models import OutboxEvent
 from payouts.choices import PayoutStatus
-from tests.conftest import post_action
 from tests.factories import BankProfileFactory, PayoutFactory, TreasuryAccountFactory
+from tests.helpers import post_action
 from tests.plans.test_execute_plan_support import run_as
 
 pytestmark = pytest.mark.django_db

@@ -5,6 +5,7 @@ apart from generation."""
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -16,12 +17,14 @@ from molam_ops.actions import runner
 from molam_ops.actions.context import ActionContext
 from molam_ops.actions.ports import ports
 from molam_ops.identity import Principal
-from molam_ops.models import OutboxEvent
+from molam_ops.models import IdempotencyRecord, OutboxEvent
 from plans.choices import PlanStatus
+from plans.execution import progress
+from plans.execution import steps as plan_steps
 from plans.execution.progress import step_key
 from plans.models import Plan, PlanStep
 from plans.services.plan_records import plan_approval_facts
-from tests.conftest import post_action
+from tests.helpers import post_action
 
 ALICE = Principal(id="alice", roles=frozenset({"pay_admin"}))
 
@@ -156,9 +159,55 @@ def open_plan_approval(plan: Plan, required: int = 2) -> dict[str, Any]:
     return approval
 
 
-def sign(client: Any, approval_id: str) -> Any:
-    return post_action(client, f"approve/{approval_id}", {"decision": "approve"})
-
-
 def run_as(principal: Principal, action: str, body: dict[str, Any]) -> Any:
     return runner.run(action, principal, body)
+
+
+def balances(rails: dict[str, Any]) -> tuple[Decimal, Decimal]:
+    rails["a"].refresh_from_db()
+    rails["b"].refresh_from_db()
+    return rails["a"].balance, rails["b"].balance
+
+
+def account_balances(*accounts: Any) -> list[Decimal]:
+    for account in accounts:
+        account.refresh_from_db()
+    return [account.balance for account in accounts]
+
+
+def died_running(plan: Plan, index: int, *, minutes_ago: int = 10) -> PlanStep:
+    """The row a worker leaves when it dies in the middle of step ``index``."""
+    step = PlanStep.objects.get(plan=plan, index=index)
+    progress.claim(step, recovering=False)
+    PlanStep.objects.filter(pk=step.pk).update(
+        started_at=timezone.now() - timedelta(minutes=minutes_ago)
+    )
+    step.refresh_from_db()
+    return step
+
+
+def effect_committed(plan: Plan, index: int) -> None:
+    """What the dead worker's effect did before it died: the step's action,
+    through the runner under the step's key (committed, response stored)."""
+    step = PlanStep.objects.get(plan=plan, index=index)
+    runner.run(
+        step.action,
+        progress.EXECUTOR,
+        plan_steps.step_payload(plan, step),
+        idempotency_key=progress.step_key(plan.id, index),
+    )
+
+
+def reservation_left(plan: Plan, index: int) -> None:
+    """A worker that died inside the effect's transaction: the key reserved,
+    the effect rolled back with its connection."""
+    step = PlanStep.objects.get(plan=plan, index=index)
+    IdempotencyRecord.objects.create(
+        scope=progress.EXECUTOR.id,
+        key=progress.step_key(plan.id, index),
+        request_hash="0" * 64,
+        action_type=step.action,
+        action_id=uuid.uuid4(),
+        status=IdempotencyRecord.Status.IN_FLIGHT,
+        created_at=timezone.now(),
+    )

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from audit.models import OpsActionLog
 from molam_ops.actions import runner
 from molam_ops.errors import OpsError
 from molam_ops.identity import system_principal
@@ -19,18 +18,14 @@ from plans import crypto
 from plans.models import Plan, PlanStep
 from plans.planner.planning import PLANNER_VERSION
 from plans.services import generation, plan_records
-from tests.conftest import post_action
 from tests.factories import BankProfileFactory, PayoutFactory
+from tests.helpers import audit_rows, post_action
 from tests.plans.plan_helpers import ROUTING, generate, rails
 
 
 @pytest.fixture(autouse=True)
 def _local_planner(settings: Any) -> None:
     settings.SIRA_URL = ""
-
-
-def rows(action_type: str) -> list[OpsActionLog]:
-    return list(OpsActionLog.objects.filter(action_type=action_type).order_by("seq"))
 
 
 # --- the happy path -------------------------------------------------------------------
@@ -76,13 +71,13 @@ def test_answers_202_generating_and_the_worker_makes_it_pending(
         (0, "reroute_payouts")
     ]
 
-    (generated,) = rows("generate_plan")
+    (generated,) = audit_rows("generate_plan")
     assert (generated.actor_id, generated.actor_role) == ("alice", "pay_admin")
     assert generated.target == {
         "plan_id": str(plan.id),
         "plan_type": "routing_optimization",
     }
-    (recorded,) = rows("record_plan")
+    (recorded,) = audit_rows("record_plan")
     assert (recorded.actor_id, recorded.actor_role) == ("plans.generation", "system")
     assert recorded.status == "executed"
     assert recorded.details["source"] == "heuristic"
@@ -97,7 +92,7 @@ def test_ops_may_generate_too(
     resp, plan = generate(ops, django_capture_on_commit_callbacks)
     assert resp.status_code == 202
     assert plan is not None and plan.status == "pending"
-    assert rows("generate_plan")[0].actor_role == "ops"
+    assert audit_rows("generate_plan")[0].actor_role == "ops"
 
 
 def test_the_plan_data_is_encrypted_and_holds_snapshot_and_answer(
@@ -151,7 +146,7 @@ def test_infeasible_constraints_fail_the_plan_with_a_code(
     error = plan.details["error"]
     assert error["code"] == "infeasible_constraints"
     assert error["message"] and error["reason"]
-    (recorded,) = rows("record_plan")
+    (recorded,) = audit_rows("record_plan")
     assert recorded.status == "executed"
     assert recorded.details["error"]["code"] == "infeasible_constraints"
     assert not PlanStep.objects.exists()
@@ -186,7 +181,7 @@ def test_finance_ops_may_not_generate(db: None, finance_ops: Any) -> None:
     resp = post_action(finance_ops, "generate-plan", ROUTING)
     assert resp.status_code == 403
     assert resp.json()["error"]["code"] == "forbidden"
-    (row,) = rows("generate_plan")
+    (row,) = audit_rows("generate_plan")
     assert (row.status, row.actor_role) == ("rejected", "finance_ops")
     assert not Plan.objects.exists()
 
@@ -264,7 +259,7 @@ def test_bad_input_is_a_400_with_fields_and_no_plan(
         node = node[name]
     assert node
     assert not Plan.objects.exists()
-    (row,) = rows("generate_plan")
+    (row,) = audit_rows("generate_plan")
     assert row.status == "rejected"
 
 
@@ -295,7 +290,7 @@ def test_the_task_is_safe_to_run_twice(
     assert generation.build(plan_id) == "skipped"
     plan = Plan.objects.get(pk=plan_id)
     assert PlanStep.objects.filter(plan=plan).count() == len(plan.steps) == 1
-    assert len(rows("record_plan")) == 1
+    assert len(audit_rows("record_plan")) == 1
 
     # a second recording racing the first loses cleanly: 409, nothing added
     record = {
@@ -322,7 +317,7 @@ def test_the_task_is_safe_to_run_twice(
     assert caught.value.code == "plan_not_generating"
     assert PlanStep.objects.filter(plan=plan).count() == 1
     assert Plan.objects.get(pk=plan_id).summary == plan.summary
-    assert [r.status for r in rows("record_plan")] == ["executed", "rejected"]
+    assert [r.status for r in audit_rows("record_plan")] == ["executed", "rejected"]
 
 
 def test_an_unknown_plan_id_is_skipped(db: None) -> None:
@@ -362,7 +357,7 @@ def test_a_plan_over_a_threshold_opens_its_approval(
     assert plan.status == "pending"
     assert plan.total_amount == Decimal("30000.00")
     assert plan.approval_required is True and plan.approval_id is not None
-    (recorded,) = rows("record_plan")
+    (recorded,) = audit_rows("record_plan")
     assert recorded.details["required_approvals"] == 2
     assert recorded.details["approval_id"] == str(plan.approval_id)
 
@@ -425,7 +420,7 @@ def test_many_payouts_need_signatures_too(
     assert plan is not None
     assert plan.total_amount < 100
     assert plan.approval_required is True
-    assert rows("record_plan")[0].details["required_approvals"] == 2
+    assert audit_rows("record_plan")[0].details["required_approvals"] == 2
 
 
 def test_sira_asking_for_approval_is_honoured() -> None:

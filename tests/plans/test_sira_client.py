@@ -21,6 +21,7 @@ from plans.models import Plan, PlanStep
 from plans.planner.planning import PLANNER_VERSION
 from plans.services import generation
 from plans.sira_devserver import server_tls
+from tests.helpers import free_port
 from tests.plans.plan_helpers import generate, rails
 from tests.plans.sira_helpers import PKI, make_pki, running
 
@@ -40,12 +41,6 @@ def fast_sira(settings: Any) -> Any:
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> PKI:
     return make_pki(tmp_path_factory.mktemp("pki"))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def plan_posts(server: Any) -> list[str]:

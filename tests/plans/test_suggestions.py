@@ -21,8 +21,8 @@ from molam_ops.identity import system_principal
 from plans.models import Plan, Suggestion
 from plans.services import suggestion_refresh
 from tests.concurrency import race
-from tests.conftest import post_action
 from tests.factories import BankProfileFactory
+from tests.helpers import post_action
 from tests.plans.plan_helpers import rails
 from tests.plans.sira_helpers import running
 

@@ -16,6 +16,7 @@ from audit.models import OpsActionLog
 from plans.models import Suggestion
 from plans.services import suggestion_refresh
 from tests.factories import BankProfileFactory
+from tests.helpers import bearer_client
 from tests.plans.plan_helpers import rails
 from tests.plans.sira_helpers import running
 
@@ -42,10 +43,7 @@ def listed(client: APIClient, lang: str) -> list[dict[str, Any]]:
 @pytest.fixture
 def ops(make_token: Any) -> APIClient:
     # no ``lang`` claim, no saved preference: Accept-Language decides
-    client = APIClient()
-    token = make_token(sub="chloe", roles=["ops"], lang="")
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-    return client
+    return bearer_client(make_token(sub="chloe", roles=["ops"], lang=""))
 
 
 def refreshes() -> int:

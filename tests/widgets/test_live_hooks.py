@@ -12,7 +12,7 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from molam_ops.actions.ports import ports
-from tests.conftest import post_action
+from tests.helpers import post_action
 from tests.widgets import loops
 from widgets import live
 
@@ -110,7 +110,7 @@ def test_one_group_member_per_process_over_redis(
     and a change published by another process reaches every local socket."""
     from channels_redis.core import RedisChannelLayer
 
-    from tests.conftest import redis_url
+    from tests.helpers import redis_url
 
     backend = "channels_redis.core.RedisChannelLayer"
     settings.CHANNEL_LAYERS = {
@@ -177,7 +177,7 @@ def test_a_process_without_sockets_publishes_to_the_group(
     processes, from its publisher thread, and without making its caller wait."""
     from channels_redis.core import RedisChannelLayer
 
-    from tests.conftest import redis_url
+    from tests.helpers import redis_url
 
     backend = "channels_redis.core.RedisChannelLayer"
     settings.CHANNEL_LAYERS = {
@@ -205,7 +205,7 @@ def test_an_idle_receiver_waits_without_timing_out(
     it stops when its last socket goes."""
     from channels_redis.core import RedisChannelLayer
 
-    from tests.conftest import redis_url
+    from tests.helpers import redis_url
 
     layer = settings.CHANNEL_LAYERS["default"]
     if "hosts" not in layer.get("CONFIG", {}):

@@ -7,17 +7,11 @@ import json
 from typing import Any
 
 import pytest
-from rest_framework.test import APIClient
 
 from tests.factories import operator_user
+from tests.helpers import bearer_client
 
 pytestmark = pytest.mark.django_db
-
-
-def bearer(token: str, **headers: str) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}", **headers)
-    return client
 
 
 def test_me_lists_roles_and_allowed_actions(ops: Any, pay_admin: Any) -> None:
@@ -59,7 +53,7 @@ def test_me_for_no_role_and_anonymous(outsider: Any, anonymous: Any) -> None:
 
 def test_jwt_lang_claim_wins(make_token: Any) -> None:
     token = make_token(sub="awa", roles=["ops"], lang="fr")
-    client = bearer(token, HTTP_ACCEPT_LANGUAGE="en")
+    client = bearer_client(token, HTTP_ACCEPT_LANGUAGE="en")
     resp = client.get("/api/ops/me")
     assert resp.json()["lang"] == "fr"
     assert resp["Content-Language"] == "fr"
@@ -69,7 +63,7 @@ def test_jwt_lang_claim_wins(make_token: Any) -> None:
 
 
 def test_preference_then_accept_language(make_token: Any) -> None:
-    client = bearer(
+    client = bearer_client(
         make_token(sub="omar", roles=["ops"], lang=""), HTTP_ACCEPT_LANGUAGE="fr"
     )
     assert client.get("/api/ops/me").json()["lang"] == "fr"  # Accept-Language
@@ -82,7 +76,7 @@ def test_preference_then_accept_language(make_token: Any) -> None:
 
 
 def test_bad_token_changes_nothing_and_is_refused(anonymous: Any) -> None:
-    client = bearer("not-a-token", HTTP_ACCEPT_LANGUAGE="fr")
+    client = bearer_client("not-a-token", HTTP_ACCEPT_LANGUAGE="fr")
     resp = client.get("/api/ops/me")
     assert resp.status_code == 401
     assert resp["Content-Language"] == "fr"

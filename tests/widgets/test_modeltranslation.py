@@ -9,8 +9,8 @@ import pytest
 from django.utils import translation
 
 from controls.models import TreasuryControl
-from tests.conftest import post_action
 from tests.factories import BankProfileFactory
+from tests.helpers import post_action
 from widgets.selectors import kpi_summary
 
 pytestmark = pytest.mark.django_db

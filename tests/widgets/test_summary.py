@@ -11,8 +11,8 @@ import time_machine
 from django.utils import timezone
 
 from payouts.choices import PayoutStatus
-from tests.conftest import post_action
 from tests.factories import BankProfileFactory, PayoutFactory, TreasuryAccountFactory
+from tests.helpers import post_action
 from widgets.selectors import kpi_summary
 
 pytestmark = pytest.mark.django_db

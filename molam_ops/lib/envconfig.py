@@ -1,0 +1,218 @@
+"""Readers and checks behind ``molam_ops/settings.py``.
+
+Each one turns an environment value into a setting, or raises
+``ImproperlyConfigured`` with one line naming the variable: that line is what
+an operator sees at boot (``molam_ops.boot``). Standard library, Django's
+exception and django-environ only: they run while Django is being configured.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, cast
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+
+def secret(env: environ.Env, name: str, default: str | None = None) -> str | None:
+    """A secret from ``NAME`` or from the file named by ``NAME_FILE``."""
+    path = env.str(f"{name}_FILE", default="")
+    if path:
+        try:
+            return Path(path).read_text().strip()
+        except OSError as exc:
+            raise ImproperlyConfigured(
+                f"{name}_FILE: cannot read {path} ({exc.strerror})"
+            ) from exc
+    value: str | None = env.str(name, default=default)
+    return value
+
+
+def required(name: str, value: str | None) -> str:
+    """``value``, or the boot stops naming ``name``."""
+    if not value:
+        raise ImproperlyConfigured(f"{name} must be set when DEBUG is off")
+    return value
+
+
+def check(ok: bool, message: str) -> None:
+    """Stops the boot with ``message`` unless ``ok``."""
+    if not ok:
+        raise ImproperlyConfigured(message)
+
+
+def interval(env: environ.Env, name: str, default: float, *, most: float) -> float:
+    """Seconds in ``(0, most]``; a non-number is refused like one out of range."""
+    try:
+        value: float = env.float(name, default=default)
+    except ValueError:
+        value = math.nan
+    # not (0 < x <= most) also refuses NaN
+    check(0 < value <= most, f"{name} must be > 0 and <= {most:g} seconds")
+    return value
+
+
+def database(config: dict[str, Any], *, conn_max_age: int) -> dict[str, Any]:
+    """``env.db_url``'s dict, tuned per engine and timed by django-prometheus
+    (its backends are Django's own with each cursor counted: django_db_*)."""
+    engine = config["ENGINE"]
+    if engine == "django.db.backends.sqlite3":
+        # The web process, the worker and beat all write: WAL lets readers go
+        # on while one writes, and IMMEDIATE takes the write lock at BEGIN so
+        # two writers queue instead of failing half-way with "database is
+        # locked".
+        config["OPTIONS"] = {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 30,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+        # Tests run in memory, as with Django's own engine: pytest-django only
+        # recognises that engine by name and would otherwise derive a
+        # per-worker file name from the path ("test_/…/x.sqlite3_gw0").
+        config.setdefault("TEST", {}).setdefault("NAME", ":memory:")
+    else:
+        # a connection per request costs about 5x the throughput
+        config["CONN_MAX_AGE"] = conn_max_age
+        config["CONN_HEALTH_CHECKS"] = True
+    config["ENGINE"] = {
+        "django.db.backends.postgresql": "django_prometheus.db.backends.postgresql",
+        "django.db.backends.sqlite3": "django_prometheus.db.backends.sqlite3",
+    }.get(engine, engine)
+    return config
+
+
+def cidrs(env: environ.Env, name: str) -> list[str]:
+    """Comma-separated CIDRs (``molam_ops.lib.addresses``)."""
+    from molam_ops.lib.addresses import parse_networks  # stdlib only
+
+    try:
+        return parse_networks(name, env.str(name, default=""))
+    except ValueError as exc:
+        raise ImproperlyConfigured(str(exc)) from None
+
+
+def approval_signing_keys(raw: str | None) -> list[tuple[str, bytes]]:
+    """``key_id:secret`` pairs, comma- or newline-separated; the first one
+    signs new approvals, every one verifies (rotation: put the new key first,
+    drop the old one once the approvals it signed have closed, ≤ TTL)."""
+    keys = []
+    for item in (raw or "").replace("\n", ",").split(","):
+        key_id, sep, value = item.strip().partition(":")
+        if not item.strip():
+            continue
+        if not sep or not key_id or len(value) < 32 or len(key_id) > 32:
+            raise ImproperlyConfigured(
+                "APPROVAL_SIGNING_KEY: expected key_id:secret pairs, each secret "
+                "at least 32 characters and each key id at most 32"
+            )
+        keys.append((key_id, value.encode()))
+    if len({k for k, _v in keys}) != len(keys):
+        raise ImproperlyConfigured("APPROVAL_SIGNING_KEY: a key id appears twice")
+    return keys
+
+
+def fernet_keys(name: str, raw: str | None) -> list[str]:
+    """Comma-separated Fernet keys, each checked."""
+    from cryptography.fernet import Fernet
+
+    keys = [k.strip() for k in (raw or "").split(",") if k.strip()]
+    for n, key in enumerate(keys, start=1):
+        try:
+            Fernet(key)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name}: key {n} is not a Fernet key (32 url-safe base64 bytes)"
+            ) from None
+    return keys
+
+
+def jwt_public_key(value: str) -> str:
+    """PEM text or a file path; a wrong path must stop the boot, not 500
+    every call."""
+    is_path = not value.lstrip().startswith("-----BEGIN")
+    check(
+        not (value and is_path and not Path(value).is_file()),
+        "MOLAM_ID_JWT_PUBLIC is neither a PEM nor a readable file path",
+    )
+    return value
+
+
+def connector_banks(env: environ.Env) -> dict[str, dict[str, Any]]:
+    """``CONNECTOR_BANKS``: a JSON object of per-bank objects."""
+    banks = env.json("CONNECTOR_BANKS", default={})
+    check(
+        isinstance(banks, dict) and all(isinstance(v, dict) for v in banks.values()),
+        "CONNECTOR_BANKS must be a JSON object of objects",
+    )
+    return cast(dict[str, dict[str, Any]], banks)  # checked just above
+
+
+def logging_config(level: str, fmt: str) -> dict[str, Any]:
+    """``LOGGING``: one console handler on stdout for web, worker and beat
+    (``molam_ops/logs.py``), records scrubbed before they are formatted."""
+    check(fmt in ("json", "plain"), "LOG_FORMAT must be json or plain")
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {
+            "context": {"()": "molam_ops.logs.ContextFilter"},
+            "redact": {"()": "molam_ops.logs.RedactFilter"},
+        },
+        "formatters": {
+            "json": {"()": "molam_ops.logs.JsonFormatter"},
+            "plain": {"()": "molam_ops.logs.PlainFormatter"},
+        },
+        "handlers": {
+            "console": {
+                "class": "logging.StreamHandler",
+                "stream": "ext://sys.stdout",
+                "formatter": fmt,
+                "filters": ["context", "redact"],  # in this order: context, then scrub
+            }
+        },
+        "root": {"handlers": ["console"], "level": level},
+        "loggers": {
+            "django.db.backends": {"level": "WARNING"},
+            # its start-up banner on stdout would precede every command's
+            # output (mint_token's token among them)
+            "axes.apps": {"level": "WARNING"},
+            # Django's defaults give these their own stderr handlers
+            # (unfiltered, and a second copy of each line with DEBUG on):
+            # through ours instead.
+            "django": {"handlers": [], "level": level, "propagate": True},
+            "django.server": {"handlers": [], "level": level, "propagate": True},
+        },
+    }
+
+
+def caches(redis_url: str, *, key_prefix: str, cache_dir: Path) -> dict[str, Any]:
+    """``CACHES``: Redis when there is one; else a file cache, shared by every
+    local process (unlike locmem): the rate limit and the cached KPI summary
+    must agree between the web process and the worker."""
+    if redis_url:
+        # Django's, with one redis client per pool (molam_ops/cache.py)
+        backend, location = "molam_ops.cache.RedisCache", redis_url
+    else:
+        backend = "django.core.cache.backends.filebased.FileBasedCache"
+        location = str(cache_dir)
+    return {
+        "default": {"BACKEND": backend, "LOCATION": location, "KEY_PREFIX": key_prefix}
+    }
+
+
+def channel_layers(redis_url: str) -> dict[str, Any]:
+    """``CHANNEL_LAYERS``: Redis when there is one; else in memory (one
+    process: the development server)."""
+    if not redis_url:
+        return {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    return {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # receive() blocks in BZPOPMIN for 5 s (brpop_timeout); redis-py
+            # reads for 5 s by default, so every idle receive would time out
+            # on our side, drop the connection and log a warning
+            "CONFIG": {"hosts": [{"address": redis_url, "socket_timeout": 15}]},
+        }
+    }

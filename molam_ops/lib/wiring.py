@@ -1,0 +1,132 @@
+"""The fixed wiring of Django and its add-ons: apps, middleware, templates,
+DRF, the OpenAPI generator, the content security policy.
+
+No deployment changes these, so nothing here reads the environment;
+``molam_ops/settings.py`` names each of them next to what a deployment does
+configure.
+"""
+
+INSTALLED_APPS = [
+    "modeltranslation",  # before admin (it patches the model admin)
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "axes",  # admin login lockout (settings.py, hardening)
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_prometheus",
+    "molam_ops",
+    "audit",
+    "payouts",
+    "controls",
+    "approvals",
+    "plans",
+    "widgets",
+]
+
+MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "molam_ops.middleware.RequestContextMiddleware",
+    # hardening: oversized /api bodies, then the caller's address (allowlist;
+    # X-Forwarded-* only from TRUSTED_PROXIES) before anything trusts either
+    "molam_ops.hardening.BodySizeMiddleware",
+    "molam_ops.hardening.ClientAddressMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "widgets.middleware.OperatorLanguageMiddleware",  # JWT lang, preference
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # last but the metrics: turns a locked-out sign-in into its refusal page
+    "axes.middleware.AxesMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
+
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+AUTHENTICATION_BACKENDS = [
+    # first: a locked-out username and address is refused before any password
+    # is checked, the right one included (django-axes; settings.py, hardening)
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "molam_ops.identity.MolamJWTAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["molam_ops.identity.HasKnownRole"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_PARSER_CLASSES": ["molam_ops.lib.parsers.JSONParser"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "molam_ops.pagination.OpsPagination",
+    "DEFAULT_SCHEMA_CLASS": "molam_ops.schema.OpsAutoSchema",
+    "EXCEPTION_HANDLER": "molam_ops.errors.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+    "COERCE_DECIMAL_TO_STRING": True,
+    # ?format= is the export's own parameter (csv|json), not DRF's renderer pick
+    "URL_FORMAT_OVERRIDE": None,
+    # RATE_LIMIT_PER_MINUTE per caller, shared by all processes (settings.py, hardening)
+    "DEFAULT_THROTTLE_CLASSES": ["molam_ops.throttling.SharedRateThrottle"],
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Molam Ops Controls API",
+    "DESCRIPTION": "The ops control plane of Molam Pay (see DESIGN.md).",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# django-csp 4. Scripts only from our origin (the dashboard loads modules);
+# inline styles stay allowed because the widgets' shadow roots carry <style>.
+# Swagger UI (/api/docs/) inlines its start-up script, so it is left out.
+CONTENT_SECURITY_POLICY = {
+    "EXCLUDE_URL_PREFIXES": ["/api/docs/"],
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
