@@ -12,13 +12,14 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -142,10 +143,14 @@ def lookup(*, scope: str, key: str) -> Record | None:
 def _insert(
     scope: str, key: str, digest: str, action_type: str, action_id: uuid.UUID
 ) -> bool:
+    # The reservation must be visible to duplicates before the effect starts:
+    # outside a transaction the INSERT commits by itself (one round trip, not
+    # BEGIN, INSERT, COMMIT); inside one (a test's), a savepoint keeps a
+    # conflict from breaking it. The effect's durable transaction refuses to
+    # run inside another, so production never reserves inside one.
+    guard = transaction.atomic() if connection.in_atomic_block else nullcontext()
     try:
-        # durable: the reservation must be visible to duplicates before the
-        # effect starts, whatever the caller's transaction state.
-        with transaction.atomic(durable=True):
+        with guard:
             IdempotencyRecord.objects.create(
                 scope=scope,
                 key=key,

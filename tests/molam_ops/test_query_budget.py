@@ -27,11 +27,11 @@ from tests.helpers import bearer_client, post_action
 pytestmark = pytest.mark.postgres
 
 # What the kernel itself sends for one executed action: the key's lookup; the
-# reservation's own transaction (BEGIN, INSERT, COMMIT); then the action's:
+# reservation (one INSERT, committed by itself); then the action's:
 # BEGIN, chain lock, chain head, audit INSERT, one outbox INSERT per event
 # (the effect's and the action's), the stored response's UPDATE, COMMIT. The
 # effect's own statements come on top.
-KERNEL_STATEMENTS = 12
+KERNEL_STATEMENTS = 10
 # pause_bank / resume_bank: the bank's name, the control's conditional UPDATE
 # and its re-read (the ORM's UPDATE returns a row count, not the row).
 EFFECT_STATEMENTS = 3
@@ -75,13 +75,15 @@ def test_an_executed_action_is_one_transaction_of_known_size(
     sql = _sql(ctx)
     listing = "\n".join(sql)
     assert len(sql) <= KERNEL_STATEMENTS + EFFECT_STATEMENTS, listing
-    # two transactions: the key's reservation, then the durable one that
+    # the key's reservation commits by itself; then one durable transaction
     # holds effect, audit row, events and stored response; no savepoint
-    assert _count(sql, "BEGIN") == _count(sql, "COMMIT") == 2, listing
+    assert _count(sql, "BEGIN") == _count(sql, "COMMIT") == 1, listing
     assert _count(sql, "SAVEPOINT") == _count(sql, "ROLLBACK") == 0, listing
     table = IdempotencyRecord._meta.db_table
     assert sum(1 for s in sql if table in s) == 3, listing  # lookup, reserve, store
-    action_tx = sql[[i for i, s in enumerate(sql) if s == "BEGIN"][1] :]
+    action_tx = sql[sql.index("BEGIN") :]
+    reservation = [s for s in sql if s.startswith("INSERT") and table in s]
+    assert sql.index(reservation[0]) < sql.index("BEGIN"), listing
     for written in (OpsActionLog, OutboxEvent):
         assert any(
             s.startswith("INSERT") and written._meta.db_table in s for s in action_tx
