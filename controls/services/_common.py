@@ -68,4 +68,8 @@ def switch_control(
         with transaction.atomic():
             return TreasuryControl.objects.create(key=key, created_at=now, **changes)
     except IntegrityError:
-        return None  # the row exists and is on (or was just created on)
+        # a lost race: the row exists now, and is on; any other integrity
+        # failure is not "already on" and goes up as the failure it is
+        if TreasuryControl.objects.filter(key=key).exists():
+            return None
+        raise
