@@ -18,15 +18,18 @@ from payouts import selectors as payout_selectors
 from payouts.models import BankProfile
 
 
-def bank_or_404(bank_profile_id: uuid.UUID) -> BankProfile:
-    """The bank with its id and name loaded (all any action here reads)."""
+def bank_or_404(
+    bank_profile_id: uuid.UUID, *, field: str = "bank_profile_id"
+) -> BankProfile:
+    """The bank with its id and name loaded (what most actions read; other
+    fields load on first access); 404 naming ``field`` when unknown."""
     bank = payout_selectors.bank_name_get(bank_profile_id)
     if bank is None:
         raise OpsError(
             "bank_not_found",
             _("No bank profile with this id."),
             status=404,
-            fields={"bank_profile_id": [_("Unknown bank.")]},
+            fields={field: [_("Unknown bank.")]},
         )
     return bank
 

@@ -13,7 +13,7 @@ from rest_framework import serializers
 from controls.keys import FREEZE_GLOBAL, freeze_bank_key, pause_bank_key
 from controls.selectors import control_active_keys
 from molam_ops.errors import OpsError
-from payouts.models import BankProfile, TreasuryAccount
+from payouts.models import TreasuryAccount
 
 BLOCKED_BY_CONTROL = "blocked_by_control"
 # SQLite allows 32,766 variables per statement; stay far below in every UPDATE
@@ -25,18 +25,6 @@ def must_differ(attrs: dict[str, Any], a: str, b: str) -> None:
         raise serializers.ValidationError(
             {b: [_("Must differ from %(other)s.") % {"other": a}]}
         )
-
-
-def bank_or_404(field: str, bank_id: uuid.UUID) -> BankProfile:
-    bank = BankProfile.objects.filter(pk=bank_id).first()
-    if bank is None:
-        raise OpsError(
-            "bank_not_found",
-            _("No bank profile with this id."),
-            status=404,
-            fields={field: [_("Unknown bank.")]},
-        )
-    return bank
 
 
 def account_or_404(field: str, account_id: uuid.UUID) -> TreasuryAccount:

@@ -12,8 +12,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from controls.services._common import bank_or_404
 from controls.services.rails.guards import (
-    bank_or_404,
     chunks,
     must_differ,
     refuse_if_blocked,
@@ -127,8 +127,8 @@ def reroute_payouts(
 ) -> Outcome:
     """Move up to ``count`` pending, undisputed payouts of a currency from one
     bank to another (oldest first, their value capped by ``amount``)."""
-    source = bank_or_404("from_bank_id", from_bank_id)
-    destination = bank_or_404("to_bank_id", to_bank_id)
+    source = bank_or_404(from_bank_id, field="from_bank_id")
+    destination = bank_or_404(to_bank_id, field="to_bank_id")
     if currency not in (destination.currencies or []):
         raise OpsError(
             "currency_not_supported",
