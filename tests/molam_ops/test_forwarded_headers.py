@@ -29,11 +29,10 @@ import pytest
 
 from molam_ops.tokens import mint
 from tests.helpers import free_port
-from tests.molam_ops.test_metrics_multiprocess import (
+from tests.served import (
     BIN,
     ROOT,
     base_env,
-    manage,
     running,
     wait_for,
 )
@@ -106,16 +105,6 @@ def gunicorn_argv(port: int, env: dict[str, str]) -> list[str]:
 
 
 LAUNCHERS = {"gunicorn": gunicorn_argv, "make run": run_local_argv}
-
-
-@pytest.fixture(scope="module")
-def migrated(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    var_dir = tmp_path_factory.mktemp("forwarded-template")
-    db = var_dir / "template.sqlite3"
-    env = base_env(var_dir, db)
-    manage(env, "migrate", "--noinput")
-    manage(env, "seed_demo", "--payouts", "0")
-    return db
 
 
 @pytest.fixture

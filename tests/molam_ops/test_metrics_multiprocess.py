@@ -21,9 +21,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,48 +30,14 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 
-from molam_ops.identity import ensure_dev_keypair
 from molam_ops.tokens import mint
 from tests.helpers import free_port
+from tests.served import BIN, ROOT, base_env, get, manage, running, wait_for
 
-ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
 Labels = tuple[tuple[str, str], ...]
 
 
 # --- helpers ----------------------------------------------------------------
-
-
-def base_env(var_dir: Path, db: Path) -> dict[str, str]:
-    env = {
-        **os.environ,
-        "DEBUG": "1",
-        "MOLAM_VAR_DIR": str(var_dir),
-        "DATABASE_URL": f"sqlite:///{db}",
-        "MOLAM_ID_JWT_PUBLIC": ensure_dev_keypair()[1],
-        "CELERY_TASK_ALWAYS_EAGER": "1",
-        "LOG_LEVEL": "WARNING",
-        "PROMETHEUS_MULTIPROC_DIR": str(var_dir / "prometheus"),
-        # one user sends well over 100 requests a minute when the machine is
-        # slow: 429s would be missing from the counts under test
-        "RATE_LIMIT_PER_MINUTE": "0",
-    }
-    # a broker of its own (filesystem, under var_dir), whatever the suite uses
-    for name in ("REDIS_URL", "PYTEST_CURRENT_TEST", "DJANGO_SETTINGS_MODULE"):
-        env.pop(name, None)
-    return env
-
-
-def manage(env: dict[str, str], *args: str) -> str:
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=True,
-    ).stdout
 
 
 def leave_stale_counts(directory: Path) -> None:
@@ -105,14 +69,6 @@ def value(scrape: dict[str, Any], name: str, **labels: str) -> float:
     return matches[0]
 
 
-def get(url: str, token: str | None = None) -> tuple[int, str]:
-    req = urllib.request.Request(url)  # noqa: S310 (a local test server)
-    if token:
-        req.add_header("Authorization", f"Bearer {token}")
-    with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310
-        return resp.status, resp.read().decode()
-
-
 def post(url: str, token: str, body: dict[str, Any]) -> int:
     req = urllib.request.Request(  # noqa: S310 (a local test server)
         url,
@@ -129,37 +85,6 @@ def post(url: str, token: str, body: dict[str, Any]) -> int:
             return resp.status
     except urllib.error.HTTPError as exc:
         return exc.code
-
-
-def wait_for(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            get(url)
-            return
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"{url} never answered:\n{log.read_text()}"
-                ) from None
-            time.sleep(0.2)
-
-
-@contextmanager
-def running(argv: list[str], env: dict[str, str], log: Path) -> Iterator[Any]:
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
-        )
-        try:
-            yield proc
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
 
 
 def per_process_counts(directory: Path, **labels: str) -> dict[int, float]:
@@ -180,17 +105,6 @@ def per_process_counts(directory: Path, **labels: str) -> dict[int, float]:
                     counts[int(file.stem.rsplit("_", 1)[1])] = sample.value
         shutil.rmtree(alone)
     return counts
-
-
-@pytest.fixture(scope="module")
-def migrated(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One migrated, seeded SQLite file; each test serves a copy of it."""
-    var_dir = tmp_path_factory.mktemp("metrics-template")
-    db = var_dir / "template.sqlite3"
-    env = base_env(var_dir, db)
-    manage(env, "migrate", "--noinput")
-    manage(env, "seed_demo", "--payouts", "0")
-    return db
 
 
 def fresh(tmp_path: Path, migrated: Path) -> tuple[Path, dict[str, str]]:
