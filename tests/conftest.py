@@ -19,7 +19,7 @@ from audit import triggers
 from molam_ops.celery import app as celery_app
 from molam_ops.tokens import mint
 from tests.factories import BankProfileFactory
-from tests.helpers import bearer_client, redis_url
+from tests.helpers import bearer_client, own_cache, redis_url
 
 # Tasks queued by the code under test run inline; no broker needed.
 celery_app.conf.task_always_eager = True
@@ -50,11 +50,7 @@ def _own_cache(settings: Any) -> None:
     never reach another (on the file cache and on a Redis shared with other
     test runs alike). Django drops its cache connections when CACHES changes,
     and again when the setting is restored."""
-    caches = {alias: dict(conf) for alias, conf in settings.CACHES.items()}
-    prefix = f"t{uuid.uuid4().hex[:12]}"
-    for conf in caches.values():
-        conf["KEY_PREFIX"] = ":".join(filter(None, [conf.get("KEY_PREFIX"), prefix]))
-    settings.CACHES = caches
+    own_cache(settings)
 
 
 @pytest.fixture

@@ -103,3 +103,14 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def own_cache(settings: Any) -> str:
+    """Give the running test caches of its own: a key prefix nobody else
+    uses, on every alias (pytest-django's ``settings`` restores them)."""
+    caches = {alias: dict(conf) for alias, conf in settings.CACHES.items()}
+    prefix = f"t{uuid.uuid4().hex[:12]}"
+    for conf in caches.values():
+        conf["KEY_PREFIX"] = ":".join(filter(None, [conf.get("KEY_PREFIX"), prefix]))
+    settings.CACHES = caches
+    return prefix

@@ -197,20 +197,6 @@ def replay_of(record: Record | None, digest: str) -> Replay | None:
     return Replay(record.response_status or 200, record.response_body or {})
 
 
-def completed_replay(*, scope: str, key: str, digest: str) -> Replay | None:
-    """The stored response of a completed, unexpired, identical request."""
-    record = IdempotencyRecord.objects.filter(
-        scope=scope,
-        key=key,
-        request_hash=digest,
-        created_at__gte=_cutoff(),
-        status=IdempotencyRecord.Status.COMPLETED,
-    ).first()
-    if record is None:
-        return None
-    return Replay(record.response_status or 200, record.response_body or {})
-
-
 def complete(*, scope: str, key: str, status: int, body: dict[str, Any]) -> None:
     """Store the response; call inside the effect's transaction."""
     IdempotencyRecord.objects.filter(
@@ -231,8 +217,7 @@ def release(*, scope: str, key: str) -> None:
 
 
 def purge_expired() -> int:
-    cutoff = timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
-    deleted, _rows = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
+    deleted, _rows = IdempotencyRecord.objects.filter(created_at__lt=_cutoff()).delete()
     return deleted
 
 

@@ -161,10 +161,11 @@ def _run(
     found: Any = idempotency.NOT_LOOKED_UP
     digest = ""
     if key and len(key) <= idempotency.MAX_KEY_LENGTH:
-        # A completed identical request replays before validation: whatever
-        # the serializer said now, the answer would be that stored response
-        # (see below), and the replay skips the serializer's cost. A new key's
-        # record (None) goes to reserve(), so it costs no second SELECT.
+        # A completed identical request replays before validation, as Stripe
+        # does: a retry of a request that was valid when first run (an
+        # expires_at since passed) gets its stored response, and the replay
+        # skips the serializer's cost. A new key's record (None) goes to
+        # reserve(), so it costs no second SELECT.
         digest = idempotency.request_hash(spec.name, payload)
         found = idempotency.lookup(scope=principal.id, key=key)
         stored = idempotency.replay_of(found, digest)
@@ -172,20 +173,6 @@ def _run(
             return ActionResult(stored.status, stored.body, replayed=True)
     serializer = spec.input(data=payload)
     if not serializer.is_valid():
-        # A retry of a request that was valid when first run (an expires_at
-        # since passed) replays its stored response, as Stripe does; looked
-        # up only here, so the hot path pays nothing for it.
-        stored = (
-            idempotency.completed_replay(
-                scope=principal.id,
-                key=key,
-                digest=idempotency.request_hash(spec.name, payload),
-            )
-            if key
-            else None
-        )
-        if stored:
-            return ActionResult(stored.status, stored.body, replayed=True)
         refuse(
             ctx,
             spec.target_of(raw),

@@ -182,7 +182,10 @@ def finish_plan_step(
     step = PlanStep.objects.get(plan_id=plan_id, index=index)
     plan = refresh_details(step.plan_id)
     outcome = _step_outcome(ctx, plan, step, status, error=error)
-    if status == StepStatus.FAILED:
+    # the plan lock is held: a plan cancelled meanwhile stays cancelled, and
+    # the step's own failure is still recorded
+    executing = Plan.objects.filter(pk=plan_id, status=PlanStatus.EXECUTING)
+    if status == StepStatus.FAILED and executing.exists():
         _move_plan(ctx, plan_id, PlanStatus.FAILED, failed_step=index)
     return outcome
 

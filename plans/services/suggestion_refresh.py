@@ -200,7 +200,9 @@ def _queue_refresh() -> None:
 )
 def refresh_suggestions(ctx: ActionContext, *, reason: str = "") -> Outcome:
     """Ask for the suggestions to be refreshed now, without waiting for beat."""
-    transaction.on_commit(_queue_refresh)
+    # robust: a broker that is down loses this nudge (beat refreshes anyway),
+    # never the committed answer
+    transaction.on_commit(_queue_refresh, robust=True)
     return Outcome(
         target={},
         resource={"refresh": {"queued": True}},

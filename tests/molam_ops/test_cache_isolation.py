@@ -4,25 +4,21 @@ refusal window) is not there for the next, on the file cache and on Redis."""
 
 from __future__ import annotations
 
-import pytest
-from django.conf import settings
+from typing import Any
+
 from django.core.cache import cache
 
 from molam_ops.throttling import hit
+from tests.helpers import own_cache
 
-SEEN: dict[str, str] = {}
 
-
-def test_a_test_writes_the_cache() -> None:
+def test_what_one_test_leaves_the_next_does_not_read(settings: Any) -> None:
     cache.set("isolation-probe", "left behind", 300)
     assert hit("isolation-subject", 0.0)[0] == 1
-    SEEN["prefix"] = settings.CACHES["default"]["KEY_PREFIX"]
+    assert cache.get("isolation-probe") == "left behind"
 
+    own_cache(settings)  # what the autouse fixture does before the next test
 
-def test_the_next_test_does_not_read_it() -> None:
-    if "prefix" not in SEEN:
-        pytest.skip("runs after test_a_test_writes_the_cache")
-    assert settings.CACHES["default"]["KEY_PREFIX"] != SEEN["prefix"]
     assert cache.get("isolation-probe") is None
     # a fresh count: the previous test's hit is not counted here
     assert hit("isolation-subject", 0.0)[0] == 1

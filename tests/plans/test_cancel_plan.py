@@ -121,3 +121,26 @@ def test_cancel_replays_and_refuses_finished_plans(pay_admin: APIClient) -> None
         other = make_plan(status=status)
         error = assert_error(cancel(pay_admin, other), 409, "plan_not_cancellable")
         assert error["fields"] == {"status": [status]}
+
+
+def test_a_running_step_that_fails_after_cancel_is_recorded_failed(
+    finance_ops: APIClient, rails: dict[str, Any]
+) -> None:
+    from plans.choices import StepStatus
+    from plans.execution import progress
+    from plans.models import PlanStep
+
+    plan = make_plan(
+        transfer(rails["a"], rails["b"], "10.00"),
+        transfer(rails["a"], rails["b"], "10.00"),
+        status=PlanStatus.EXECUTING,
+    )
+    claimed = progress.claim(PlanStep.objects.get(plan=plan, index=0), recovering=False)
+    assert claimed is not None
+    assert cancel(finance_ops, plan).status_code == 200
+
+    # its worker reports a failure: the step says so, the plan stays cancelled
+    assert progress.finish(claimed, StepStatus.FAILED, result={}, error="bank down")
+    assert steps_of(plan) == ["failed", "cancelled"]
+    plan.refresh_from_db()
+    assert plan.status == PlanStatus.CANCELLED
