@@ -173,7 +173,8 @@ def test_set_flag_stores_the_control_and_audits(pay_admin: APIClient) -> None:
         "deny": ["blocked-1"],
         "expires_at": None,
         "updated_by": "alice",
-        "updated_at": out["flag"]["updated_at"],
+        # as the control row holds it, in UTC with a Z (DRF's rendering)
+        "updated_at": control.updated_at.isoformat().replace("+00:00", "Z"),
     }
     assert out["control"]["key"] == "feature:checkout-v2"
     [row] = audit_rows("set_flag")
