@@ -125,22 +125,21 @@ def test_the_mail_goes_through_a_task_with_the_sentence_and_a_link(
     client_for: Any,
     django_capture_on_commit_callbacks: Any,
     settings: Any,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from approvals import tasks
 
     settings.PUBLIC_BASE_URL = "https://ops.molam.example"
     queued: list[str] = []
-    original = tasks.notify_approvers.delay
-    tasks.notify_approvers.delay = lambda approval_id: queued.append(approval_id)
-    try:
-        with django_capture_on_commit_callbacks(execute=True):
-            resp = post_action(
-                client_for("pay_admin", sub="alice"),
-                "freeze-payouts",
-                {"scope": "global", "reason": "incident 42"},
-            )
-    finally:
-        tasks.notify_approvers.delay = original
+    # the broker's side: tasks run inline in tests, so record what was queued
+    monkeypatch.setattr(tasks.notify_approvers, "delay", queued.append)
+    with django_capture_on_commit_callbacks(execute=True):
+        resp = post_action(
+            client_for("pay_admin", sub="alice"),
+            "freeze-payouts",
+            {"scope": "global", "reason": "incident 42"},
+        )
+    monkeypatch.undo()
     approval_id = resp.json()["approval"]["id"]
     # the request only queued the task; nothing was sent in it
     assert queued == [approval_id] and mail.outbox == []
