@@ -8,7 +8,6 @@ restart would only delay its return; its /metrics says Redis is down."""
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -18,10 +17,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.helpers import free_port
+from tests.servers import own_redis
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -175,23 +174,6 @@ def test_dispatcher_beats_until_stopped_or_killed(tmp_path: Path) -> None:
         assert_stale_once_killed(dispatcher, path)
 
 
-def redis_server() -> str:
-    path = shutil.which("redis-server")
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail("redis-server missing (Debian package redis-server)")
-        pytest.skip("redis-server not installed")
-    return path
-
-
-@contextmanager
-def own_redis(port: int, directory: Path) -> Iterator[subprocess.Popen[bytes]]:
-    argv = [redis_server(), "--port", str(port), "--bind", "127.0.0.1"]
-    argv += ["--save", "", "--appendonly", "no", "--dir", str(directory)]
-    with running(argv, dict(os.environ), directory / f"redis-{port}.log") as proc:
-        yield proc
-
-
 def redis_up(url: str) -> float | None:
     """``molam_ops_redis_up`` on a worker's /metrics, if it is there."""
     with urllib.request.urlopen(url, timeout=10) as resp:  # noqa: S310 (local)
@@ -215,11 +197,10 @@ def test_a_worker_waiting_for_its_broker_keeps_beating(tmp_path: Path) -> None:
     metrics = f"http://127.0.0.1:{metrics_port}/metrics"
     path = tmp_path / "heartbeat" / "worker"
     log = tmp_path / "worker.log"
-    with own_redis(port, tmp_path) as redis, running(worker_argv(), env, log) as worker:
+    with own_redis(tmp_path, port) as redis, running(worker_argv(), env, log) as worker:
         assert_advances(path, log)
         assert redis_up(metrics) == 1
-        redis.kill()
-        redis.wait(timeout=30)
+        redis.stop(kill=True)
         wait_until(
             lambda: (
                 b"Trying again" in log.read_bytes() or b"reconnect" in log.read_bytes()
