@@ -24,6 +24,12 @@ worker (uvicorn_worker 0.4) builds its ``uvicorn.Config`` with
 ``X-Forwarded-For`` / ``-Proto`` of those peers only, before Django runs.
 gunicorn's own default (``$FORWARDED_ALLOW_IPS``, else ``127.0.0.1,::1``)
 would believe any process on the host; empty here means nobody.
+
+And it bounds the request head (``post_fork``): each worker's uvicorn parses
+HTTP with h11, refusing a head over ``HTTP_MAX_HEAD_BYTES`` before reading
+the rest (molam_ops/lib/serving.py). The worker class (``-k``) stays on the
+command lines; uvicorn_worker builds its ``Config`` in the master and loads it
+only when the forked worker starts serving, so the hook sets it in between.
 """
 
 from __future__ import annotations
@@ -41,20 +47,31 @@ if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = _private_dir
 
 
-def _trusted_proxies() -> str:
-    # this file's directory is the project's, wherever gunicorn runs from
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
+# this file's directory is the project's, wherever gunicorn runs from
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+
+def _from_environment() -> tuple[str, dict[str, Any]]:
     from molam_ops.lib.addresses import forwarded_allow_ips
+    from molam_ops.lib.serving import uvicorn_options
 
     try:
-        return forwarded_allow_ips(os.environ)
+        return forwarded_allow_ips(os.environ), uvicorn_options(os.environ)
     except ValueError as exc:
         # one line naming the variable, as the app's own settings say it
         sys.stderr.write(f"error: {exc}\n")
         raise SystemExit(1) from None
 
 
-forwarded_allow_ips = _trusted_proxies()
+forwarded_allow_ips, _uvicorn_options = _from_environment()
+
+
+def post_fork(server: Any, worker: Any) -> None:
+    config = getattr(worker, "config", None)
+    if config is None:
+        return  # not a uvicorn worker: nothing of uvicorn to configure
+    for name, value in _uvicorn_options.items():
+        setattr(config, name, value)
 
 
 def on_starting(server: Any) -> None:

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from molam_ops.lib.fields import UUIDStringField
+from molam_ops.lib.fields import AsciiIntegerField, UUIDStringField
 
 
 class FutureDateTimeField(serializers.DateTimeField):
@@ -81,7 +81,7 @@ class FreezeInput(serializers.Serializer):
     scope = ScopeField()
     reason = serializers.CharField(max_length=500)
     expires_at = FutureDateTimeField(required=False, allow_null=True)
-    ttl_seconds = serializers.IntegerField(
+    ttl_seconds = AsciiIntegerField(
         required=False, min_value=1, max_value=MAX_TTL_SECONDS
     )
 

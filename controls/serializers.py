@@ -10,6 +10,7 @@ from rest_framework import serializers
 
 from controls.flags import flag_state
 from controls.models import TreasuryControl
+from molam_ops.lib.fields import AsciiDecimalField
 
 
 class ControlSerializer(serializers.ModelSerializer):
@@ -51,7 +52,7 @@ class _FlagName(_FlagStateMixin, serializers.CharField):
     pass
 
 
-class _FlagPercentage(_FlagStateMixin, serializers.DecimalField):
+class _FlagPercentage(_FlagStateMixin, AsciiDecimalField):
     pass
 
 

@@ -376,6 +376,12 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = DEBUG or TESTING
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1_048_576)
+# How deep arrays and objects may nest in a JSON body (molam_ops/lib/parsers.py):
+# deeper is a 400 before it is decoded. Actions' inputs nest a few levels;
+# Python's decoder recurses once per level, so the ceiling stays far below its
+# recursion limit.
+JSON_MAX_DEPTH = env.int("JSON_MAX_DEPTH", default=32)
+check(1 <= JSON_MAX_DEPTH <= 256, "JSON_MAX_DEPTH must be from 1 to 256")
 
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="ops-controls@molam.test")
 # EMAIL_URL (django-environ): smtp://user:password@host:25, smtp+tls://…:587,

@@ -48,9 +48,11 @@ def web_argv(port: str, env: Mapping[str, str]) -> list[str]:
     gunicorn.conf.py has it in production). uvicorn's own default trusts
     loopback, so a forged header from this very machine would have been
     taken for the client's address; with no trusted proxy, its proxy-header
-    handling is off."""
+    handling is off. HTTP is parsed by h11 with the request head bounded by
+    ``HTTP_MAX_HEAD_BYTES``, as in production (molam_ops/lib/serving.py)."""
     sys.path.insert(0, str(ROOT))
     from molam_ops.lib.addresses import forwarded_allow_ips
+    from molam_ops.lib.serving import uvicorn_argv
 
     trusted = forwarded_allow_ips(env)
     return [
@@ -61,6 +63,7 @@ def web_argv(port: str, env: Mapping[str, str]) -> list[str]:
         "--port",
         port,
         "--no-access-log",
+        *uvicorn_argv(env),
         *(["--forwarded-allow-ips", trusted] if trusted else ["--no-proxy-headers"]),
     ]
 

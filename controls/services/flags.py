@@ -23,6 +23,7 @@ from controls.models import TreasuryControl
 from controls.serializers import ControlSerializer, FlagSerializer
 from molam_ops.actions.context import ActionContext, Outcome
 from molam_ops.actions.registry import ops_action
+from molam_ops.lib.fields import AsciiDecimalField
 
 MAX_SUBJECTS = 1000
 FLAG_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*\Z")
@@ -59,7 +60,7 @@ class SetFlagInput(serializers.Serializer):
     target_fields = ("name",)
     name = StrictCharField(max_length=64)
     enabled = StrictBooleanField()
-    percentage = serializers.DecimalField(
+    percentage = AsciiDecimalField(
         max_digits=5,
         decimal_places=2,
         min_value=Decimal(0),

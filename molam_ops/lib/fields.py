@@ -1,5 +1,5 @@
 """Small shared pieces of the API contract (DESIGN §6): UTC ISO 8601 times with
-a ``Z``, and UUIDs that must arrive as strings."""
+a ``Z``, UUIDs that must arrive as strings, numbers in ASCII digits."""
 
 from __future__ import annotations
 
@@ -23,4 +23,29 @@ class UUIDStringField(serializers.UUIDField):
     def to_internal_value(self, data: Any) -> Any:
         if not isinstance(data, str):
             self.fail("invalid", value=data)
+        return super().to_internal_value(data)
+
+
+def ascii_only(data: Any) -> bool:
+    """False for text with a character outside ASCII. Python's ``int`` and
+    ``Decimal``, and DRF's number fields with them, read any Unicode digit:
+    Arabic-Indic or fullwidth "100" is 100, an amount nobody typed as such."""
+    return not isinstance(data, str) or data.isascii()
+
+
+class AsciiDecimalField(serializers.DecimalField):
+    """DRF's DecimalField taking ASCII digits only (:func:`ascii_only`)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not ascii_only(data):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class AsciiIntegerField(serializers.IntegerField):
+    """DRF's IntegerField taking ASCII digits only (:func:`ascii_only`)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not ascii_only(data):
+            self.fail("invalid")
         return super().to_internal_value(data)

@@ -36,6 +36,8 @@ MIDDLEWARE = [
     # hardening: oversized /api bodies, then the caller's address (allowlist;
     # X-Forwarded-* only from TRUSTED_PROXIES) before anything trusts either
     "molam_ops.hardening.BodySizeMiddleware",
+    # U+0000 or a lone surrogate in the path, query or a header; a long token
+    "molam_ops.input_bounds.InputBoundsMiddleware",
     "molam_ops.hardening.ClientAddressMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",

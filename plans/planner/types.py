@@ -263,7 +263,8 @@ class Constraints:
             if raw is None:
                 continue
             try:
-                if isinstance(raw, bool):
+                # Decimal reads any Unicode digit (Arabic-Indic 100 is 100): ASCII only
+                if isinstance(raw, bool) or not str(raw).isascii():
                     raise InvalidOperation
                 value = Decimal(str(raw))
                 if not value.is_finite():

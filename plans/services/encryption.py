@@ -14,6 +14,7 @@ from rest_framework import serializers
 
 from molam_ops.actions.context import ActionContext, Outcome
 from molam_ops.actions.registry import ops_action
+from molam_ops.lib.fields import AsciiIntegerField
 from plans import crypto
 from plans.models import Plan
 
@@ -47,7 +48,7 @@ def survey() -> dict[str, Any]:
 
 class ReencryptInput(serializers.Serializer):
     after = serializers.UUIDField(required=False, allow_null=True, default=None)
-    size = serializers.IntegerField(min_value=1, max_value=5000, default=500)
+    size = AsciiIntegerField(min_value=1, max_value=5000, default=500)
 
 
 @ops_action("reencrypt_plan_data", roles={"system"}, input=ReencryptInput, http=False)

@@ -23,7 +23,7 @@ from molam_ops.actions.context import ActionContext, Outcome
 from molam_ops.actions.registry import ops_action
 from molam_ops.errors import OpsError
 from molam_ops.identity import SYSTEM_ROLE
-from molam_ops.lib.fields import UUIDStringField, iso_utc
+from molam_ops.lib.fields import AsciiIntegerField, UUIDStringField, iso_utc
 from plans.choices import PlanStatus, StepStatus
 from plans.execution.progress import count_terminal, lock_plan, refresh_details
 from plans.models import Plan, PlanStep
@@ -32,16 +32,16 @@ from plans.models import Plan, PlanStep
 class _StepInput(serializers.Serializer):
     target_fields = ("plan_id", "index")
     plan_id = UUIDStringField()
-    index = serializers.IntegerField(min_value=0)
+    index = AsciiIntegerField(min_value=0)
 
 
 class ClaimPlanStepInput(_StepInput):
-    attempts = serializers.IntegerField(min_value=0)
+    attempts = AsciiIntegerField(min_value=0)
     recovering = serializers.BooleanField()
 
 
 class FinishPlanStepInput(_StepInput):
-    attempts = serializers.IntegerField(min_value=0)
+    attempts = AsciiIntegerField(min_value=0)
     status = serializers.ChoiceField(
         choices=[
             StepStatus.DONE,
@@ -62,7 +62,7 @@ class FinishPlanInput(serializers.Serializer):
     target_fields = ("plan_id",)
     plan_id = UUIDStringField()
     status = serializers.ChoiceField(choices=[PlanStatus.EXECUTED, PlanStatus.FAILED])
-    failed_step = serializers.IntegerField(min_value=0, required=False)
+    failed_step = AsciiIntegerField(min_value=0, required=False)
 
 
 class RecordPlanApprovalInput(serializers.Serializer):

@@ -26,6 +26,7 @@ from molam_ops.actions import runner
 from molam_ops.actions.context import ActionContext, Outcome
 from molam_ops.actions.registry import ops_action
 from molam_ops.identity import SYSTEM_ROLE, system_principal
+from molam_ops.lib.fields import AsciiDecimalField
 from plans import sira_client
 from plans.choices import PlanSource, SuggestionStatus
 from plans.models import Suggestion
@@ -91,7 +92,7 @@ class CandidateInput(serializers.Serializer):
     # DRF's metaclass takes declared fields out of the class body, so this
     # does not replace Field.source, as the stubs assume
     source = serializers.ChoiceField(choices=PlanSource.choices)  # type: ignore[assignment]
-    confidence = serializers.DecimalField(
+    confidence = AsciiDecimalField(
         max_digits=4, decimal_places=3, min_value=Decimal(0), max_value=Decimal(1)
     )
     action_type = serializers.ChoiceField(choices=sira_client.SUGGESTION_ACTIONS)

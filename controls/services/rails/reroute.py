@@ -22,7 +22,7 @@ from molam_ops.actions.context import ActionContext, Outcome
 from molam_ops.actions.registry import ops_action
 from molam_ops.errors import OpsError
 from molam_ops.identity import SYSTEM_ROLE
-from molam_ops.lib.fields import UUIDStringField
+from molam_ops.lib.fields import AsciiDecimalField, AsciiIntegerField, UUIDStringField
 from payouts.choices import PayoutStatus
 from payouts.models import Payout
 
@@ -34,9 +34,9 @@ class ReroutePayoutsInput(serializers.Serializer):
     from_bank_id = UUIDStringField()
     to_bank_id = UUIDStringField()
     currency = serializers.RegexField(r"^[A-Z]{3}$", max_length=3)
-    count = serializers.IntegerField(min_value=1, max_value=MAX_REROUTE)
+    count = AsciiIntegerField(min_value=1, max_value=MAX_REROUTE)
     # a cap on the value moved: payouts are taken oldest first while it holds
-    amount = serializers.DecimalField(
+    amount = AsciiDecimalField(
         max_digits=20,
         decimal_places=2,
         min_value=Decimal("0.01"),
@@ -45,10 +45,10 @@ class ReroutePayoutsInput(serializers.Serializer):
     )
     # the amount band of the payout class the planner priced (its steps carry
     # it), so a step moves the payouts the plan costed, not merely the oldest
-    amount_min = serializers.DecimalField(
+    amount_min = AsciiDecimalField(
         max_digits=20, decimal_places=2, required=False, allow_null=True
     )
-    amount_max = serializers.DecimalField(
+    amount_max = AsciiDecimalField(
         max_digits=20, decimal_places=2, required=False, allow_null=True
     )
     # only these payouts (a rollback moves back exactly what a step moved)

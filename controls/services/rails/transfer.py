@@ -24,7 +24,7 @@ from molam_ops.actions.registry import ops_action
 from molam_ops.actions.rules import signatures_for_usd
 from molam_ops.errors import OpsError
 from molam_ops.identity import SYSTEM_ROLE
-from molam_ops.lib.fields import UUIDStringField
+from molam_ops.lib.fields import AsciiDecimalField, UUIDStringField
 from payouts.models import TreasuryAccount
 from payouts.rates import to_usd
 
@@ -33,7 +33,7 @@ class TransferFundsInput(serializers.Serializer):
     target_fields = ("from_account_id", "to_account_id")
     from_account_id = UUIDStringField()
     to_account_id = UUIDStringField()
-    amount = serializers.DecimalField(
+    amount = AsciiDecimalField(
         max_digits=20, decimal_places=2, min_value=Decimal("0.01")
     )
     reason = serializers.CharField(
