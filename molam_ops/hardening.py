@@ -297,7 +297,8 @@ class BodySizeMiddleware:
 
 class BodyLimitASGI:
     """The ASGI side of the body limit, in front of Django's handler (which
-    reads a whole body, chunked or not, into a temporary file first).
+    reads a whole body, chunked or not, into a temporary file first), for
+    every HTTP path.
 
     A declared Content-Length over the limit is refused without reading a
     byte; a body without one (chunked) is read only until it passes the
@@ -319,11 +320,9 @@ class BodyLimitASGI:
                 await _send_error(send, rate_limited(boxed_until), close=False)
                 return
         limit = _limit()
-        if (
-            scope["type"] != "http"
-            or limit is None
-            or not scope["path"].startswith("/api/")
-        ):
+        # every path, not only /api: Django's handler spools any body to disk
+        # before a view could refuse it (the admin's forms included)
+        if scope["type"] != "http" or limit is None:
             await self.app(scope, receive, send)
             return
         declared = _content_length(scope)

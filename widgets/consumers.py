@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from typing import Any
 
@@ -11,6 +10,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from molam_ops.identity import KNOWN_ROLES, Principal, principal_from_user
+from molam_ops.lib import parsers
 from widgets import selectors
 from widgets.auth import SUBPROTOCOL
 from widgets.live import hub, summary_frame
@@ -74,7 +74,8 @@ class KpiConsumer(AsyncJsonWebsocketConsumer):
     @classmethod
     async def decode_json(cls, text_data: str) -> Any:
         try:
-            return json.loads(text_data)
+            # bounded depth: 100,000 "[" would overflow the decoder's recursion
+            return parsers.loads(text_data)
         except ValueError:  # a garbled frame is ignored, not a crash (1011)
             return None
 

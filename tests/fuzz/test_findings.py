@@ -3,6 +3,7 @@ stays fixed whatever examples a later run happens to draw."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,6 +18,7 @@ from molam_ops.lib.fields import AsciiDecimalField, AsciiIntegerField
 from molam_ops.lib.parsers import has_unstorable, json_depth
 from plans.planner.types import ConstraintError, Constraints
 from tests.helpers import assert_error, post_action
+from widgets.consumers import KpiConsumer
 
 pytestmark = pytest.mark.django_db
 
@@ -300,3 +302,15 @@ def test_plan_constraints_take_ascii_digits_only() -> None:
         Constraints.from_params({"max_cost": ARABIC_100})
     assert "max_cost" in refused.value.fields
     assert Constraints.from_params({"max_cost": "100"}).max_cost == 100
+
+
+@pytest.mark.parametrize(
+    ("frame", "decoded"),
+    [
+        ("[" * 100_000, None),  # a socket frame: was a RecursionError (1011)
+        (_nested(5_000), None),
+        ('{"type": "refresh"}', {"type": "refresh"}),
+    ],
+)
+def test_a_socket_frame_nested_too_deep_is_ignored(frame: str, decoded: Any) -> None:
+    assert asyncio.run(KpiConsumer.decode_json(frame)) == decoded

@@ -227,3 +227,20 @@ def test_check_deploy_is_clean_with_production_settings(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "no issues" in done.stdout
+
+
+@pytest.mark.parametrize("path", ["/admin/login/", "/no-such-page"])
+def test_bodies_outside_the_api_are_bounded_too(uvicorn_port: int, path: str) -> None:
+    # Django's ASGI handler would spool the whole body to disk before any
+    # view could refuse it
+    lines = "\r\n".join([f"POST {path} HTTP/1.1", "Host: 127.0.0.1", ""])
+    status, body = exchange(uvicorn_port, lines + "Content-Length: 10000000\r\n\r\n")
+    assert status == 413
+    assert body["error"]["code"] == "request_too_large"
+    status, body = exchange(
+        uvicorn_port,
+        lines + "Transfer-Encoding: chunked\r\n\r\n",
+        *[chunk(b"x" * 4096)] * 3,
+    )
+    assert status == 413
+    assert body["error"]["code"] == "request_too_large"
