@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from molam_ops.errors import OpsError
+from molam_ops.lib.fields import ascii_only
 
 MAX_LIMIT = 500
 
@@ -23,7 +24,8 @@ class OpsPagination(LimitOffsetPagination):
         if raw is None or raw == "":
             return default
         try:
-            value = int(raw)
+            # int() reads any Unicode digit; a count is written in ASCII
+            value = int(raw) if ascii_only(raw) else -1
         except ValueError:
             value = -1
         upper = MAX_LIMIT if name == self.limit_query_param else None

@@ -314,3 +314,10 @@ def test_plan_constraints_take_ascii_digits_only() -> None:
 )
 def test_a_socket_frame_nested_too_deep_is_ignored(frame: str, decoded: Any) -> None:
     assert asyncio.run(KpiConsumer.decode_json(frame)) == decoded
+
+
+@pytest.mark.parametrize("param", ["limit", "offset"])
+def test_list_paging_takes_ascii_digits_only(pay_admin: APIClient, param: str) -> None:
+    resp = pay_admin.get("/api/ops/banks", {param: ARABIC_100[:2]})
+    assert_error(resp, 400, "validation_error", param)
+    assert pay_admin.get("/api/ops/banks", {param: "10"}).status_code == 200
