@@ -57,5 +57,10 @@ def resume_blocked_steps() -> int:
 @shared_task(name="plans.tasks.take_up_orphaned_steps", ignore_result=True)
 def take_up_orphaned_steps() -> int:
     """Beat: settle and queue again the plans whose worker died mid-step
-    (its step's lease ran out), without waiting for the broker."""
-    return len(takeup.take_up())
+    (its step's lease ran out) or between two steps, without waiting for the
+    broker to hand the dead worker's message out again."""
+    taken = takeup.take_up()
+    idle = takeup.abandoned_plans()
+    for plan_id in idle:
+        queue_plan(plan_id)
+    return len(taken) + len(idle)

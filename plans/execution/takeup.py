@@ -10,6 +10,12 @@ for the plan, as ``beat:take_up_orphaned_steps``: each step settled by its
 idempotency record (done if its effect committed, reset if not), audited, and
 the plan queued again. ``orphaned_only`` makes the action refuse a plan
 nothing is left to settle in, so a plan is taken up once.
+
+A worker can also die *between* two steps: no step is running then, and the
+plan is idle. An executing plan with no running or blocked step that has not
+moved for a whole lease (each step's transition refreshes ``updated_at``) is
+queued again once no worker holds it; there is nothing to settle, and a
+message too many finds the plan taken or done.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import logging
 import uuid
 
 from django.db import transaction
+from django.utils import timezone
 
 from molam_ops.actions import runner
 from molam_ops.errors import OpsError
@@ -60,6 +67,25 @@ def _orphaned(plan_id: uuid.UUID) -> bool:
         return free and recovery.settles(recovery.review_stuck(plan, lock_free=free))
 
 
+def idle_plans() -> list[uuid.UUID]:
+    """Executing plans, no step running or blocked, unmoved for a lease."""
+    now = timezone.now()
+    ids = (
+        Plan.objects.filter(
+            status=PlanStatus.EXECUTING, updated_at__lte=now - leases.length()
+        )
+        .exclude(step_rows__status__in=(StepStatus.RUNNING, StepStatus.BLOCKED))
+        .order_by("updated_at")
+        .values_list("id", flat=True)
+    )
+    return list(ids[:100])
+
+
+def _unheld(plan_id: uuid.UUID) -> bool:
+    with transaction.atomic():
+        return locks.plan_free_in_transaction(plan_id)
+
+
 def take_up() -> list[uuid.UUID]:
     """Settle and queue again each plan a dead worker left; their ids."""
     taken = []
@@ -79,3 +105,11 @@ def take_up() -> list[uuid.UUID]:
         log.warning("plan %s: took up the step a dead worker left", plan_id)
         taken.append(plan_id)
     return taken
+
+
+def abandoned_plans() -> list[uuid.UUID]:
+    """The idle plans no worker holds: to queue again."""
+    ids = [plan_id for plan_id in idle_plans() if _unheld(plan_id)]
+    for plan_id in ids:
+        log.warning("plan %s: idle with no worker, queued again", plan_id)
+    return ids

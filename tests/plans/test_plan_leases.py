@@ -288,3 +288,26 @@ def test_a_generation_whose_task_never_ran_is_queued_after_one_lease(
     with time_machine.travel(later):
         assert generation.requeue_stuck() == 1
     assert Plan.objects.get(pk=plan.pk).status == PlanStatus.PENDING
+
+
+@db
+def test_beat_queues_a_plan_whose_worker_died_between_two_steps(
+    accounts: Any, on_commit: Any, settings: Any
+) -> None:
+    a, b = accounts
+    plan = make_plan(
+        transfer(a, b, "100.00"), transfer(a, b, "1.00"), status=PlanStatus.EXECUTING
+    )
+    first = progress.claim(PlanStep.objects.get(plan=plan, index=0), recovering=False)
+    assert first is not None
+    effect_committed(plan, 0)
+    assert progress.finish(first, StepStatus.DONE, result={})  # ...then it died
+    assert take_up_orphaned_steps() == 0  # it may be claiming step 1 right now
+
+    later = timezone.now() + timedelta(seconds=settings.PLAN_LEASE_SECONDS + 1)
+    with time_machine.travel(later), on_commit():
+        assert take_up_orphaned_steps() == 1  # idle for a lease: queued (eager)
+
+    assert Plan.objects.get(pk=plan.pk).status == PlanStatus.EXECUTED
+    assert [len(executed_rows(plan, i)) for i in (0, 1)] == [1, 1]
+    assert take_ups() == []  # nothing to settle, so no runbook action
