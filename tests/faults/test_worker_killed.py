@@ -7,6 +7,8 @@ few seconds. The worker is killed while a step runs; a new worker is started,
 and nobody runs the runbook: beat must find the step whose lease ran out and
 take the plan up, long before the broker would hand the dead worker's message
 out again (its visibility timeout outlasts the longest task, here 16 minutes).
+That message is then handed out anyway, as the broker would: it must do
+nothing.
 
 Asserted: the plan ends ``executed``; every step is done, its effect
 happened once (one ``executed`` audit row under its idempotency key; the
@@ -45,6 +47,16 @@ SWEEP_SECONDS = 1
 # "without an operator": resumed well before this, with a lease of 3 s; the
 # broker's redelivery would take BROKER_VISIBILITY_TIMEOUT (960 s here)
 RESUME_DEADLINE = 60
+
+# what running a plan writes to the audit log: its steps' effects and moves
+PLAN_WORK = (
+    "transfer_funds",
+    "reroute_payouts",
+    "claim_plan_step",
+    "finish_plan_step",
+    "finish_plan",
+    "execute_stuck_plan",
+)
 
 SETUP = """
 import json, sys
@@ -181,7 +193,7 @@ def test_a_killed_worker_is_replaced_and_beat_resumes_the_plan_exactly_once(
             assert made.returncode == 0, made.stderr
             ids = json.loads(made.stdout.strip().splitlines()[-1])
             figures = _kill_and_recover(
-                Db(db_url, sqlite_path), ids, first, worker, tmp_path
+                Db(db_url, sqlite_path), ids, first, worker, tmp_path, redis.url
             )
         finally:
             for proc in procs:
@@ -193,6 +205,7 @@ def test_a_killed_worker_is_replaced_and_beat_resumes_the_plan_exactly_once(
                         proc.kill()
                         proc.wait()
     _report(figures, capsys)
+    assert figures["redelivered_effects"] == 0, figures
 
 
 def _kill_and_recover(
@@ -201,6 +214,7 @@ def _kill_and_recover(
     first: subprocess.Popen[bytes],
     worker: Callable[[str], subprocess.Popen[bytes]],
     logs: Path,
+    redis_url: str,
 ) -> dict[str, Any]:
     plan = ids["plan"]
 
@@ -234,6 +248,7 @@ def _kill_and_recover(
     orphan = running()
     status = db.one("SELECT status FROM sira_plans WHERE id = ?", _uuid(db, plan))
     assert status == "executing"
+    dead_messages = _unacked(redis_url)  # the dead worker's, not acknowledged
 
     worker("second")
     # resumed: a step finished after the kill (the orphan settled, or the next)
@@ -244,7 +259,50 @@ def _kill_and_recover(
         return state not in ("pending", "executing")
 
     wait(finished, 120, "the plan to finish", logs)
-    return _check(db, ids, orphan, killed_at, resumed_at)
+    figures = _check(db, ids, orphan, killed_at, resumed_at)
+    figures["redelivered_effects"] = _redeliver(db, dead_messages, redis_url, logs)
+    return figures
+
+
+def _unacked(redis_url: str) -> dict[bytes, bytes]:
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    return {
+        tag: raw
+        for tag, raw in client.hgetall("unacked").items()
+        if json.loads(raw)[0]["headers"]["task"] == "plans.tasks.execute_plan_steps"
+    }
+
+
+def _redeliver(db: Db, messages: dict[bytes, bytes], redis_url: str, logs: Path) -> int:
+    """Hand the dead worker's message out again now, as the broker would once
+    its visibility timeout passed (kombu's restore), to the live worker: it
+    must do nothing. The new audit rows it caused (target 0)."""
+    import redis
+
+    assert len(messages) == 1, messages  # the plan's task the worker died in
+    rows = _plan_rows(db)
+    client = redis.Redis.from_url(redis_url)
+    [(tag, raw)] = messages.items()
+    payload, _exchange, routing_key = json.loads(raw)
+    payload["headers"]["redelivered"] = True
+    client.hdel("unacked", tag)
+    client.zrem("unacked_index", tag)
+    client.rpush(routing_key or "celery", json.dumps(payload))
+    line = f"{payload['headers']['id']}] succeeded"
+    log = logs / "second.log"
+    wait(lambda: line in log.read_text(errors="replace"), 60, "the redelivery", logs)
+    [ran] = [text for text in log.read_text().splitlines() if line in text]
+    assert ": 'stopped'" in ran, ran  # the plan is executed: left alone
+    return _plan_rows(db) - rows
+
+
+def _plan_rows(db: Db) -> int:
+    """Audit rows of plan work (beat's other sweeps write their own)."""
+    kinds = ", ".join(f"'{kind}'" for kind in PLAN_WORK)
+    sql = f"SELECT COUNT(*) FROM ops_actions_log WHERE action_type IN ({kinds})"
+    return int(db.one(sql))
 
 
 def _uuid(db: Db, value: str) -> str:
@@ -322,7 +380,8 @@ def _report(figures: dict[str, Any], capsys: Any) -> None:
         " steps={steps} steps_run_twice={steps_run_twice} (target 0)"
         " steps_lost={steps_lost} (target 0)"
         " time_to_recover={time_to_recover_s}s (lease {lease_s}s)"
-        " taken_up_by_beat={taken_up_by_beat}".format(**figures)
+        " taken_up_by_beat={taken_up_by_beat}"
+        " redelivered_effects={redelivered_effects} (target 0)".format(**figures)
     )
     with capsys.disabled():  # on the terminal even when pytest captures
         sys.stdout.write(f"\n{row}\n")
