@@ -91,3 +91,12 @@ def test_an_authorization_header_over_the_apps_bound_is_a_431(port: int) -> None
     # and the same token, as sent, is served
     conn.request("GET", "/api/ops/banks", headers={"Authorization": f"Bearer {token}"})
     assert conn.getresponse().status == 200
+
+
+def test_a_nul_in_the_path_is_refused_as_served(port: int) -> None:
+    # the ASGI server decodes %00 into the path Django routes
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request("GET", "/api/ops/flags/a%00b")
+    resp = conn.getresponse()
+    assert resp.status == 400
+    assert json.loads(resp.read())["error"]["code"] == "invalid_character"
