@@ -201,14 +201,32 @@ def assert_no_server_error(resp: Any, path: str) -> None:
 # --- the properties -----------------------------------------------------------
 
 
+# mostly JSON; other charsets decode the UTF-8 bytes into anything
+CONTENT_TYPES = st.sampled_from(
+    ["application/json"] * 6
+    + [
+        "application/json; charset=utf-16",
+        "application/json; charset=latin-1",
+        "application/json; charset=bz2_codec",
+        "application/json; charset=nope",
+        "text/plain",
+    ]
+)
+
+
 @FUZZ
-@given(case=action_bodies(), headers=HEADERS)
+@given(case=action_bodies(), headers=HEADERS, content_type=CONTENT_TYPES)
 def test_any_body_to_any_action_is_never_a_server_error(
-    pay_admin: APIClient, case: tuple[str, str], headers: dict[str, str]
+    pay_admin: APIClient,
+    case: tuple[str, str],
+    headers: dict[str, str],
+    content_type: str,
 ) -> None:
     url, body = case
     extra = {"HTTP_IDEMPOTENCY_KEY": uuid.uuid4().hex, **headers}
-    resp = pay_admin.post(url, body, content_type="application/json", **extra)
+    # bytes: the client would encode a str with the charset named
+    raw = body.encode("utf-8", errors="surrogatepass")
+    resp = pay_admin.post(url, raw, content_type=content_type, **extra)
     assert_no_server_error(resp, url)
 
 
