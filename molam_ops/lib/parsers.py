@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import math
 import re
 from collections.abc import Iterator, Mapping
 from itertools import accumulate
@@ -57,16 +58,27 @@ def _strings(value: Any) -> Iterator[str]:
 
 def loads(text: str) -> Any:
     """``json.loads`` for untrusted text: ``ValueError`` for what is not JSON,
-    for ``NaN``/``Infinity`` and for nesting past ``JSON_MAX_DEPTH`` (Python's
+    for ``NaN``/``Infinity`` (spelt so or as an overflowing number like
+    ``1e99999``) and for nesting past ``JSON_MAX_DEPTH`` (Python's
     decoder recurses once per level: 100,000 ``[`` would overflow it)."""
     limit: int = settings.JSON_MAX_DEPTH
     if json_depth(text) > limit:
         raise ValueError(f"nested deeper than {limit} levels")
-    return json.loads(text, parse_constant=_refuse_constant)
+    return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite)
 
 
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    # 1e99999 overflows to infinity, which JSON (and PostgreSQL's jsonb, where
+    # the raw payload is stored) cannot hold: the literal Infinity is refused
+    # above, its spelling as a number here
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text[:32]} is out of range")
+    return value
 
 
 class JSONParser(parsers.JSONParser):

@@ -321,3 +321,20 @@ def test_list_paging_takes_ascii_digits_only(pay_admin: APIClient, param: str) -
     resp = pay_admin.get("/api/ops/banks", {param: ARABIC_100[:2]})
     assert_error(resp, 400, "validation_error", param)
     assert pay_admin.get("/api/ops/banks", {param: "10"}).status_code == 200
+
+
+@pytest.mark.parametrize("number", ["1e99999", "-1E400", "1.5e309"])
+def test_a_number_overflowing_to_infinity_is_a_400_and_is_audited(
+    pay_admin: APIClient, number: str
+) -> None:
+    # (found by tests/fuzz/test_inputs.py) the literal Infinity was refused,
+    # but 1e99999 parsed to float("inf"): its audit row, written as JSON with
+    # Infinity in it, was refused by PostgreSQL's jsonb with a 500
+    resp = pay_admin.post(
+        "/api/ops/cancel-plan",
+        f'{{"plan_id": {number}}}',
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY="overflow",
+    )
+    assert_error(resp, 400, "malformed_json")
+    assert OpsActionLog.objects.get(status="rejected").action_type == "cancel_plan"
