@@ -42,6 +42,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from molam_ops.actions.context import ActionContext
+from molam_ops.outages import REDIS_DOWN_ERRORS, redis_outage
 from widgets import selectors
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,10 @@ def publish_summary(ctx: ActionContext | None = None) -> None:
     remote = layer is not None and not (
         loop is None and isinstance(layer, InMemoryChannelLayer)
     )  # an in-memory group has no member outside this process's hub
+    if remote and not isinstance(layer, InMemoryChannelLayer):
+        # Redis known down: other processes' sockets catch up at their
+        # next interval
+        remote = not redis_outage.skip("channel_layer")
     if loop is None and not remote:
         return
     # Sent from the loop that serves this process's sockets when there is one
@@ -88,8 +93,14 @@ async def _send(event_id: str) -> None:
         await get_channel_layer().group_send(
             GROUP, {"type": "kpis.changed", "id": event_id}
         )
-    except Exception:  # the sockets catch up at the next interval anyway
-        log.warning("could not publish the KPI summary", exc_info=True)
+    except Exception as exc:  # the sockets catch up at the next interval anyway
+        if isinstance(exc, REDIS_DOWN_ERRORS) and redis_outage.failed(
+            exc, "channel_layer"
+        ):
+            return  # the switch to the fallbacks was logged, once
+        log.warning(
+            "could not publish the KPI summary (%s: %s)", type(exc).__name__, exc
+        )
 
 
 class _Publisher:
