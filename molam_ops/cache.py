@@ -25,6 +25,9 @@ from django.core.cache.backends import redis as django_redis
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.locmem import LocMemCache
 from redis import ConnectionPool, Redis
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.retry import Retry
 
 from molam_ops.outages import REDIS_DOWN_ERRORS, redis_outage
 
@@ -61,6 +64,13 @@ class RedisCache(django_redis.RedisCache):
     def __init__(self, server: str, params: dict[str, Any]) -> None:
         super().__init__(server, params)
         self._class = RedisCacheClient
+        # a pooled connection left over from before a Redis restart fails
+        # once ("Connection closed by server"): one immediate retry on a new
+        # connection, rather than taking a restarted Redis for a down one
+        self._options = {
+            "retry": Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
+            **self._options,
+        }
         # LocMemCache keeps its data per name, so every thread's instance of
         # this backend shares one fallback
         self._fallback = LocMemCache(

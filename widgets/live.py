@@ -89,10 +89,13 @@ _sending: set[asyncio.Future[None]] = set()
 
 
 async def _send(event_id: str) -> None:
+    message = {"type": "kpis.changed", "id": event_id}
     try:
-        await get_channel_layer().group_send(
-            GROUP, {"type": "kpis.changed", "id": event_id}
-        )
+        try:
+            await get_channel_layer().group_send(GROUP, message)
+        except REDIS_DOWN_ERRORS:
+            # a pooled connection from before a Redis restart fails once
+            await get_channel_layer().group_send(GROUP, message)
     except Exception as exc:  # the sockets catch up at the next interval anyway
         if isinstance(exc, REDIS_DOWN_ERRORS) and redis_outage.failed(
             exc, "channel_layer"

@@ -129,7 +129,8 @@ def test_a_freeze_executes_with_redis_stopped_and_is_relayed_once_after(
     )
     sent = [fields[b"event_id"].decode() for _id, fields in stream]
     expected = [
-        str(e) for e in OutboxEvent.objects.order_by("id").values_list("event_id", flat=True)
+        str(e)
+        for e in OutboxEvent.objects.order_by("id").values_list("event_id", flat=True)
     ]
     assert sent == expected  # in order, once each
     # Redis answers again: the cache is shared once more
