@@ -111,7 +111,7 @@ class Answer:
     path: str
     status: int
     body: dict[str, Any]
-    headers: dict[str, str]
+    headers: dict[str, str]  # names in lower case
     action: str | None = None
     bank: str | None = None
 
@@ -126,15 +126,16 @@ def call(stack: Stack, method: str, path: str, body: Any = None) -> Answer:
     started = time.monotonic()
     try:
         with urllib.request.urlopen(req, timeout=15) as resp:  # noqa: S310
-            status, raw, headers = resp.status, resp.read(), dict(resp.headers)
+            status, raw, headers = resp.status, resp.read(), resp.headers
     except urllib.error.HTTPError as exc:
-        status, raw, headers = exc.code, exc.read(), dict(exc.headers)
+        status, raw, headers = exc.code, exc.read(), exc.headers
     elapsed = time.monotonic() - started
     try:
         parsed = json.loads(raw)
     except ValueError:
         parsed = {"raw": raw.decode(errors="replace")}
-    return Answer(started, elapsed, method, path, status, parsed, headers)
+    lowered = {k.lower(): v for k, v in headers.items()}
+    return Answer(started, elapsed, method, path, status, parsed, lowered)
 
 
 # the toggles a client drives: (on, off, the 409 codes that mean "already so")
