@@ -58,8 +58,9 @@ class RedisCacheClient(django_redis.RedisCacheClient):
 
 class RedisCache(django_redis.RedisCache):
     if TYPE_CHECKING:
-        # a cached_property of Django's, which django-stubs leaves out
+        # Django's attributes, which django-stubs leaves out
         _cache: RedisCacheClient
+        _options: dict[str, Any]
 
     def __init__(self, server: str, params: dict[str, Any]) -> None:
         super().__init__(server, params)

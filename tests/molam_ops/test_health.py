@@ -21,7 +21,7 @@ from django.test import Client, override_settings
 from prometheus_client.parser import text_string_to_metric_families
 from rest_framework.test import APIClient
 
-from tests.helpers import assert_error, post_action, redis_url
+from tests.helpers import post_action, redis_url
 
 
 def test_healthz_needs_nothing(client: Client) -> None:
