@@ -49,7 +49,11 @@ class RedisStreamBus:
     def __init__(self, url: str, stream: str) -> None:
         import redis
 
-        self.client = redis.Redis.from_url(url)
+        # bounded: a Redis that does not answer fails the relay (retried at
+        # beat's next tick) instead of holding its lock for ever
+        self.client = redis.Redis.from_url(
+            url, socket_connect_timeout=5, socket_timeout=5
+        )
         self.stream = stream
 
     def publish(self, events: list[OutboxEvent]) -> None:
@@ -127,6 +131,8 @@ def nudge_relay() -> None:
     try:
         if not cache.add(RELAY_QUEUED_FLAG, 1, timeout=30):
             return
+        if settings.REDIS_URL and redis_outage.skip("broker"):
+            return  # the cache just found Redis down: so is the broker
         # CELERY_TASK_PUBLISH_RETRY_POLICY: one quick retry, then give up
         current_app.tasks[RELAY_TASK].apply_async()
     except Exception as exc:  # beat relays anyway

@@ -139,6 +139,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
     {
         "visibility_timeout": env.int("BROKER_VISIBILITY_TIMEOUT", default=3600),
         "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+        # a Redis that accepts connections but does not answer would hold a
+        # publish for ever (kombu waits without limit by default); the
+        # consumer's BRPOP answers within 1 s
+        "socket_timeout": 5,
     }
     if REDIS_URL
     else {

@@ -6,7 +6,9 @@ events are relayed once when Redis is back."""
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -45,33 +47,50 @@ def switch_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
     ]
 
 
-@pytest.fixture
-def redis_server(tmp_path: Path, settings: Any) -> Iterator[OwnRedis]:
-    """The app's cache, channel layer, event bus and Celery broker on a Redis
-    of this test's own (tasks are really published, not run inline)."""
-    with own_redis(tmp_path) as server:
-        settings.REDIS_URL = server.url
-        settings.CACHES = envconfig.caches(
-            server.url, key_prefix="outage", cache_dir=tmp_path, timeout=0.5
-        )
-        settings.CHANNEL_LAYERS = envconfig.channel_layers(server.url)
-        conf = celery_app.conf
-        saved = (conf.task_always_eager, conf.broker_url, celery_app._pool)
-        conf.task_always_eager = False
-        conf.broker_url = server.url
-        celery_app._pool = None
+@contextmanager
+def app_on_redis(url: str, settings: Any, tmp_path: Path) -> Iterator[None]:
+    """The app's cache, channel layer, event bus and Celery broker on the
+    Redis at ``url`` (tasks are really published, not run inline)."""
+    settings.REDIS_URL = url
+    settings.CACHES = envconfig.caches(
+        url, key_prefix="outage", cache_dir=tmp_path, timeout=0.5
+    )
+    settings.CHANNEL_LAYERS = envconfig.channel_layers(url)
+    conf = celery_app.conf
+    saved = (conf.task_always_eager, conf.broker_url, celery_app._pool)
+    conf.task_always_eager = False
+    conf.broker_url = url
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+    redis_outage.down = False
+    redis_outage.retry_at = 0.0
+    try:
+        yield
+    finally:
+        if celery_app._pool is not None:
+            celery_app._pool.force_close_all()
+        conf.task_always_eager, conf.broker_url, celery_app._pool = saved
         celery_app.amqp._producer_pool = None
         redis_outage.down = False
         redis_outage.retry_at = 0.0
-        try:
-            yield server
-        finally:
-            if celery_app._pool is not None:
-                celery_app._pool.force_close_all()
-            conf.task_always_eager, conf.broker_url, celery_app._pool = saved
-            celery_app.amqp._producer_pool = None
-            redis_outage.down = False
-            redis_outage.retry_at = 0.0
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path, settings: Any) -> Iterator[OwnRedis]:
+    with own_redis(tmp_path) as server, app_on_redis(server.url, settings, tmp_path):
+        yield server
+
+
+@pytest.fixture
+def hung_redis(tmp_path: Path, settings: Any) -> Iterator[str]:
+    """A "Redis" that accepts connections (the kernel completes them) and
+    never answers: a server stuck, or a network that drops its replies."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(64)
+        url = f"redis://127.0.0.1:{sock.getsockname()[1]}/0"
+        with app_on_redis(url, settings, tmp_path):
+            yield url
 
 
 def test_a_freeze_executes_with_redis_stopped_and_is_relayed_once_after(
@@ -159,3 +178,31 @@ def test_the_cache_falls_back_per_process_and_comes_back(
     assert cache.get("kept") == "again"
     assert redis_outage.down is False
     assert any("answers again" in r.getMessage() for r in caplog.records)
+
+
+def test_a_freeze_executes_with_a_redis_that_does_not_answer(
+    hung_redis: str,
+    tx_db: None,
+    pay_admin: APIClient,
+    client: Client,
+    settings: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # each wait for Redis is bounded (REDIS_TIMEOUT_SECONDS): the request
+    # falls back instead of hanging (a hang fails the test on its timeout).
+    # No rate limit: the relay's nudge, after the commit, is the first to
+    # meet Redis, and must not go on to the broker
+    settings.RATE_LIMIT_PER_MINUTE = 0
+    caplog.set_level(logging.INFO)
+    bank = BankProfileFactory()
+    body = {"scope": {"bank_profile_id": str(bank.id)}, "reason": "incident"}
+    resp = post_action(pay_admin, "freeze-payouts", body)
+    assert resp.status_code == 200, resp.content
+    action_id = resp.json()["log"]["action_id"]
+    assert OpsActionLog.objects.filter(action_id=action_id, status="executed").exists()
+    assert OutboxEvent.objects.filter(action_id=action_id, sent_at=None).exists()
+    (line,) = switch_lines(caplog)
+    assert "TimeoutError" in line
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["checks"]["redis"] == "unreachable"
