@@ -206,3 +206,31 @@ def test_a_freeze_executes_with_a_redis_that_does_not_answer(
     ready = client.get("/readyz")
     assert ready.status_code == 200
     assert ready.json()["checks"]["redis"] == "unreachable"
+
+
+def test_other_actions_and_approval_requests_work_with_redis_stopped(
+    redis_server: OwnRedis,
+    tx_db: None,
+    pay_admin: APIClient,
+    finance_ops: APIClient,
+    settings: Any,
+) -> None:
+    settings.RATE_LIMIT_PER_MINUTE = 100  # as in production
+    bank = BankProfileFactory()
+    redis_server.stop()
+    paused = post_action(
+        pay_admin, "pause-bank", {"bank_profile_id": str(bank.id), "reason": "x"}
+    )
+    assert paused.status_code == 200, paused.content
+    flag = post_action(pay_admin, "set-flag", {"name": "beta", "enabled": True})
+    assert flag.status_code == 200, flag.content
+    # a global freeze waits for signatures; the approvers' mail cannot be
+    # queued (the broker is down), the request stands
+    asked = post_action(
+        finance_ops, "freeze-payouts", {"scope": "global", "reason": "incident"}
+    )
+    assert asked.status_code == 202, asked.content
+    assert asked.json()["approval"]["status"] == "pending"
+    for resp in (paused, flag, asked):
+        action_id = resp.json()["log"]["action_id"]
+        assert OutboxEvent.objects.filter(action_id=action_id).exists()
