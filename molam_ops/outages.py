@@ -24,6 +24,7 @@ import logging
 import threading
 import time
 
+from django.conf import settings
 from kombu.exceptions import OperationalError as KombuOperationalError
 from prometheus_client import Counter, Gauge
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -77,8 +78,6 @@ class Outage:
     def failed(self, exc: BaseException, use: str) -> bool:
         """Record a failure seen by ``use``; True when it switched the process
         to its fallbacks (it was up until now)."""
-        from django.conf import settings
-
         self.fell_back(use)
         with self._lock:
             self.retry_at = time.monotonic() + settings.REDIS_RETRY_SECONDS

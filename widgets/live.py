@@ -106,6 +106,16 @@ async def _send(event_id: str) -> None:
         )
 
 
+def _layer_failed(exc: Exception, what: str) -> None:
+    """Redis down is logged once, when the process switches to its
+    fallbacks (molam_ops.outages), not at every retry of the loops here;
+    anything else with its traceback."""
+    if isinstance(exc, REDIS_DOWN_ERRORS):
+        redis_outage.failed(exc, "channel_layer")
+        return
+    log.warning(what, exc_info=True)
+
+
 class _Publisher:
     """A daemon thread running an event loop, started on first use (and again
     in a forked child, where the parent's thread does not exist)."""
@@ -223,8 +233,8 @@ class Hub:
                 if channel is not None:
                     try:
                         await layer.group_add(GROUP, channel)
-                    except Exception:  # Redis away: the interval refresh goes on
-                        log.warning("could not join the KPI group", exc_info=True)
+                    except Exception as exc:  # Redis away: the refresh goes on
+                        _layer_failed(exc, "could not join the KPI group")
                     if receiver is None or receiver.done():
                         receiver = asyncio.ensure_future(self._receive(channel, stop))
                 await asyncio.sleep(settings.KPI_LIVE_INTERVAL)
@@ -245,10 +255,10 @@ class Hub:
         while not stop.is_set():
             try:
                 message = await layer.receive(channel)
-            except Exception:  # Redis slow or away: listen again shortly
+            except Exception as exc:  # Redis slow or away: listen again shortly
                 if stop.is_set():
                     return
-                log.warning("KPI group receive failed", exc_info=True)
+                _layer_failed(exc, "KPI group receive failed")
                 await asyncio.sleep(0.5)
                 continue
             if message.get("type") == "kpis.changed":
