@@ -273,7 +273,8 @@ def report(name: str, figures: dict[str, Any]) -> None:
     """One line of figures: on stdout, and appended as JSON to $FAULT_REPORT."""
     row = {"test": name, **figures}
     line = json.dumps(row, sort_keys=False)
-    sys.stdout.write(f"FAULT {line}\n")
+    # on a line of its own: pytest -s prints progress dots without a newline
+    sys.stdout.write(f"\nFAULT {line}\n")
     path = os.environ.get("FAULT_REPORT")
     if path:
         with open(path, "a") as out:

@@ -5,7 +5,9 @@ in order, when Redis is back (DESIGN §10)."""
 
 from __future__ import annotations
 
+import json
 import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -40,7 +42,7 @@ def test_actions_go_on_while_redis_is_stopped(tmp_path: Path) -> None:
                 "SELECT count(*) FROM ops_outbox WHERE sent_at IS NULL"
             )
             stack.redis.start()
-            restarted = time.monotonic()
+            restarted, restarted_wall = time.monotonic(), time.time()
             # the events written while Redis was down: relayed how soon
             recovered = wait_relayed(stack, up_to=last_event_id(stack))
             time.sleep(max(0.0, 3 - (time.monotonic() - restarted)))
@@ -49,6 +51,12 @@ def test_actions_go_on_while_redis_is_stopped(tmp_path: Path) -> None:
         metrics = call(stack, "GET", "/metrics").body.get("raw", "")
         log = stack.web_log.read_text()
 
+    # when the web process went back from its fallbacks to the shared Redis
+    back = [
+        datetime.fromisoformat(r["time"].replace("Z", "+00:00")).timestamp()
+        for r in map(json.loads, (x for x in log.splitlines() if x.startswith("{")))
+        if r.get("logger") == "molam_ops.outages" and "answers again" in r["message"]
+    ]
     during = [a for a in driver.answers if stopped <= a.sent_at < restarted]
     actions_during = [a for a in during if a.action]
     report(
@@ -65,7 +73,17 @@ def test_actions_go_on_while_redis_is_stopped(tmp_path: Path) -> None:
             "max_action_latency_during_outage_s": round(
                 max((a.elapsed for a in actions_during), default=0.0), 3
             ),
+            "max_bank_freeze_latency_during_outage_s": round(
+                max(
+                    (a.elapsed for a in actions_during if a.action == "freeze-payouts"),
+                    default=0.0,
+                ),
+                3,
+            ),
             "outbox_backlog_at_restart": backlog,
+            "fallbacks_off_s_after_restart": (
+                round(back[0] - restarted_wall, 2) if back else None
+            ),
             "backlog_relayed_s_after_restart": round(recovered, 2),
         },
     )
