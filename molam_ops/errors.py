@@ -231,24 +231,29 @@ def handler400(request: HttpRequest, exception: Exception) -> HttpResponse:
     )
 
 
+def outage_response(request: HttpRequest, exc: BaseException) -> HttpResponse:
+    """The 503 of an outage met outside a DRF view (logged here, once)."""
+    dependency = outage_dependency(exc) or "unknown"
+    log_outage(request, dependency, exc)
+    err = service_unavailable(dependency)
+    response: HttpResponse
+    if _is_api(request):
+        response = JsonResponse(err.body(), status=503)
+    else:  # no template: rendering one may need the database too
+        response = HttpResponse(
+            str(err.message), status=503, content_type="text/plain; charset=utf-8"
+        )
+    response["Retry-After"] = err.headers["Retry-After"]
+    response._has_been_logged = True  # type: ignore[attr-defined]
+    return response
+
+
 def handler500(request: HttpRequest) -> HttpResponse:
     """Django calls it inside the ``except`` of the uncaught exception, so
     ``sys.exc_info()`` says whether it was an outage (503) or a bug (500)."""
     exc = sys.exc_info()[1]
-    dependency = outage_dependency(exc)
-    if dependency and exc is not None:
-        log_outage(request, dependency, exc)
-        err = service_unavailable(dependency)
-        response: HttpResponse
-        if _is_api(request):
-            response = JsonResponse(err.body(), status=503)
-        else:  # no template: rendering one may need the database too
-            response = HttpResponse(
-                str(err.message), status=503, content_type="text/plain; charset=utf-8"
-            )
-        response["Retry-After"] = err.headers["Retry-After"]
-        response._has_been_logged = True  # type: ignore[attr-defined]
-        return response
+    if exc is not None and outage_dependency(exc):
+        return outage_response(request, exc)
     if _is_api(request):
         return JsonResponse(
             error_body("internal_error", _("Internal error; it has been logged.")),

@@ -9,11 +9,12 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from molam_ops.errors import handler500
@@ -52,6 +53,36 @@ def test_an_outage_outside_a_view_is_503_with_retry_after(
     lines = [r for r in caplog.records if dependency in r.getMessage()]
     assert len(lines) == 1
     assert resp._has_been_logged  # type: ignore[attr-defined]
+
+
+def database_gone(get_response: Any) -> Any:
+    """A middleware meeting the database down, as the session or the
+    operator's language preference do."""
+
+    def middleware(request: Any) -> Any:
+        raise OperationalError("connection to server failed: Connection refused")
+
+    return middleware
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_an_outage_in_a_middleware_is_503_in_debug_too(
+    settings: Any, debug: bool
+) -> None:
+    settings.DEBUG = debug
+    position = settings.MIDDLEWARE.index(
+        "molam_ops.middleware.RequestContextMiddleware"
+    )
+    settings.MIDDLEWARE = [
+        *settings.MIDDLEWARE[: position + 1],
+        f"{__name__}.database_gone",
+        *settings.MIDDLEWARE[position + 1 :],
+    ]
+    resp = Client(raise_request_exception=False).get("/api/ops/controls")
+    error = assert_error(resp, 503, "service_unavailable")
+    assert error["fields"] == {"dependency": "database"}
+    assert int(resp["Retry-After"]) > 0
+    assert resp["X-Request-ID"]
 
 
 def test_an_admin_page_gets_a_plain_503() -> None:
