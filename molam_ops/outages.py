@@ -32,6 +32,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 log = logging.getLogger(__name__)
 
+FALLBACK_USE_LABELS = ("cache", "rate_limit", "broker", "channel_layer")
 FALLBACK_USES = Counter(
     "molam_ops_dependency_fallback_total",
     "Operations served by a fallback because a dependency did not answer, by"

@@ -113,3 +113,13 @@ def test_redis_waits_are_bounded(tmp_path: Path) -> None:
     assert options == {"socket_connect_timeout": 0.25, "socket_timeout": 0.25}
     [host] = envconfig.channel_layers(url, timeout=0.25)["default"]["CONFIG"]["hosts"]
     assert host["socket_connect_timeout"] == 0.25
+
+
+@pytest.mark.django_db
+def test_every_fallback_is_exported_from_the_first_scrape(client: Client) -> None:
+    text = client.get("/metrics").content.decode()
+    for use in ("cache", "rate_limit", "broker", "channel_layer"):
+        series = (
+            f'molam_ops_dependency_fallback_total{{dependency="redis",use="{use}"}}'
+        )
+        assert series in text
