@@ -9,7 +9,8 @@ from django.conf import settings
 from whitenoise.storage import CompressedManifestStaticFilesStorage
 
 
-class HashedStaticFilesStorage(CompressedManifestStaticFilesStorage):
+# whitenoise ships no type hints: its class is Any to mypy
+class HashedStaticFilesStorage(CompressedManifestStaticFilesStorage):  # type: ignore[misc]
     # `import … from "./x.js"` between the widget scripts: without this the
     # browser would ask for the unhashed x.js, served stale after a release.
     # (The rewrite is a regular expression: a comment line holding the word
@@ -20,10 +21,10 @@ class HashedStaticFilesStorage(CompressedManifestStaticFilesStorage):
         # Hashed with DEBUG on too: the service worker keeps these files
         # cache-first, so an unhashed name would stay stale in development.
         try:
-            return super().url(name, force=True)
+            return str(super().url(name, force=True))
         except ValueError:
             # DEBUG only: a file collectstatic has not seen yet (added since,
             # or never run) is served under its own name by the finders
             if settings.DEBUG:
-                return super().url(name, force=False)
+                return str(super().url(name, force=False))
             raise

@@ -95,4 +95,5 @@ def test_the_offline_shell_holds_nothing_of_an_operator(operator: Any) -> None:
 def test_favicon_is_the_dashboard_icon(hashed: Path, client: Any) -> None:
     resp = client.get("/favicon.ico")
     assert resp.status_code == 302
-    assert re.fullmatch(r"/static/widgets/icon-192\.[0-9a-f]{12}\.png", resp["Location"])
+    icon = r"/static/widgets/icon-192\.[0-9a-f]{12}\.png"
+    assert re.fullmatch(icon, resp["Location"])

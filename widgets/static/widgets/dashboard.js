@@ -2,7 +2,7 @@
 // preference) and the service worker that makes it installable and opens
 // its offline shell when there is no network.
 
-import { request } from "./api.js";
+import { backoff, request } from "./api.js";
 
 const form = document.getElementById("lang-form");
 form?.addEventListener("submit", async (event) => {
@@ -13,9 +13,21 @@ form?.addEventListener("submit", async (event) => {
 });
 
 // The offline shell (data-shell) knows nothing of the operator: once the
-// network is back, the page becomes the dashboard itself.
+// network is back and the server answers, the page becomes the dashboard.
+async function reloadWhenReachable(attempt = 0) {
+  try {
+    if ((await fetch("/healthz", { cache: "no-store" })).ok) {
+      window.location.reload();
+      return;
+    }
+  } catch (err) {
+    // not yet
+  }
+  setTimeout(() => reloadWhenReachable(attempt + 1), backoff(attempt));
+}
+
 if (document.body.hasAttribute("data-shell")) {
-  window.addEventListener("online", () => window.location.reload());
+  window.addEventListener("online", () => reloadWhenReachable(), { once: true });
 }
 
 if ("serviceWorker" in navigator) {
