@@ -98,9 +98,11 @@ def pending_freeze(server: Server) -> str:
 def count_frames(page: Any) -> None:
     """window.__frames: how many live summaries reached the page's widgets."""
     page.evaluate(
-        """async () => {
-            const index = document.querySelector('script[src$="index.js"]').src;
-            const live = await import(new URL('live.js', index));
+        r"""async () => {
+            // the page's own module: its hashed name, as index.js imports it
+            const url = performance.getEntriesByType('resource').map(e => e.name)
+                .find(name => /\/widgets\/live\.[0-9a-f]{12}\.js$/.test(name));
+            const live = await import(url);
             window.__frames = 0;
             live.subscribe(() => window.__frames++);
         }"""
