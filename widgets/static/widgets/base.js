@@ -9,10 +9,14 @@ import { onReconnect } from "./live.js";
 
 // The widgets showing "Could not load" now. Each retries after a growing
 // delay (api.js backoff), and all of them at once when the browser is online
-// again or the KPI socket is back: both say the server is reachable.
+// again or the KPI socket is back: both say the server is reachable. Then
+// every widget's back() runs too: a loaded widget whose last read of its own
+// failed (shown, or kept quiet) reads again.
 const failing = new Set();
+const connected = new Set();
 function healAll() {
   for (const element of [...failing]) element.heal();
+  for (const element of connected) element.back();
 }
 window.addEventListener("online", healAll);
 onReconnect(healAll);
@@ -120,6 +124,7 @@ export class MolamElement extends HTMLElement {
   }
 
   async connectedCallback() {
+    connected.add(this);
     this.setState("loading");
     this.paint(`<div class="card" aria-busy="true"><span class="visually-hidden">${esc(gettext("Loading…"))}</span>
       <div class="skeleton" style="width:40%"></div><div class="skeleton tall"></div>
@@ -132,7 +137,11 @@ export class MolamElement extends HTMLElement {
     if (this.unsubscribe) this.unsubscribe();
     this.unsubscribe = null;
     this.stopHealing();
+    connected.delete(this);
   }
+
+  // The network or the socket is back (see healAll); nothing by default.
+  back() {}
 
   setState(state) {
     this.dataset.state = state;
