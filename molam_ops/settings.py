@@ -118,11 +118,50 @@ CACHES = envconfig.caches(
 CHANNEL_LAYERS = envconfig.channel_layers(REDIS_URL)
 
 # --- celery -----------------------------------------------------------------
+# Every task is bounded, so "the longest task" is a number: a task past its
+# hard limit is killed (prefork pool) and, acks_late, handed out again.
+# TASK_TIME_LIMIT bounds them all; plan execution and generation have their
+# own (plans/tasks.py, plans/execution_tasks.py).
+TASK_TIME_LIMIT = envconfig.interval(env, "TASK_TIME_LIMIT", 300.0, most=3600)
+# a task of execute_plan_steps stops claiming steps after half of it, and
+# queues the rest of the plan as a new task
+PLAN_EXECUTION_TIME_LIMIT = envconfig.interval(
+    env, "PLAN_EXECUTION_TIME_LIMIT", 900.0, most=3600
+)
+SIRA_TIMEOUT_SECONDS = env.float("SIRA_TIMEOUT_SECONDS", default=5.0)
+SIRA_RETRIES = env.int("SIRA_RETRIES", default=2)
+SIRA_BACKOFF_SECONDS = env.float("SIRA_BACKOFF_SECONDS", default=0.5)
+# SIRA's worst case: every attempt timing out in each of connect, send and
+# read, and the longest backoff (8 x base, plus jitter) between them
+SIRA_WORST_SECONDS = (SIRA_RETRIES + 1) * 3 * SIRA_TIMEOUT_SECONDS + max(
+    SIRA_RETRIES, 0
+) * 8.5 * SIRA_BACKOFF_SECONDS
+# one plan's generation: SIRA's worst case, then the local planner
+PLAN_GENERATION_TIME_LIMIT = envconfig.interval(
+    env, "PLAN_GENERATION_TIME_LIMIT", 120.0, most=3600
+)
+check(
+    PLAN_GENERATION_TIME_LIMIT > SIRA_WORST_SECONDS,
+    f"PLAN_GENERATION_TIME_LIMIT must exceed SIRA's worst case"
+    f" ({SIRA_WORST_SECONDS:g} s: SIRA_TIMEOUT_SECONDS x (SIRA_RETRIES + 1)"
+    " plus the backoff)",
+)
+CELERY_TASK_TIME_LIMIT = TASK_TIME_LIMIT
+LONGEST_TASK_SECONDS = max(
+    TASK_TIME_LIMIT, PLAN_EXECUTION_TIME_LIMIT, PLAN_GENERATION_TIME_LIMIT
+)
 CELERY_BROKER_URL = REDIS_URL or "filesystem://"
 CELERY_BROKER_TRANSPORT_OPTIONS = (
-    # acks_late: a task whose worker died is handed to another worker once
-    # this many seconds have passed since its delivery (kombu's default, 1 h)
-    {"visibility_timeout": env.int("BROKER_VISIBILITY_TIMEOUT", default=3600)}
+    # acks_late: a message whose worker died is handed to another worker once
+    # this many seconds have passed since its delivery. Never before the
+    # longest task could have ended: a live task's message is not duplicated.
+    # A redelivered message re-runs nothing finished (the rows decide), and
+    # a dead worker's plan step is taken up by beat long before (its lease).
+    {
+        "visibility_timeout": env.int(
+            "BROKER_VISIBILITY_TIMEOUT", default=int(LONGEST_TASK_SECONDS) + 60
+        )
+    }
     if REDIS_URL
     else {
         "data_folder_in": str(VAR_DIR / "broker"),
@@ -147,11 +186,17 @@ CELERY_BEAT_SCHEDULER = "molam_ops.heartbeat:BeatScheduler"
 CELERY_BEAT_MAX_LOOP_INTERVAL = HEARTBEAT_INTERVAL
 OUTBOX_RELAY_INTERVAL = env.float("OUTBOX_RELAY_INTERVAL", default=2.0)
 # Plan execution (plans/execution): how often beat re-checks blocked steps; a
-# running step whose worker cannot be proven dead (SQLite) is orphaned after
-# PLAN_STEP_TIMEOUT_SECONDS; a task finding its plan busy retries after
-# PLAN_BUSY_RETRY_SECONDS.
+# task finding its plan busy retries after PLAN_BUSY_RETRY_SECONDS.
 PLAN_RESUME_INTERVAL = env.float("PLAN_RESUME_INTERVAL", default=5.0)
-PLAN_STEP_TIMEOUT_SECONDS = env.int("PLAN_STEP_TIMEOUT_SECONDS", default=300)
+# A running step, and a plan being generated, hold a lease of
+# PLAN_LEASE_SECONDS that their worker renews (plans/execution/leases.py);
+# every PLAN_LEASE_SWEEP_INTERVAL beat takes up the work of a lease that
+# expired. The bounds keep the promise of DESIGN §8: a dead worker's step is
+# taken up within 2 minutes (lease + sweep <= 120 s).
+PLAN_LEASE_SECONDS = envconfig.interval(env, "PLAN_LEASE_SECONDS", 30.0, most=90)
+PLAN_LEASE_SWEEP_INTERVAL = envconfig.interval(
+    env, "PLAN_LEASE_SWEEP_INTERVAL", 15.0, most=30
+)
 PLAN_BUSY_RETRY_SECONDS = env.float("PLAN_BUSY_RETRY_SECONDS", default=5.0)
 # beat asks SIRA for suggestions (or derives them) this often
 SUGGESTIONS_REFRESH_SECONDS = env.int("SUGGESTIONS_REFRESH_SECONDS", default=60)
@@ -163,7 +208,16 @@ CELERY_BEAT_SCHEDULE = {  # name: task, every so many seconds
         ("expire-approvals", "approvals.tasks.expire_approvals", 60.0),
         ("expire-controls", "controls.tasks.expire_controls", 30.0),
         ("purge-idempotency-keys", "molam_ops.tasks.purge_idempotency_keys", 3600.0),
-        ("requeue-generating-plans", "plans.tasks.requeue_generating_plans", 120.0),
+        (
+            "requeue-generating-plans",
+            "plans.tasks.requeue_generating_plans",
+            PLAN_LEASE_SWEEP_INTERVAL,
+        ),
+        (
+            "take-up-orphaned-plan-steps",
+            "plans.tasks.take_up_orphaned_steps",
+            PLAN_LEASE_SWEEP_INTERVAL,
+        ),
         (
             "refresh-suggestions",
             "plans.tasks.refresh_suggestions",
@@ -294,9 +348,6 @@ if not PLAN_DATA_KEYS and not DEV_DEFAULTS:
 DEV_PLAN_DATA_KEY_PATH = VAR_DIR / "dev-plan-data" / "fernet.key"
 # Unset: the local planner only. Timeouts in seconds; retries after the first try.
 SIRA_URL = env.str("SIRA_URL", default="").rstrip("/")
-SIRA_TIMEOUT_SECONDS = env.float("SIRA_TIMEOUT_SECONDS", default=5.0)
-SIRA_RETRIES = env.int("SIRA_RETRIES", default=2)
-SIRA_BACKOFF_SECONDS = env.float("SIRA_BACKOFF_SECONDS", default=0.5)
 SIRA_CLIENT_CERT = env.str("SIRA_CLIENT_CERT", default="")
 SIRA_CLIENT_KEY = env.str("SIRA_CLIENT_KEY", default="")
 SIRA_CA_BUNDLE = env.str("SIRA_CA_BUNDLE", default="")

@@ -42,6 +42,9 @@ class Plan(models.Model):
     approval_required = models.BooleanField(default=False)
     approval_id = models.UUIDField(null=True, blank=True)
     details = models.JSONField(default=dict, help_text="progress, timings, errors")
+    # while ``generating``: the worker building it renews this; past it, the
+    # worker is gone and beat queues the generation again
+    generation_lease_expires_at = models.DateTimeField(null=True, blank=True)
     plan_data = models.TextField(blank=True, default="", help_text="encrypted")
     created_by = models.CharField(max_length=255)
     action_id = models.UUIDField(null=True, blank=True)
@@ -78,12 +81,23 @@ class PlanStep(models.Model):
     error = models.TextField(blank=True, default="")
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # while ``running``: the worker renews it; past it, the worker is gone
+    # (plans/execution/leases.py)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "sira_plan_steps"
         ordering = ["plan", "index"]
         constraints = [
             models.UniqueConstraint(fields=["plan", "index"], name="one_row_per_step"),
+        ]
+        indexes = [
+            # beat's sweep: the running steps whose lease expired
+            models.Index(
+                fields=["lease_expires_at"],
+                condition=models.Q(status="running"),
+                name="plan_step_running_lease",
+            ),
         ]
 
     def __str__(self) -> str:

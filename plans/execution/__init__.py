@@ -33,10 +33,18 @@ PostgreSQL: whoever gets it knows the last holder's connection is gone, and a
 dead connection's transaction is rolled back. A step is claimed again
 (``running → running``, attempts + 1) only then, and the previous attempt
 fences itself out: it marks its step only where ``attempts`` is still its own.
-On SQLite nothing can prove a worker dead, so a running step is presumed
-orphaned after ``PLAN_STEP_TIMEOUT_SECONDS`` (embedded mode runs one worker).
+On SQLite no lock proves a worker dead: a running step is orphaned once its
+lease has run out unrenewed (``leases.py``; embedded mode runs one worker).
 The reasoning holds while the idempotency record does
 (``IDEMPOTENCY_KEY_TTL_HOURS``, 48 h, far beyond any recovery).
+
+**A dead worker's step is taken up by beat, within 2 minutes.** A running
+step holds a lease its worker renews from a thread (``leases.py``); the
+broker would hand the dead worker's message out again only after its
+visibility timeout, which outlasts the longest task. Beat does not wait:
+``plans.tasks.take_up_orphaned_steps`` (``takeup.py``) settles a step whose
+lease ran out by its idempotency record, through the runbook's audited
+``execute_stuck_plan``, and queues the plan again.
 
 **Blocked, not failed.** Before claiming a step the executor asks the controls
 (``blockers.py``); a step a freeze or pause forbids moves to ``blocked`` and the

@@ -27,6 +27,12 @@ class PlanIdInput(serializers.Serializer):
     plan_id = UUIDStringField()
 
 
+class ExecuteStuckPlanInput(PlanIdInput):
+    # beat's take-up: refuse (409 plan_not_stuck) unless a running step's
+    # worker is gone, so that a plan is taken up once, not at every sweep
+    orphaned_only = serializers.BooleanField(required=False, default=False)
+
+
 class RecordPlanRollbackInput(serializers.Serializer):
     target_fields = ("plan_id",)
     plan_id = UUIDStringField()

@@ -9,9 +9,8 @@ either committed or rolled back. That is what lets a redelivered task decide a
 ``running`` step from its idempotency record alone (plans/execution/__init__).
 
 SQLite has no such lock, and needs none for mutual exclusion (its IMMEDIATE
-transactions run one writer at a time), but nothing there can prove a worker
-dead: a ``running`` step is taken as orphaned only past
-``PLAN_STEP_TIMEOUT_SECONDS`` (see ``orphaned``).
+transactions run one writer at a time); there a ``running`` step is orphaned
+once its lease has run out (``leases.py``): a live worker renews it.
 """
 
 from __future__ import annotations
@@ -19,11 +18,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db import connection
-from django.utils import timezone
+
+from plans.execution import leases
+from plans.models import PlanStep
 
 # pg_try_advisory_lock(int4, int4): this class id keeps plans apart from the
 # single-bigint locks (the outbox relay's); the object id is from the plan id.
@@ -75,10 +74,9 @@ def plan_free_in_transaction(plan_id: uuid.UUID) -> bool:
         return bool(cursor.fetchone()[0])
 
 
-def orphaned(started_at: datetime | None, *, lock_held: bool) -> bool:
-    """Is a ``running`` step's worker gone? Certain when we hold the plan's
-    lock on PostgreSQL; on SQLite, presumed once the step has run too long."""
-    if lock_held and can_prove_dead_workers():
-        return True
-    limit = timedelta(seconds=settings.PLAN_STEP_TIMEOUT_SECONDS)
-    return started_at is None or started_at < timezone.now() - limit
+def orphaned(step: PlanStep, *, lock_held: bool) -> bool:
+    """Is a ``running`` step's worker gone? On PostgreSQL, exactly when we
+    hold the plan's lock; on SQLite, once the step's lease has run out."""
+    if can_prove_dead_workers():
+        return lock_held
+    return leases.step_expired(step)

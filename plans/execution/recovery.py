@@ -20,7 +20,7 @@ from plans.models import Plan, PlanStep
 
 MARK_DONE = "mark_done"  # the effect committed: its stored response says so
 RESET = "reset"  # the effect did not commit: run the step again
-WAIT = "wait"  # still running within the timeout (SQLite): leave it
+WAIT = "wait"  # its worker may be alive (lock held, or lease live): leave it
 REQUEUE = "requeue"  # pending or blocked: the executor takes it
 
 
@@ -59,7 +59,7 @@ def review_stuck(plan: Plan, *, lock_free: bool) -> list[StuckStep]:
     for step in unfinished:
         decision, response = REQUEUE, None
         if step.status == StepStatus.RUNNING:
-            if not locks.orphaned(step.started_at, lock_held=lock_free):
+            if not locks.orphaned(step, lock_held=lock_free):
                 decision = WAIT
             else:
                 response = _committed_response(plan.id, step.index)
@@ -72,6 +72,11 @@ def review_stuck(plan: Plan, *, lock_free: bool) -> list[StuckStep]:
             )
         )
     return review
+
+
+def settles(review: list[StuckStep]) -> bool:
+    """Does the review settle a running step (its worker gone)?"""
+    return any(item.decision in (MARK_DONE, RESET) for item in review)
 
 
 # --- rollback_failed_plan -------------------------------------------------------

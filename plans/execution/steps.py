@@ -8,14 +8,16 @@ that makes each step's effect happen at most once.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from molam_ops.actions import idempotency, runner
 from molam_ops.errors import OpsError
 from plans.choices import PlanStatus, StepStatus
-from plans.execution import locks, progress
+from plans.execution import leases, locks, progress
 from plans.execution.blockers import step_blockers
 from plans.models import Plan, PlanStep
 
@@ -27,6 +29,7 @@ FAILED = "failed"
 BLOCKED = "blocked"
 BUSY = "busy"
 STOPPED = "stopped"
+CONTINUE = "continue"  # out of time: the rest of the plan goes to a new task
 
 BLOCKED_CODES = frozenset({"blocked_by_control"})
 # refusals that mean the step's effect is already in place: the step is done
@@ -42,14 +45,15 @@ class StepOutcome:
     fields: dict[str, Any] = field(default_factory=dict)
 
 
-def run_plan(plan_id: uuid.UUID) -> str:
+def run_plan(plan_id: uuid.UUID, *, deadline: float | None = None) -> str:
     """Run what is left of an ``executing`` plan, in step order, until it is
     executed, a step fails or blocks, or it is cancelled. Safe to call twice,
-    at once or after a crash: see the package docstring."""
+    at once or after a crash: see the package docstring. No step is claimed
+    past ``deadline`` (``time.monotonic()``): the answer is then CONTINUE."""
     with locks.plan_lock(plan_id) as held:
         if not held:
             return BUSY
-        return _run_steps(plan_id, lock_held=held)
+        return _run_steps(plan_id, lock_held=held, deadline=deadline)
 
 
 def _next_step(plan_id: uuid.UUID) -> PlanStep | None:
@@ -61,8 +65,10 @@ def _next_step(plan_id: uuid.UUID) -> PlanStep | None:
     )
 
 
-def _run_steps(plan_id: uuid.UUID, *, lock_held: bool) -> str:
+def _run_steps(plan_id: uuid.UUID, *, lock_held: bool, deadline: float | None) -> str:
     while True:
+        if deadline is not None and time.monotonic() > deadline:
+            return CONTINUE
         plan = Plan.objects.filter(pk=plan_id).first()
         if plan is None or plan.status != PlanStatus.EXECUTING:
             return STOPPED
@@ -76,7 +82,7 @@ def _run_steps(plan_id: uuid.UUID, *, lock_held: bool) -> str:
         if step.status == StepStatus.CANCELLED:
             return STOPPED  # cancel-plan moves the plan itself
         if step.status == StepStatus.RUNNING:
-            if not locks.orphaned(step.started_at, lock_held=lock_held):
+            if not locks.orphaned(step, lock_held=lock_held):
                 return BUSY
             outcome = _run_step(plan, step, recovering=True)
         else:
@@ -101,8 +107,10 @@ def _run_step(plan: Plan, step: PlanStep, *, recovering: bool) -> str | None:
         # response, which the runner now replays, or rolled back, leaving a
         # reservation no one will ever complete. Only the latter is released.
         idempotency.release(scope=progress.EXECUTOR.id, key=key)
-    outcome = _call(plan, claimed, key)
-    return _record(claimed, key, outcome)
+    renew = partial(leases.renew_step, claimed.pk, claimed.attempts)
+    with leases.renewing(renew, f"plan {plan.id} step {step.index}"):
+        outcome = _call(plan, claimed, key)
+        return _record(claimed, key, outcome)
 
 
 def step_payload(plan: Plan, step: PlanStep) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from plans.execution import locks, progress, recovery, steps
 from plans.execution.inputs import (
     CancelPlanInput,
     ExecutePlanInput,
-    PlanIdInput,
+    ExecuteStuckPlanInput,
     RecordPlanRollbackInput,
 )
 from plans.execution_tasks import queue_plan
@@ -260,12 +260,15 @@ def _settle(ctx: ActionContext, plan: Plan, item: recovery.StuckStep) -> None:
 @ops_action(
     "execute_stuck_plan",
     roles={SYSTEM_ROLE},
-    input=PlanIdInput,
+    input=ExecuteStuckPlanInput,
     resource="plan",
     http=False,
 )
-def execute_stuck_plan(ctx: ActionContext, *, plan_id: uuid.UUID) -> Outcome:
-    """Recover an executing plan whose worker is gone, and queue it again."""
+def execute_stuck_plan(
+    ctx: ActionContext, *, plan_id: uuid.UUID, orphaned_only: bool = False
+) -> Outcome:
+    """Recover an executing plan whose worker is gone, and queue it again
+    (the runbook's command, and beat once a step's lease has run out)."""
     plan = plan_or_404(plan_id)
     if plan.status != PlanStatus.EXECUTING:
         raise OpsError(
@@ -280,6 +283,13 @@ def execute_stuck_plan(ctx: ActionContext, *, plan_id: uuid.UUID) -> Outcome:
             "plan_busy", _("A worker is running this plan right now."), status=409
         )
     review = recovery.review_stuck(plan, lock_free=True)
+    if orphaned_only and not recovery.settles(review):
+        raise OpsError(
+            "plan_not_stuck",
+            _("No step of this plan is left by a dead worker."),
+            status=409,
+            fields={"plan_id": [str(plan.id)]},
+        )
     for item in review:
         _settle(ctx, plan, item)
     plan = progress.refresh_details(plan.id)

@@ -8,13 +8,14 @@ writes the outcome with the system action ``record_plan``
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import time
 import uuid
-from datetime import timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -28,6 +29,7 @@ from molam_ops.errors import OpsError
 from molam_ops.identity import system_principal
 from plans import crypto, sira_client
 from plans.choices import PlanSource, PlanStatus
+from plans.execution import leases
 from plans.models import Plan
 from plans.serializers import PlanSerializer
 from plans.services.plan_inputs import GeneratePlanInput
@@ -152,9 +154,24 @@ def _from_planner(result: Any) -> dict[str, Any]:
 
 
 def build(plan_id: str) -> str:
-    """The worker's job for one plan; safe to run twice (a plan no longer
-    ``generating`` is left alone, and ``record_plan`` moves it out of
-    ``generating`` with a conditional update)."""
+    """The worker's job for one plan; safe to run twice: a plan no longer
+    ``generating``, or whose generation a live worker holds (its lease,
+    plans/execution/leases.py), is left alone, and ``record_plan`` moves it
+    out of ``generating`` with a conditional update."""
+    if not leases.claim_generation(plan_id):
+        return "skipped"
+    renew = partial(leases.renew_generation, plan_id)
+    try:
+        with leases.renewing(renew, f"generation of plan {plan_id}"):
+            return _build(plan_id)
+    except (OperationalError, InterfaceError):
+        # the task retries: its next attempt must find the generation free
+        with contextlib.suppress(OperationalError, InterfaceError):
+            leases.release_generation(plan_id)
+        raise
+
+
+def _build(plan_id: str) -> str:
     plan = Plan.objects.filter(pk=plan_id).first()
     if plan is None or plan.status != PlanStatus.GENERATING:
         return "skipped"
@@ -245,17 +262,17 @@ def _ask_sira(
     return answer.raw
 
 
-# --- requeue plans whose task never ran (beat) --------------------------------------
+# --- requeue plans whose worker died or whose task never ran (beat) ------------
 
 
-def requeue_stuck(older_than_seconds: int = 300) -> int:
-    """Queue again the plans still ``generating`` after a while (the broker
-    was down at commit, or the task was lost); the task is idempotent."""
-    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+def requeue_stuck() -> int:
+    """Queue again the plans still ``generating`` whose worker died (their
+    lease ran out) or whose task never ran (the broker was down at commit).
+    A message that finds the generation taken or done does nothing."""
     ids = list(
-        Plan.objects.filter(
-            status=PlanStatus.GENERATING, created_at__lt=cutoff
-        ).values_list("id", flat=True)[:100]
+        Plan.objects.filter(leases.orphaned_generations())
+        .order_by("created_at")
+        .values_list("id", flat=True)[:100]
     )
     for plan_id in ids:
         _queue_generation(plan_id)

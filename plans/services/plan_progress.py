@@ -25,6 +25,7 @@ from molam_ops.errors import OpsError
 from molam_ops.identity import SYSTEM_ROLE
 from molam_ops.lib.fields import UUIDStringField, iso_utc
 from plans.choices import PlanStatus, StepStatus
+from plans.execution import leases
 from plans.execution.progress import count_terminal, lock_plan, refresh_details
 from plans.models import Plan, PlanStep
 
@@ -131,17 +132,20 @@ def claim_plan_step(
     recovering: bool,
 ) -> Outcome:
     """A worker takes a step: pending|blocked → running (recovering an
-    orphan: running → running under a new attempt), attempts + 1."""
+    orphan: running → running under a new attempt), attempts + 1, with a
+    lease its worker renews while the step runs."""
     lock_plan(plan_id)
     rows = PlanStep.objects.filter(plan_id=plan_id, index=index)
     if recovering:
         rows = rows.filter(status=StepStatus.RUNNING, attempts=attempts)
     else:
         rows = rows.filter(status__in=(StepStatus.PENDING, StepStatus.BLOCKED))
+    now = timezone.now()
     if not rows.update(
         status=StepStatus.RUNNING,
         attempts=F("attempts") + 1,
-        started_at=timezone.now(),
+        started_at=now,
+        lease_expires_at=leases.expiry(now),
         error="",
     ):
         raise _moved(plan_id, index)
@@ -177,6 +181,7 @@ def finish_plan_step(
         result=result,
         error=error,
         finished_at=timezone.now() if ended else None,
+        lease_expires_at=None,
     ):
         raise _moved(plan_id, index)
     step = PlanStep.objects.get(plan_id=plan_id, index=index)

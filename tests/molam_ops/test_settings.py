@@ -292,6 +292,55 @@ def test_a_bad_heartbeat_interval_is_refused_at_boot(
     assert_one_line_refusal(proc, "HEARTBEAT_INTERVAL")
 
 
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("PLAN_LEASE_SECONDS", "0"),
+        ("PLAN_LEASE_SECONDS", "91"),  # with the sweep, past DESIGN's 2 minutes
+        ("PLAN_LEASE_SWEEP_INTERVAL", "31"),
+        ("PLAN_LEASE_SWEEP_INTERVAL", "soon"),
+        ("PLAN_EXECUTION_TIME_LIMIT", "-5"),
+        # not even SIRA's worst case (3 attempts x 3 x 5 s, and the backoff)
+        ("PLAN_GENERATION_TIME_LIMIT", "30"),
+    ],
+)
+def test_a_lease_or_time_limit_out_of_bounds_is_refused_at_boot(
+    tmp_path: Path, name: str, value: str
+) -> None:
+    env = production_env(tmp_path, DJANGO_SECRET_KEY="s3cret-for-this-test")
+    env[name] = value
+    proc = run(["manage.py", "check"], env)
+    assert_one_line_refusal(proc, name)
+
+
+VISIBILITY_PROBE = """
+import django
+django.setup()
+from django.conf import settings
+print(settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"])
+"""
+
+
+def test_the_brokers_visibility_timeout_outlasts_the_longest_task(
+    tmp_path: Path, key_pair: tuple[str, str]
+) -> None:
+    env = production_env(
+        tmp_path,
+        DJANGO_SECRET_KEY="s3cret-for-this-test",
+        MOLAM_ID_JWT_PUBLIC=key_pair[1],
+        REDIS_URL="redis://127.0.0.1:1/0",  # read, never dialled
+        TASK_TIME_LIMIT="100",
+        PLAN_GENERATION_TIME_LIMIT="200",
+        PLAN_EXECUTION_TIME_LIMIT="1200",
+    )
+    proc = run(["-c", VISIBILITY_PROBE], env)
+    assert proc.returncode == 0, proc.stderr
+    assert int(proc.stdout.split()[-1]) == 1200 + 60
+    env["BROKER_VISIBILITY_TIMEOUT"] = "7200"  # still the operator's to set
+    proc = run(["-c", VISIBILITY_PROBE], env)
+    assert int(proc.stdout.split()[-1]) == 7200
+
+
 # --- no side effects at import; tests are told, not guessed ---------------------
 
 IMPORT_ONLY = """

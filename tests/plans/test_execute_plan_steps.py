@@ -20,7 +20,7 @@ from controls.keys import pause_bank_key
 from controls.models import TreasuryControl
 from molam_ops.models import IdempotencyRecord
 from plans.choices import PlanStatus, StepStatus
-from plans.execution import locks, progress, steps
+from plans.execution import leases, locks, progress, steps
 from plans.models import PlanStep
 from tests.factories import BankProfileFactory
 from tests.plans.test_execute_plan_support import (
@@ -94,18 +94,26 @@ def test_an_old_attempt_cannot_mark_a_step_taken_over(accounts: Any) -> None:
 
 
 @pytest.mark.skipif("connection.vendor == 'postgresql'")
-def test_sqlite_waits_for_the_timeout_before_judging_a_running_step(
-    accounts: Any,
+def test_sqlite_judges_a_running_step_once_its_lease_runs_out(
+    accounts: Any, settings: Any
 ) -> None:
     a, b = accounts
     plan = make_plan(transfer(a, b, "100.00"), status=PlanStatus.EXECUTING)
-    died_running(plan, 0, minutes_ago=0)
+    step = PlanStep.objects.get(plan=plan, index=0)
+    progress.claim(step, recovering=False)  # its lease: PLAN_LEASE_SECONDS
+    lease = timedelta(seconds=settings.PLAN_LEASE_SECONDS)
+    claimed = timezone.now()
 
     assert steps.run_plan(plan.id) == steps.BUSY  # its worker may be alive
+    with time_machine.travel(claimed + lease * 2 / 3):
+        assert leases.renew_step(step.pk, 1)  # ...and it is: it renews
+    with time_machine.travel(claimed + lease + timedelta(seconds=1)):
+        assert steps.run_plan(plan.id) == steps.BUSY  # renewed: still alive
     assert steps_of(plan) == ["running"]
-    with time_machine.travel(timezone.now() + timedelta(minutes=6)):
+    with time_machine.travel(claimed + lease * 2):  # no renewal since: dead
         assert steps.run_plan(plan.id) == steps.EXECUTED
     assert account_balances(a, b) == [Decimal("900.00"), Decimal("100.00")]
+    assert PlanStep.objects.get(pk=step.pk).attempts == 2
 
 
 @pytest.mark.postgres

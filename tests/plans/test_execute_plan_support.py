@@ -19,7 +19,7 @@ from molam_ops.actions.ports import ports
 from molam_ops.identity import Principal
 from molam_ops.models import IdempotencyRecord, OutboxEvent
 from plans.choices import PlanStatus
-from plans.execution import progress
+from plans.execution import leases, progress
 from plans.execution import steps as plan_steps
 from plans.execution.progress import step_key
 from plans.models import Plan, PlanStep
@@ -176,11 +176,13 @@ def account_balances(*accounts: Any) -> list[Decimal]:
 
 
 def died_running(plan: Plan, index: int, *, minutes_ago: int = 10) -> PlanStep:
-    """The row a worker leaves when it dies in the middle of step ``index``."""
+    """The row a worker leaves when it dies in the middle of step ``index``:
+    its lease long run out (no worker renewed it)."""
     step = PlanStep.objects.get(plan=plan, index=index)
     progress.claim(step, recovering=False)
+    started = timezone.now() - timedelta(minutes=minutes_ago)
     PlanStep.objects.filter(pk=step.pk).update(
-        started_at=timezone.now() - timedelta(minutes=minutes_ago)
+        started_at=started, lease_expires_at=leases.expiry(started)
     )
     step.refresh_from_db()
     return step
