@@ -447,13 +447,11 @@ STATIC_URL = "/static/"
 # The container image collects static files at build time outside var/, which
 # is a writable volume at run time (the image's root filesystem is read-only).
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "static")))
+# Content-hashed names (manage.py collectstatic writes the manifest; `make run`
+# and the image run it), so a release never serves a stale script.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {
-        "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
-        if not DEBUG
-        else "django.contrib.staticfiles.storage.StaticFilesStorage"
-    },
+    "staticfiles": {"BACKEND": "molam_ops.lib.staticfiles.HashedStaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = DEBUG or TESTING
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1_048_576)
