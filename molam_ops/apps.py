@@ -20,3 +20,9 @@ class MolamOpsConfig(AppConfig):
         )
 
         collectors.install()
+
+        from molam_ops.metrics import declare_labels
+        from molam_ops.outages import FALLBACK_USE_LABELS, FALLBACK_USES
+
+        # exported at 0 from the first scrape: an alert sees the first use
+        declare_labels(FALLBACK_USES, dependency=("redis",), use=FALLBACK_USE_LABELS)

@@ -3,14 +3,24 @@
 ``OpsError`` is raised by services, the runner and views alike; DRF's own
 exceptions (404, 405, parse errors, authentication) and Django's 404/500 under
 ``/api`` are rendered into the same ``{"ok": false, "error": {...}}`` body.
+
+A dependency that is down (the database not answering; Redis, where a
+request cannot do without it) is 503 ``service_unavailable`` with
+``Retry-After`` and ``fields.dependency``, never a 500: in a DRF view through
+:func:`exception_handler`, anywhere else (a middleware reading the session,
+an admin page) through :func:`handler500`. Each is logged on one line
+naming the dependency, not as an error with its traceback.
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError
+from django.db import OperationalError as DatabaseOperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -19,7 +29,12 @@ from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
+from molam_ops.outages import BROKER_DOWN_ERRORS
+
 log = logging.getLogger(__name__)
+# What a 503 service_unavailable asks the client to wait (seconds): about
+# the time a restarted PostgreSQL or Redis takes to answer again.
+RETRY_AFTER_SECONDS = 5
 
 
 class OpsError(Exception):
@@ -69,6 +84,43 @@ _CODES: dict[type, str] = {
     exceptions.Throttled: "rate_limited",
     exceptions.ValidationError: "validation_error",
 }
+
+
+def outage_dependency(exc: BaseException | None) -> str | None:
+    """The dependency whose outage ``exc`` is ("database", "redis"), if any.
+
+    Django's OperationalError and InterfaceError are the database's own
+    "cannot talk to the server" family (refused, closed, timed out); Redis
+    errors reach here only from code that cannot do without Redis."""
+    if isinstance(exc, DatabaseOperationalError | InterfaceError):
+        return "database"
+    if isinstance(exc, BROKER_DOWN_ERRORS):
+        return "redis"
+    return None
+
+
+def service_unavailable(dependency: str) -> OpsError:
+    return OpsError(
+        "service_unavailable",
+        gettext_lazy("A service this request needs is unavailable; try again shortly."),
+        status=503,
+        fields={"dependency": dependency},
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+def log_outage(request: Any, dependency: str, exc: BaseException) -> None:
+    """The one line an outage writes per request (Django's own error line
+    with its traceback is suppressed: ``_has_been_logged``)."""
+    log.warning(
+        "%s unavailable: %s %s answered 503 (%s: %s)",
+        dependency,
+        getattr(request, "method", ""),
+        getattr(request, "path", ""),
+        type(exc).__name__,
+        str(exc).strip().splitlines()[0] if str(exc).strip() else "",
+        extra={"dependency": dependency},
+    )
 
 
 def _flatten(detail: Any) -> Any:
@@ -133,6 +185,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             err.headers.setdefault("WWW-Authenticate", 'Bearer realm="molam-ops"')
     elif isinstance(exc, OpsError):
         err = exc
+    elif dependency := outage_dependency(exc):
+        log_outage(context["request"], dependency, exc)
+        err = service_unavailable(dependency)
+        response = Response(err.body(), status=err.status, headers=err.headers)
+        response._has_been_logged = True  # type: ignore[attr-defined]
+        return response
     else:
         return None  # a bug: Django's 500 handler below renders it
     return Response(err.body(), status=err.status, headers=err.headers)
@@ -173,7 +231,29 @@ def handler400(request: HttpRequest, exception: Exception) -> HttpResponse:
     )
 
 
+def outage_response(request: HttpRequest, exc: BaseException) -> HttpResponse:
+    """The 503 of an outage met outside a DRF view (logged here, once)."""
+    dependency = outage_dependency(exc) or "unknown"
+    log_outage(request, dependency, exc)
+    err = service_unavailable(dependency)
+    response: HttpResponse
+    if _is_api(request):
+        response = JsonResponse(err.body(), status=503)
+    else:  # no template: rendering one may need the database too
+        response = HttpResponse(
+            str(err.message), status=503, content_type="text/plain; charset=utf-8"
+        )
+    response["Retry-After"] = err.headers["Retry-After"]
+    response._has_been_logged = True  # type: ignore[attr-defined]
+    return response
+
+
 def handler500(request: HttpRequest) -> HttpResponse:
+    """Django calls it inside the ``except`` of the uncaught exception, so
+    ``sys.exc_info()`` says whether it was an outage (503) or a bug (500)."""
+    exc = sys.exc_info()[1]
+    if exc is not None and outage_dependency(exc):
+        return outage_response(request, exc)
     if _is_api(request):
         return JsonResponse(
             error_body("internal_error", _("Internal error; it has been logged.")),

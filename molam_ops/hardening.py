@@ -32,7 +32,7 @@ from rest_framework import exceptions
 
 from molam_ops.actions.context import ActionContext, RequestMeta
 from molam_ops.actions.ports import audit_sink
-from molam_ops.errors import OpsError
+from molam_ops.errors import OpsError, outage_dependency
 from molam_ops.identity import KNOWN_ROLES, Principal, decode_token, principal_from_user
 from molam_ops.lib.addresses import (
     Address,
@@ -143,8 +143,21 @@ def record_refusal(
                     **(details or {}),
                 },
             )
-    except Exception:
-        log.exception("could not audit the refusal %s of %s", error.code, ctx.actor_id)
+    except Exception as exc:
+        dependency = outage_dependency(exc)
+        if dependency is None:
+            log.exception(
+                "could not audit the refusal %s of %s", error.code, ctx.actor_id
+            )
+        else:  # an outage, not a bug: one line
+            log.warning(
+                "could not audit the refusal %s of %s: %s unavailable (%s)",
+                error.code,
+                ctx.actor_id,
+                dependency,
+                type(exc).__name__,
+                extra={"dependency": dependency},
+            )
 
 
 @contextmanager

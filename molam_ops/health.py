@@ -1,4 +1,4 @@
-"""``/healthz`` (the process answers) and ``/readyz`` (its dependencies do)."""
+"""``/healthz`` (the process answers) and ``/readyz`` (its database does)."""
 
 from __future__ import annotations
 
@@ -43,24 +43,20 @@ def check_redis() -> str | None:
 
 
 def readyz(request: HttpRequest) -> JsonResponse:
-    failing = {
-        name: [err]
-        for name, err in (("database", _check_database()), ("redis", check_redis()))
-        if err
-    }
-    if failing:
+    """503 only when the database does not answer: it holds every effect. A
+    Redis outage is reported (``"redis": "unreachable"``, and the
+    ``molam_ops_redis_up`` gauge) but keeps the pod in rotation (DESIGN §10):
+    actions work without it, and a whole fleet leaving rotation at once
+    would stop the freezes an incident needs."""
+    database = _check_database()
+    if database:
         body = error_body(
             "not_ready",
-            _("Not ready: %(deps)s unreachable.") % {"deps": ", ".join(failing)},
-            failing,
+            _("Not ready: %(deps)s unreachable.") % {"deps": "database"},
+            {"database": [database]},
         )
         return JsonResponse(body, status=503)
-    return JsonResponse(
-        {
-            "ok": True,
-            "checks": {
-                "database": "ok",
-                "redis": "ok" if settings.REDIS_URL else "not configured",
-            },
-        }
-    )
+    redis = "not configured"
+    if settings.REDIS_URL:
+        redis = "unreachable" if check_redis() else "ok"
+    return JsonResponse({"ok": True, "checks": {"database": "ok", "redis": redis}})

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from molam_ops.lib import rawsql
 from molam_ops.models import OutboxEvent
+from molam_ops.outages import BROKER_DOWN_ERRORS, redis_outage
 
 log = logging.getLogger(__name__)
 RELAY_LOCK_ID = 0x6F7574626F78  # "outbox"
@@ -48,7 +49,11 @@ class RedisStreamBus:
     def __init__(self, url: str, stream: str) -> None:
         import redis
 
-        self.client = redis.Redis.from_url(url)
+        # bounded: a Redis that does not answer fails the relay (retried at
+        # beat's next tick) instead of holding its lock for ever
+        self.client = redis.Redis.from_url(
+            url, socket_connect_timeout=5, socket_timeout=5
+        )
         self.stream = stream
 
     def publish(self, events: list[OutboxEvent]) -> None:
@@ -113,13 +118,28 @@ def nudge_relay() -> None:
     so its events need not wait for beat. A message per action would cost the
     broker one write per action; the relay clears the flag before reading,
     so no committed event is left behind. The task is found by name: the
-    kernel's tasks import this module, not the other way round."""
+    kernel's tasks import this module, not the other way round.
+
+    Never fails and never waits long: with the broker (Redis) down the
+    action stands, its events wait in the outbox, and beat relays them once
+    Redis is back. While this process knows Redis is down it does not try."""
     from celery import current_app
     from django.core.cache import cache
 
+    if settings.REDIS_URL and redis_outage.skip("broker"):
+        return
     try:
         if not cache.add(RELAY_QUEUED_FLAG, 1, timeout=30):
             return
-        current_app.tasks[RELAY_TASK].delay()
-    except Exception:  # beat relays anyway
-        log.warning("could not queue the outbox relay", exc_info=True)
+        if settings.REDIS_URL and redis_outage.skip("broker"):
+            return  # the cache just found Redis down: so is the broker
+        # CELERY_TASK_PUBLISH_RETRY_POLICY: one quick retry, then give up
+        current_app.tasks[RELAY_TASK].apply_async()
+    except Exception as exc:  # beat relays anyway
+        cache.delete(RELAY_QUEUED_FLAG)  # the next action tries again
+        down = settings.REDIS_URL and isinstance(exc, BROKER_DOWN_ERRORS)
+        if down and redis_outage.failed(exc, "broker"):
+            return  # the switch to the fallbacks was logged, once
+        log.warning(
+            "could not queue the outbox relay (%s: %s)", type(exc).__name__, exc
+        )

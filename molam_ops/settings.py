@@ -74,6 +74,9 @@ DATABASES = {
             "DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'molam_ops.sqlite3'}"
         ),
         conn_max_age=env.int("CONN_MAX_AGE", default=60),
+        # PostgreSQL: seconds to wait for a connection before the request
+        # answers 503 service_unavailable (libpq counts at least 2)
+        connect_timeout=env.int("DATABASE_CONNECT_TIMEOUT", default=3),
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -109,13 +112,24 @@ CELERY_IMPORTS = ["molam_ops.worker_metrics"]
 PROMETHEUS_EXPORT_MIGRATIONS = False
 
 # --- redis: broker, cache, channel layer ----------------------------------
+# Nothing an action changes lives in Redis (DESIGN §10): while it is down each
+# process uses a cache of its own (the rate limit counts per process, with
+# the same budget) and skips the relay's nudge and the KPI publication
+# (molam_ops/outages.py). REDIS_TIMEOUT_SECONDS bounds each wait for Redis
+# (connect and read) on a request's path; REDIS_RETRY_SECONDS is how often a
+# process that found it down tries it again.
 REDIS_URL = env.str("REDIS_URL", default="")
+REDIS_TIMEOUT_SECONDS = envconfig.interval(env, "REDIS_TIMEOUT_SECONDS", 0.5, most=10)
+REDIS_RETRY_SECONDS = envconfig.interval(env, "REDIS_RETRY_SECONDS", 2.0, most=60)
 # Keeps apart deployments (or test servers) that share one Redis database.
 CACHE_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", default="")
 CACHES = envconfig.caches(
-    REDIS_URL, key_prefix=CACHE_KEY_PREFIX, cache_dir=VAR_DIR / "cache"
+    REDIS_URL,
+    key_prefix=CACHE_KEY_PREFIX,
+    cache_dir=VAR_DIR / "cache",
+    timeout=REDIS_TIMEOUT_SECONDS,
 )
-CHANNEL_LAYERS = envconfig.channel_layers(REDIS_URL)
+CHANNEL_LAYERS = envconfig.channel_layers(REDIS_URL, timeout=REDIS_TIMEOUT_SECONDS)
 
 # --- celery -----------------------------------------------------------------
 # Every task is bounded, so "the longest task" is a number: a task past its
@@ -160,7 +174,12 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
     {
         "visibility_timeout": env.int(
             "BROKER_VISIBILITY_TIMEOUT", default=int(LONGEST_TASK_SECONDS) + 60
-        )
+        ),
+        "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+        # a Redis that accepts connections but does not answer would hold a
+        # publish for ever (kombu waits without limit by default); the
+        # consumer's BRPOP answers within 1 s
+        "socket_timeout": 5,
     }
     if REDIS_URL
     else {
@@ -170,6 +189,17 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
     }
 )
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# A task queued from a request (after its action committed) tries the broker
+# once more at once, then gives up (the caller logs it; beat's sweeps pick the
+# work up): Celery's default three retries cost 0.6 s against a broker that
+# is down, and apply_async(retry=False) about 6 s (kombu then waits for a
+# connection for broker_connection_timeout, retrying)
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.1,
+    "interval_max": 0.1,
+}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -417,13 +447,11 @@ STATIC_URL = "/static/"
 # The container image collects static files at build time outside var/, which
 # is a writable volume at run time (the image's root filesystem is read-only).
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "static")))
+# Content-hashed names (manage.py collectstatic writes the manifest; `make run`
+# and the image run it), so a release never serves a stale script.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {
-        "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
-        if not DEBUG
-        else "django.contrib.staticfiles.storage.StaticFilesStorage"
-    },
+    "staticfiles": {"BACKEND": "molam_ops.lib.staticfiles.HashedStaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = DEBUG or TESTING
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1_048_576)

@@ -108,6 +108,8 @@ def banner() -> str:
 
 def main() -> int:
     manage("migrate", "--noinput")
+    # the pages name the content-hashed static files of the manifest written here
+    manage("collectstatic", "--noinput", "--verbosity", "0")
     manage("seed_demo")
     manage("refresh_suggestions")
     env = metrics_env()  # after the seeding, which is not served traffic

@@ -19,3 +19,10 @@ TESTING = True
 # (tests/molam_ops/test_hardening_ratelimit.py) turn it back on.
 RATE_LIMIT_PER_MINUTE = 0
 RATE_LIMIT_ANONYMOUS_PER_MINUTE = 0
+# Pages rendered by the test client name the static files as they are, with
+# no collectstatic run first; tests/widgets/test_static_files.py collects and
+# checks the hashed names.
+STORAGES = {
+    **STORAGES,  # noqa: F405
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}

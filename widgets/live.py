@@ -42,6 +42,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from molam_ops.actions.context import ActionContext
+from molam_ops.outages import REDIS_DOWN_ERRORS, redis_outage
 from widgets import selectors
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,10 @@ def publish_summary(ctx: ActionContext | None = None) -> None:
     remote = layer is not None and not (
         loop is None and isinstance(layer, InMemoryChannelLayer)
     )  # an in-memory group has no member outside this process's hub
+    if remote and not isinstance(layer, InMemoryChannelLayer):
+        # Redis known down: other processes' sockets catch up at their
+        # next interval
+        remote = not redis_outage.skip("channel_layer")
     if loop is None and not remote:
         return
     # Sent from the loop that serves this process's sockets when there is one
@@ -84,12 +89,31 @@ _sending: set[asyncio.Future[None]] = set()
 
 
 async def _send(event_id: str) -> None:
+    message = {"type": "kpis.changed", "id": event_id}
     try:
-        await get_channel_layer().group_send(
-            GROUP, {"type": "kpis.changed", "id": event_id}
+        try:
+            await get_channel_layer().group_send(GROUP, message)
+        except REDIS_DOWN_ERRORS:
+            # a pooled connection from before a Redis restart fails once
+            await get_channel_layer().group_send(GROUP, message)
+    except Exception as exc:  # the sockets catch up at the next interval anyway
+        if isinstance(exc, REDIS_DOWN_ERRORS) and redis_outage.failed(
+            exc, "channel_layer"
+        ):
+            return  # the switch to the fallbacks was logged, once
+        log.warning(
+            "could not publish the KPI summary (%s: %s)", type(exc).__name__, exc
         )
-    except Exception:  # the sockets catch up at the next interval anyway
-        log.warning("could not publish the KPI summary", exc_info=True)
+
+
+def _layer_failed(exc: Exception, what: str) -> None:
+    """Redis down is logged once, when the process switches to its
+    fallbacks (molam_ops.outages), not at every retry of the loops here;
+    anything else with its traceback."""
+    if isinstance(exc, REDIS_DOWN_ERRORS):
+        redis_outage.failed(exc, "channel_layer")
+        return
+    log.warning(what, exc_info=True)
 
 
 class _Publisher:
@@ -209,8 +233,8 @@ class Hub:
                 if channel is not None:
                     try:
                         await layer.group_add(GROUP, channel)
-                    except Exception:  # Redis away: the interval refresh goes on
-                        log.warning("could not join the KPI group", exc_info=True)
+                    except Exception as exc:  # Redis away: the refresh goes on
+                        _layer_failed(exc, "could not join the KPI group")
                     if receiver is None or receiver.done():
                         receiver = asyncio.ensure_future(self._receive(channel, stop))
                 await asyncio.sleep(settings.KPI_LIVE_INTERVAL)
@@ -231,10 +255,10 @@ class Hub:
         while not stop.is_set():
             try:
                 message = await layer.receive(channel)
-            except Exception:  # Redis slow or away: listen again shortly
+            except Exception as exc:  # Redis slow or away: listen again shortly
                 if stop.is_set():
                     return
-                log.warning("KPI group receive failed", exc_info=True)
+                _layer_failed(exc, "KPI group receive failed")
                 await asyncio.sleep(0.5)
                 continue
             if message.get("type") == "kpis.changed":

@@ -8,5 +8,7 @@ urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("manifest.webmanifest", views.manifest, name="manifest"),
     path("sw.js", views.service_worker, name="service-worker"),
+    path("shell/", views.shell, name="shell"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("widgets/i18n/<str:lang>.json", views.js_catalog, name="widgets-i18n"),
 ]

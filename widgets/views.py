@@ -1,17 +1,26 @@
-"""The dashboard page (PWA shell) and what the web components load: the JS
-message catalogue, the web app manifest and the service worker."""
+"""The dashboard page, its offline shell, and what the web components load:
+the JS message catalogue, the web app manifest, the service worker and the
+site's icon."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    JsonResponse,
+)
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.templatetags.static import static
+from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
@@ -22,8 +31,6 @@ from molam_ops.identity import principal_from_user
 from widgets.selectors import kpi_summary_cached
 
 PREFERRED = ("XOF", "XAF", "USD", "EUR")
-# Bumped with the static files the service worker keeps for offline start.
-SHELL_VERSION = "molam-ops-shell-v2"
 ELEMENTS = (
     "balance",
     "freeze-button",
@@ -47,8 +54,10 @@ def shell_files() -> list[str]:
         "widgets/i18n.js",
         "widgets/signing.js",
         "widgets/icon.svg",
+        "widgets/icon-192.png",
     ]
     files += [f"widgets/elements/{name}.js" for name in ELEMENTS]
+    # static(): the content-hashed names, as the pages ask for them
     return [static(f) for f in files]
 
 
@@ -69,6 +78,24 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "principal": principal,
             "roles": sorted(principal.roles) if principal else [],
             "balance_currencies": currencies[:4] or ["USD"],
+            "languages": settings.LANGUAGES,
+        },
+    )
+
+
+@cache_control(no_cache=True)
+def shell(request: HttpRequest) -> HttpResponse:
+    """The dashboard without anything of an operator's (no name, roles,
+    balances chosen from the treasury, CSRF token): what the service worker
+    keeps and shows when a page is opened offline. Its widgets load once the
+    network is back, and the page then becomes the dashboard itself."""
+    return render(
+        request,
+        "widgets/dashboard.html",
+        {
+            "shell": True,
+            "roles": [],
+            "balance_currencies": list(PREFERRED),
             "languages": settings.LANGUAGES,
         },
     )
@@ -116,13 +143,29 @@ def manifest(request: HttpRequest) -> JsonResponse:
 
 
 def service_worker(request: HttpRequest) -> HttpResponse:
-    """Served from ``/sw.js`` so that its scope is the whole site."""
+    """Served from ``/sw.js`` so that its scope is the whole site. Its cache
+    is named after the hashed file names: a release that changes a file
+    changes this script, so browsers install it and drop the old cache."""
+    files = [reverse("shell"), *shell_files()]
+    listed = json.dumps(files)
+    version = hashlib.sha256(listed.encode()).hexdigest()[:16]
     response = render(
         request,
         "widgets/sw.js",
-        {"version": SHELL_VERSION, "files": json.dumps(shell_files())},
+        {
+            "version": f"molam-ops-shell-{version}",
+            "files": listed,
+            "shell": reverse("shell"),
+        },
         content_type="text/javascript",
     )
     response["Cache-Control"] = "no-cache"
     response["Service-Worker-Allowed"] = "/"
     return response
+
+
+@cache_control(max_age=86400, public=True)
+def favicon(request: HttpRequest) -> HttpResponseRedirect:
+    """``/favicon.ico``, which browsers ask for on pages naming no icon (the
+    admin's): the dashboard's icon, rather than a 404 in the console."""
+    return HttpResponseRedirect(static("widgets/icon-192.png"))

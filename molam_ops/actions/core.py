@@ -27,7 +27,7 @@ from molam_ops.actions import idempotency
 from molam_ops.actions.context import ActionContext, Outcome
 from molam_ops.actions.ports import audit_sink, ports
 from molam_ops.actions.registry import ActionSpec
-from molam_ops.errors import OpsError
+from molam_ops.errors import OpsError, outage_dependency
 from molam_ops.metrics import ACTION_DURATION, ACTION_REQUESTS
 from molam_ops.request_context import bind_action, unbind_action
 
@@ -129,6 +129,12 @@ def execute(
         # rolled back; the refusal is recorded and replayable
         refuse(ctx, target, exc, store=True)
     except Exception as exc:
+        if outage_dependency(exc):
+            # The database went away: nothing can be written, and if the
+            # COMMIT itself failed the effect may have committed, so the key
+            # stays reserved (a retry with it answers 409, never runs twice)
+            # and no "failed" row claims otherwise. The caller answers 503.
+            raise
         log.exception("action %s %s failed", spec.name, ctx.action_id)
         with transaction.atomic(durable=True):
             audit_sink().append(

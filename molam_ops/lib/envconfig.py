@@ -54,7 +54,9 @@ def interval(env: environ.Env, name: str, default: float, *, most: float) -> flo
     return value
 
 
-def database(config: dict[str, Any], *, conn_max_age: int) -> dict[str, Any]:
+def database(
+    config: dict[str, Any], *, conn_max_age: int, connect_timeout: int = 3
+) -> dict[str, Any]:
     """``env.db_url``'s dict, tuned per engine and timed by django-prometheus
     (its backends are Django's own with each cursor counted: django_db_*)."""
     engine = config["ENGINE"]
@@ -75,7 +77,13 @@ def database(config: dict[str, Any], *, conn_max_age: int) -> dict[str, Any]:
     else:
         # a connection per request costs about 5x the throughput
         config["CONN_MAX_AGE"] = conn_max_age
+        # a persistent connection broken by an outage is found unusable and
+        # replaced before the next request uses it
         config["CONN_HEALTH_CHECKS"] = True
+        # a server that does not answer fails the request (503) within the
+        # request's time, instead of hanging it in connect (libpq waits for
+        # ever by default)
+        config.setdefault("OPTIONS", {}).setdefault("connect_timeout", connect_timeout)
     config["ENGINE"] = {
         "django.db.backends.postgresql": "django_prometheus.db.backends.postgresql",
         "django.db.backends.sqlite3": "django_prometheus.db.backends.sqlite3",
@@ -187,32 +195,53 @@ def logging_config(level: str, fmt: str) -> dict[str, Any]:
     }
 
 
-def caches(redis_url: str, *, key_prefix: str, cache_dir: Path) -> dict[str, Any]:
+def caches(
+    redis_url: str, *, key_prefix: str, cache_dir: Path, timeout: float = 0.5
+) -> dict[str, Any]:
     """``CACHES``: Redis when there is one; else a file cache, shared by every
     local process (unlike locmem): the rate limit and the cached KPI summary
-    must agree between the web process and the worker."""
-    if redis_url:
-        # Django's, with one redis client per pool (molam_ops/cache.py)
-        backend, location = "molam_ops.cache.RedisCache", redis_url
-    else:
-        backend = "django.core.cache.backends.filebased.FileBasedCache"
-        location = str(cache_dir)
+    must agree between the web process and the worker.
+
+    Every Redis call waits at most ``timeout`` seconds to connect and to read:
+    the cache falls back to the process's own while Redis does not answer
+    (molam_ops/cache.py), and a request must not spend its time waiting."""
+    if not redis_url:
+        return {
+            "default": {
+                "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                "LOCATION": str(cache_dir),
+                "KEY_PREFIX": key_prefix,
+            }
+        }
     return {
-        "default": {"BACKEND": backend, "LOCATION": location, "KEY_PREFIX": key_prefix}
+        "default": {
+            # Django's, with one redis client per pool (molam_ops/cache.py)
+            "BACKEND": "molam_ops.cache.RedisCache",
+            "LOCATION": redis_url,
+            "KEY_PREFIX": key_prefix,
+            "OPTIONS": {"socket_connect_timeout": timeout, "socket_timeout": timeout},
+        }
     }
 
 
-def channel_layers(redis_url: str) -> dict[str, Any]:
+def channel_layers(redis_url: str, *, timeout: float = 0.5) -> dict[str, Any]:
     """``CHANNEL_LAYERS``: Redis when there is one; else in memory (one
     process: the development server)."""
     if not redis_url:
         return {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    host = {
+        "address": redis_url,
+        # receive() blocks in BZPOPMIN for 5 s (brpop_timeout); redis-py
+        # reads for 5 s by default, so every idle receive would time out on
+        # our side, drop the connection and log a warning
+        "socket_timeout": 15,
+        # but a Redis that is down is known at once: a publication after an
+        # action gives up instead of waiting
+        "socket_connect_timeout": timeout,
+    }
     return {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            # receive() blocks in BZPOPMIN for 5 s (brpop_timeout); redis-py
-            # reads for 5 s by default, so every idle receive would time out
-            # on our side, drop the connection and log a warning
-            "CONFIG": {"hosts": [{"address": redis_url, "socket_timeout": 15}]},
+            "CONFIG": {"hosts": [host]},
         }
     }

@@ -143,7 +143,9 @@ def execute_plan(
         "plans.plan.executing",
         {"plan_id": str(plan.id), "plan_type": plan.plan_type, "steps": len(rows)},
     )
-    transaction.on_commit(lambda: queue_plan(plan.id))
+    # robust: the action has committed; with the broker down the answer
+    # stands and beat takes the idle plan up (plans/execution/takeup.py)
+    transaction.on_commit(lambda: queue_plan(plan.id), robust=True)
     return Outcome(
         target={"plan_id": str(plan.id), "plan_type": plan.plan_type},
         resource={"plan": _plan_json(plan, ctx)},
@@ -293,7 +295,9 @@ def execute_stuck_plan(
     for item in review:
         _settle(ctx, plan, item)
     plan = progress.refresh_details(plan.id)
-    transaction.on_commit(lambda: queue_plan(plan.id))
+    # robust: the action has committed; with the broker down the answer
+    # stands and beat takes the idle plan up (plans/execution/takeup.py)
+    transaction.on_commit(lambda: queue_plan(plan.id), robust=True)
     return Outcome(
         target={"plan_id": str(plan.id), "plan_type": plan.plan_type},
         resource={"plan": _plan_json(plan, ctx)},

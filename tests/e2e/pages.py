@@ -45,9 +45,29 @@ def login(browser: Any, server: Server, user: str, **context: Any) -> Any:
 
 
 def console_error(page: Any, msg: Any) -> None:
-    # the admin's login page has no icon: the browser's /favicon.ico is a 404
-    if msg.type == "error" and not msg.location.get("url", "").endswith("/favicon.ico"):
+    if msg.type == "error":
         page.console_errors.append(msg.text)
+
+
+def widget_states(page: Any) -> dict[str, list[str]]:
+    """Each widget tag's instances' data-state."""
+    return {
+        tag: page.eval_on_selector_all(tag, "els => els.map(e => e.dataset.state)")
+        for tag in WIDGETS
+    }
+
+
+def wait_states(page: Any, states: tuple[str, ...], timeout: float = 10_000) -> None:
+    """Until every instance of every widget is in one of ``states``."""
+    page.wait_for_function(
+        """([tags, states]) => tags.every(tag => {
+                const els = [...document.querySelectorAll(tag)];
+                return els.length > 0
+                    && els.every(e => states.includes(e.dataset.state));
+            })""",
+        arg=[list(WIDGETS), list(states)],
+        timeout=timeout,
+    )
 
 
 def wait_loaded(page: Any) -> None:

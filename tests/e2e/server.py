@@ -71,6 +71,8 @@ def live_server(var_dir: Path, **extra_env: str) -> Iterator[Server]:
     env.pop("DJANGO_SETTINGS_MODULE", None)
     server = Server(url=f"http://127.0.0.1:{port}", port=port, env=env)
     server.manage("migrate", "--noinput")
+    # as `make run` and the image do: the pages name the hashed static files
+    server.manage("collectstatic", "--noinput", "--verbosity", "0")
     server.manage("seed_demo", "--payouts", "200")
     server.manage("refresh_suggestions")
     log = (var_dir / "server.log").open("w")

@@ -98,9 +98,11 @@ def pending_freeze(server: Server) -> str:
 def count_frames(page: Any) -> None:
     """window.__frames: how many live summaries reached the page's widgets."""
     page.evaluate(
-        """async () => {
-            const index = document.querySelector('script[src$="index.js"]').src;
-            const live = await import(new URL('live.js', index));
+        r"""async () => {
+            // the page's own module: its hashed name, as index.js imports it
+            const url = performance.getEntriesByType('resource').map(e => e.name)
+                .find(name => /\/widgets\/live\.[0-9a-f]{12}\.js$/.test(name));
+            const live = await import(url);
             window.__frames = 0;
             live.subscribe(() => window.__frames++);
         }"""
@@ -566,3 +568,32 @@ def test_a_retried_signature_keeps_its_idempotency_key(
     notice.wait_for(timeout=5_000)
     assert notice.inner_text() == "Signed: 1 of 2 signatures, by fatou."
     assert len(keys) == 2 and keys[0] == keys[1], keys
+
+
+def test_inbox_reads_again_when_the_network_returns(
+    browser: Any, server: Server, pages: list[Any]
+) -> None:
+    no_global_freeze(server)
+    bruno = open_as(browser, server, pages, "bruno", service_workers="block")
+    bruno.allowed_console = ("Failed to load resource",)
+    blocked = {"on": True}
+
+    def approvals(route: Any) -> None:
+        if blocked["on"]:
+            route.abort("internetdisconnected")
+        else:
+            route.continue_()
+
+    bruno.route(re.compile(r"/api/ops/(pending-)?approvals\?"), approvals)
+    approval_id = pending_freeze(server)  # the revision moves: the inbox reads
+    inbox = bruno.locator(INBOX)
+    inbox.locator(".load-error [role=alert]").wait_for(timeout=10_000)
+    assert (
+        "Could not refresh the requests." in inbox.locator(".load-error").inner_text()
+    )
+    # the network drops and returns; nothing else changes (same revision)
+    bruno.context.set_offline(True)
+    blocked["on"] = False
+    bruno.context.set_offline(False)
+    inbox.locator(f'.to-sign [data-approval="{approval_id}"]').wait_for(timeout=10_000)
+    assert inbox.locator(".load-error").inner_text() == ""

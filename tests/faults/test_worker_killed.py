@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import signal
 import sqlite3
 import subprocess
@@ -35,6 +34,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 
+from tests.faults.stack import report
 from tests.served import ROOT, base_env
 from tests.servers import OwnPostgres, own_postgres, own_redis
 
@@ -152,7 +152,7 @@ def wait(check: Callable[[], bool], seconds: float, what: str, logs: Path) -> fl
 
 @pytest.mark.redis
 def test_a_killed_worker_is_replaced_and_beat_resumes_the_plan_exactly_once(
-    tmp_path: Path, database: tuple[str, Path | None], capsys: Any
+    tmp_path: Path, database: tuple[str, Path | None]
 ) -> None:
     db_url, sqlite_path = database
     var_dir = tmp_path / "var"
@@ -204,7 +204,7 @@ def test_a_killed_worker_is_replaced_and_beat_resumes_the_plan_exactly_once(
                     except subprocess.TimeoutExpired:
                         proc.kill()
                         proc.wait()
-    _report(figures, capsys)
+    report("worker_killed", figures)
     assert figures["redelivered_effects"] == 0, figures
 
 
@@ -372,20 +372,3 @@ def _check(
     assert taken_up == (1 if orphan else 0), figures
     assert resumed_at - killed_at < RESUME_DEADLINE
     return figures
-
-
-def _report(figures: dict[str, Any], capsys: Any) -> None:
-    row = (
-        "fault={fault} db={database} faults_injected={faults_injected}"
-        " steps={steps} steps_run_twice={steps_run_twice} (target 0)"
-        " steps_lost={steps_lost} (target 0)"
-        " time_to_recover={time_to_recover_s}s (lease {lease_s}s)"
-        " taken_up_by_beat={taken_up_by_beat}"
-        " redelivered_effects={redelivered_effects} (target 0)".format(**figures)
-    )
-    with capsys.disabled():  # on the terminal even when pytest captures
-        sys.stdout.write(f"\n{row}\n")
-    path = os.environ.get("FAULT_REPORT")
-    if path:
-        with open(path, "a") as out:
-            out.write(json.dumps(figures, sort_keys=True) + "\n")

@@ -78,6 +78,14 @@ export async function request(method, path, { body, key, raw } = {}) {
 
 export const get = (path) => request("GET", path);
 
+// The wait before retry number `attempt` (0, 1, …) of something that failed:
+// 1 s doubling to at most 30 s, each spread ±25% so that many pages (or
+// widgets) coming back together do not all ask at the same instant.
+export function backoff(attempt) {
+  const base = Math.min(1000 * 2 ** Math.min(attempt, 5), 30000);
+  return Math.round(base * (0.75 + Math.random() * 0.5));
+}
+
 // One operator intent (a confirmed freeze, a retry batch): the same key for
 // every retry of the same body; a changed body is a new intent.
 export class Intent {

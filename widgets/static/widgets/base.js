@@ -1,8 +1,25 @@
 // What every Molam widget shares: an open shadow root with one stylesheet,
 // escaping, the loading/ready/error/empty states (reflected in the host's
-// data-state attribute), the message line, and the §6 error display.
+// data-state attribute), the message line, the §6 error display, and
+// healing: a widget that could not load tries again by itself.
 
+import { backoff } from "./api.js";
 import { gettext, ready } from "./i18n.js";
+import { onReconnect } from "./live.js";
+
+// The widgets showing "Could not load" now. Each retries after a growing
+// delay (api.js backoff), and all of them at once when the browser is online
+// again or the KPI socket is back: both say the server is reachable. Then
+// every widget's back() runs too: a loaded widget whose last read of its own
+// failed (shown, or kept quiet) reads again.
+const failing = new Set();
+const connected = new Set();
+function healAll() {
+  for (const element of [...failing]) element.heal();
+  for (const element of connected) element.back();
+}
+window.addEventListener("online", healAll);
+onReconnect(healAll);
 
 const CSS = `
 :host { display: block; font: inherit; color: var(--molam-fg, #1f2937); }
@@ -107,6 +124,7 @@ export class MolamElement extends HTMLElement {
   }
 
   async connectedCallback() {
+    connected.add(this);
     this.setState("loading");
     this.paint(`<div class="card" aria-busy="true"><span class="visually-hidden">${esc(gettext("Loading…"))}</span>
       <div class="skeleton" style="width:40%"></div><div class="skeleton tall"></div>
@@ -118,10 +136,19 @@ export class MolamElement extends HTMLElement {
   disconnectedCallback() {
     if (this.unsubscribe) this.unsubscribe();
     this.unsubscribe = null;
+    this.stopHealing();
+    connected.delete(this);
   }
+
+  // The network or the socket is back (see healAll); nothing by default.
+  back() {}
 
   setState(state) {
     this.dataset.state = state;
+    if (state !== "error") {
+      this.stopHealing();
+      this.healAttempts = 0; // loaded: the next failure starts at 1 s again
+    }
   }
 
   paint(html) {
@@ -143,13 +170,33 @@ export class MolamElement extends HTMLElement {
       <p class="message error" role="alert">${esc(text)}</p></section>`);
   }
 
-  // Could not load: the reason and a retry button.
+  // Could not load: the reason and a retry button; `retry` also runs by
+  // itself (heal). A retry that fails again calls failed() again, and waits
+  // longer before the next; one that succeeds paints another state.
   failed(title, err, retry) {
     this.setState("error");
     this.paint(`<section class="card" aria-label="${esc(title)}"><h2>${esc(title)}</h2>
       <p class="message error" role="alert">${esc(gettext("Could not load this widget."))} ${esc(errorText(err))}</p>
       <div class="actions"><button type="button" class="retry">${esc(gettext("Retry"))}</button></div></section>`);
-    this.$(".retry").addEventListener("click", retry);
+    this.retry = retry;
+    this.$(".retry").addEventListener("click", () => this.heal());
+    this.stopHealing();
+    failing.add(this);
+    this.healTimer = setTimeout(() => this.heal(), backoff(this.healAttempts || 0));
+    this.healAttempts = (this.healAttempts || 0) + 1;
+  }
+
+  // Run the retry of the failure shown now, once.
+  heal() {
+    if (!failing.has(this)) return;
+    this.stopHealing();
+    this.retry();
+  }
+
+  stopHealing() {
+    failing.delete(this);
+    clearTimeout(this.healTimer);
+    this.healTimer = null;
   }
 }
 

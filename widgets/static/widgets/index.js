@@ -1,5 +1,5 @@
 // Every Molam Ops widget: <script type="module" src=".../static/widgets/index.js">
-// then use the elements in any page (or import one element file alone).
+// then use the elements in any page (or load one element file alone).
 export { configure } from "./api.js";
 import "./elements/balance.js";
 import "./elements/freeze-button.js";

@@ -1,18 +1,22 @@
 // The KPI summary, shared by every widget of the page: pushed by the socket
 // /ws/kpis/ when it changes; while the socket is down, GET
 // /api/metrics/summary every refreshInterval (the smallest asked for) and
-// reconnect with a growing delay.
+// reconnect after a growing delay (api.js backoff) — at once when the
+// browser says it is online again.
 
-import { baseUrl, get, token } from "./api.js";
+import { backoff, baseUrl, get, token } from "./api.js";
 
 const subscribers = new Set();
+const reconnectListeners = new Set();
 let summary = null;
 let error = null;
 let socket = null;
 let live = false;
 let pollTimer = null;
-let retryDelay = 1000;
+let pollEvery = null;
+let attempts = 0;
 let reconnectTimer = null;
+let inFlight = null;
 
 function notify() {
   for (const sub of subscribers) sub.callback({ summary, error, live });
@@ -24,22 +28,36 @@ function interval() {
   return Number.isFinite(smallest) ? smallest : 30000;
 }
 
-export async function refresh() {
-  try {
-    summary = (await get("/api/metrics/summary")).body.summary;
-    error = null;
-  } catch (err) {
-    error = err;
+// One read at a time: widgets retrying together share it.
+export function refresh() {
+  if (!inFlight) {
+    inFlight = (async () => {
+      try {
+        summary = (await get("/api/metrics/summary")).body.summary;
+        error = null;
+      } catch (err) {
+        error = err;
+      } finally {
+        inFlight = null;
+      }
+      notify();
+    })();
   }
-  notify();
+  return inFlight;
 }
 
 function startPolling() {
   stopPolling();
+  pollEvery = interval();
   pollTimer = setTimeout(async function tick() {
     await refresh();
-    if (!live && subscribers.size) pollTimer = setTimeout(tick, interval());
-  }, interval());
+    if (!live && subscribers.size) {
+      pollEvery = interval();
+      pollTimer = setTimeout(tick, pollEvery);
+    } else {
+      pollTimer = null;
+    }
+  }, pollEvery);
 }
 
 function stopPolling() {
@@ -56,6 +74,7 @@ function connect() {
     socket = new WebSocket(url, protocols);
   } catch (err) {
     socket = null;
+    startPolling();
     scheduleReconnect();
     return;
   }
@@ -67,12 +86,14 @@ function connect() {
       return;
     }
     if (message.type === "summary") {
+      const back = !live;
       live = true;
-      retryDelay = 1000;
+      attempts = 0;
       stopPolling();
       summary = message.summary;
       error = null;
       notify();
+      if (back) for (const listener of reconnectListeners) listener();
     }
   });
   socket.addEventListener("close", (event) => {
@@ -93,9 +114,19 @@ function scheduleReconnect() {
   reconnectTimer = setTimeout(() => {
     reconnectTimer = null;
     connect();
-  }, retryDelay);
-  retryDelay = Math.min(retryDelay * 2, 30000);
+  }, backoff(attempts++));
 }
+
+// Back online: try the socket now rather than at the end of its backoff,
+// and read the summary meanwhile.
+window.addEventListener("online", () => {
+  if (!subscribers.size) return;
+  attempts = 0;
+  if (reconnectTimer) clearTimeout(reconnectTimer);
+  reconnectTimer = null;
+  if (!socket) connect();
+  if (!live) refresh();
+});
 
 // Ask the socket for the latest summary (or fetch it when polling).
 export function requestRefresh() {
@@ -106,6 +137,13 @@ export function requestRefresh() {
   }
 }
 
+// `listener()` each time the socket (re)starts pushing summaries; returns
+// the function that stops it.
+export function onReconnect(listener) {
+  reconnectListeners.add(listener);
+  return () => reconnectListeners.delete(listener);
+}
+
 export function subscribe(callback, { refreshInterval = 30000 } = {}) {
   const sub = { callback, refreshInterval: Math.max(1000, Number(refreshInterval) || 30000) };
   subscribers.add(sub);
@@ -114,6 +152,8 @@ export function subscribe(callback, { refreshInterval = 30000 } = {}) {
     connect();
     if (!summary) refresh(); // do not wait for the socket to say hello
   }
+  // polling already: a widget asking more often is served from now on
+  if (pollTimer && sub.refreshInterval < pollEvery) startPolling();
   return () => {
     subscribers.delete(sub);
     if (!subscribers.size && socket) socket.close(1000);

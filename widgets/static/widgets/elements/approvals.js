@@ -65,6 +65,11 @@ class MolamApprovals extends MolamElement {
     clearInterval(this.timer);
   }
 
+  // Back online: the requests again, if their last read failed.
+  back() {
+    if (this.error && this.toSign) this.load();
+  }
+
   // One read at a time; a change seen meanwhile reads again after it.
   async load() {
     if (this.loading) {

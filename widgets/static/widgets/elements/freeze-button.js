@@ -48,6 +48,11 @@ class MolamFreezeButton extends MolamElement {
     clearInterval(this.timer);
   }
 
+  // Back online: the waiting request again, if its last read failed.
+  back() {
+    if (this.pendingFailed) this.loadPending();
+  }
+
   // The global freeze waiting for signatures, if any; one read at a time.
   async loadPending() {
     if (this.loadingPending) {
@@ -57,12 +62,14 @@ class MolamFreezeButton extends MolamElement {
     this.loadingPending = true;
     try {
       const open = await pending({ action_type: "freeze_payouts" });
+      this.pendingFailed = false;
       const waiting = open.find((a) => a.target?.scope === "global") || null;
       // what was said about the previous request no longer applies
       if (waiting?.id !== this.pending?.id) this.outcome = "";
       this.pending = waiting;
     } catch (err) {
-      // what was shown stays; the next revision reads again
+      // what was shown stays; the next revision (or back()) reads again
+      this.pendingFailed = true;
     } finally {
       this.loadingPending = false;
     }

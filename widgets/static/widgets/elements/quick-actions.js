@@ -1,5 +1,5 @@
 // <molam-quick-actions>: retry failed payouts in batch, regenerate a
-// settlement report, force a reconciliation, export the audit log; each
+// settlement report, force a reconciliation, download the audit log; each
 // confirmed, each reporting its outcome.
 
 import { Intent, me, request, runAction } from "../api.js";
