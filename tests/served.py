@@ -4,6 +4,7 @@ and stopped, and its first answer awaited."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -18,6 +19,27 @@ from molam_ops.identity import ensure_dev_keypair
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+
+
+def run_local_argv(port: int, env: dict[str, str]) -> list[str]:
+    """The web server's command line as ``make run`` builds it."""
+    spec = importlib.util.spec_from_file_location(
+        "run_local", ROOT / "scripts" / "run_local.py"
+    )
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return list(module.web_argv(str(port), env))
+
+
+def gunicorn_argv(port: int, env: dict[str, str]) -> list[str]:
+    """The web server's command line as production runs it (one worker)."""
+    return [
+        str(BIN / "gunicorn"),
+        *("-c", str(ROOT / "gunicorn.conf.py"), "molam_ops.asgi:application"),
+        *("-k", "uvicorn_worker.UvicornWorker", "-w", "1"),
+        *("-b", f"127.0.0.1:{port}"),
+    ]
 
 
 def base_env(var_dir: Path, db: Path) -> dict[str, str]:

@@ -6,11 +6,9 @@ and one within the head bound but over the app's is the app's §6 431."""
 from __future__ import annotations
 
 import http.client
-import importlib.util
 import json
 import shutil
 import socket
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,28 +16,14 @@ import pytest
 
 from molam_ops.tokens import mint
 from tests.helpers import free_port
-from tests.served import ROOT, base_env, manage, running, wait_for
-
-BIN = Path(sys.executable).parent
-
-
-def run_local_argv(port: int, env: dict[str, str]) -> list[str]:
-    spec = importlib.util.spec_from_file_location(
-        "run_local", ROOT / "scripts" / "run_local.py"
-    )
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return list(module.web_argv(str(port), env))
-
-
-def gunicorn_argv(port: int, env: dict[str, str]) -> list[str]:
-    return [
-        str(BIN / "gunicorn"),
-        *("-c", str(ROOT / "gunicorn.conf.py"), "molam_ops.asgi:application"),
-        *("-k", "uvicorn_worker.UvicornWorker", "-w", "1"),
-        *("-b", f"127.0.0.1:{port}"),
-    ]
+from tests.served import (
+    base_env,
+    gunicorn_argv,
+    manage,
+    run_local_argv,
+    running,
+    wait_for,
+)
 
 
 @pytest.fixture(scope="module")

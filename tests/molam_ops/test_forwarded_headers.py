@@ -12,7 +12,6 @@ from that file.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 import sqlite3
@@ -30,9 +29,10 @@ import pytest
 from molam_ops.tokens import mint
 from tests.helpers import free_port
 from tests.served import (
-    BIN,
     ROOT,
     base_env,
+    gunicorn_argv,
+    run_local_argv,
     running,
     wait_for,
 )
@@ -83,25 +83,6 @@ class Served:
                 "SELECT ip, details FROM ops_actions_log WHERE status = 'rejected'"
             ).fetchall()
         return [(ip, json.loads(details)) for ip, details in rows]
-
-
-def run_local_argv(port: int, env: dict[str, str]) -> list[str]:
-    spec = importlib.util.spec_from_file_location(
-        "run_local", ROOT / "scripts" / "run_local.py"
-    )
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return list(module.web_argv(str(port), env))
-
-
-def gunicorn_argv(port: int, env: dict[str, str]) -> list[str]:
-    return [
-        str(BIN / "gunicorn"),
-        *("-c", str(ROOT / "gunicorn.conf.py"), "molam_ops.asgi:application"),
-        *("-k", "uvicorn_worker.UvicornWorker", "-w", "1"),
-        *("-b", f"127.0.0.1:{port}"),
-    ]
 
 
 LAUNCHERS = {"gunicorn": gunicorn_argv, "make run": run_local_argv}
