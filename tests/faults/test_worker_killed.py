@@ -35,7 +35,7 @@ import pytest
 from django.conf import settings
 
 from tests.faults.stack import report
-from tests.served import ROOT, base_env
+from tests.served import ROOT, base_env, stop
 from tests.servers import OwnPostgres, own_postgres, own_redis
 
 CELERY = str(Path(sys.executable).with_name("celery"))
@@ -197,13 +197,7 @@ def test_a_killed_worker_is_replaced_and_beat_resumes_the_plan_exactly_once(
             )
         finally:
             for proc in procs:
-                if proc.poll() is None:
-                    proc.terminate()
-                    try:
-                        proc.wait(timeout=15)
-                    except subprocess.TimeoutExpired:
-                        proc.kill()
-                        proc.wait()
+                stop(proc, timeout=15)
     report("worker_killed", figures)
     assert figures["redelivered_effects"] == 0, figures
 

@@ -35,6 +35,7 @@ from plans.models import Plan, PlanStep
 from tests.factories import TreasuryAccountFactory
 from tests.helpers import redis_url
 from tests.plans.test_execute_plan_support import execute, make_plan, transfer
+from tests.served import stop
 
 ROOT = Path(__file__).resolve().parents[2]
 CELERY = str(Path(sys.executable).with_name("celery"))
@@ -148,13 +149,7 @@ def start_worker(tmp_path: Path) -> Iterator[Callable[[str], subprocess.Popen[by
 
     yield start
     for proc in procs:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop(proc, timeout=15)
     connection.close()  # the flush that follows must not wait on our reads
 
 
