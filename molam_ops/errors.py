@@ -176,6 +176,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 
         # refused before DRF's throttles run; counted on the address instead
         exc = throttle_unauthenticated(context["request"]) or exc
+    dependency = outage_dependency(exc)
     if isinstance(exc, exceptions.APIException):
         err = from_drf(exc)
         if isinstance(
@@ -185,15 +186,15 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             err.headers.setdefault("WWW-Authenticate", 'Bearer realm="molam-ops"')
     elif isinstance(exc, OpsError):
         err = exc
-    elif dependency := outage_dependency(exc):
+    elif dependency:
         log_outage(context["request"], dependency, exc)
         err = service_unavailable(dependency)
-        response = Response(err.body(), status=err.status, headers=err.headers)
-        response._has_been_logged = True  # type: ignore[attr-defined]
-        return response
     else:
         return None  # a bug: Django's 500 handler below renders it
-    return Response(err.body(), status=err.status, headers=err.headers)
+    response = Response(err.body(), status=err.status, headers=err.headers)
+    if dependency:  # logged above, once: Django's own line is not added
+        response._has_been_logged = True  # type: ignore[attr-defined]
+    return response
 
 
 def _is_api(request: HttpRequest) -> bool:

@@ -33,19 +33,18 @@ def ascii_only(data: Any) -> bool:
     return not isinstance(data, str) or data.isascii()
 
 
-class AsciiDecimalField(serializers.DecimalField):
+class _AsciiDigits(serializers.Field):  # type: ignore[type-arg]
+    """A number field refusing text with a character outside ASCII."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not ascii_only(data):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class AsciiDecimalField(_AsciiDigits, serializers.DecimalField):
     """DRF's DecimalField taking ASCII digits only (:func:`ascii_only`)."""
 
-    def to_internal_value(self, data: Any) -> Any:
-        if not ascii_only(data):
-            self.fail("invalid")
-        return super().to_internal_value(data)
 
-
-class AsciiIntegerField(serializers.IntegerField):
+class AsciiIntegerField(_AsciiDigits, serializers.IntegerField):
     """DRF's IntegerField taking ASCII digits only (:func:`ascii_only`)."""
-
-    def to_internal_value(self, data: Any) -> Any:
-        if not ascii_only(data):
-            self.fail("invalid")
-        return super().to_internal_value(data)
