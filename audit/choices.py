@@ -7,3 +7,15 @@ class ActionStatus(models.TextChoices):
     REJECTED = "rejected"
     EXECUTED = "executed"
     FAILED = "failed"
+
+
+class JobKind(models.TextChoices):
+    VERIFY = "verify"
+    EXPORT = "export"
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"

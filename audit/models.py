@@ -6,7 +6,7 @@ import uuid
 
 from django.db import models
 
-from audit.choices import ActionStatus
+from audit.choices import ActionStatus, JobKind, JobStatus
 
 
 class OpsActionLog(models.Model):
@@ -46,3 +46,44 @@ class OpsActionLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.seq} {self.action_type} {self.status} by {self.actor_id}"
+
+
+class AuditJob(models.Model):
+    """An export or a chain verification too long for a request, run by a
+    worker (audit/jobs.py). Not part of the trail: jobs are deleted, with
+    their result file, once ``expires_at`` has passed.
+
+    ``params`` holds what the request asked (``format``, ``filters``,
+    ``full``) and the last ``seq`` it could see (``until_seq``), so the
+    result is the log as it stood at the request. ``total`` is an estimate
+    until the job is done.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kind = models.CharField(max_length=16, choices=JobKind.choices)
+    params = models.JSONField(default=dict)
+    status = models.CharField(
+        max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED
+    )
+    progress = models.BigIntegerField(default=0)
+    total = models.BigIntegerField(null=True)
+    result_file = models.CharField(max_length=255, blank=True, default="")
+    error = models.TextField(blank=True, default="")
+    requested_by = models.CharField(max_length=255)
+    created_at = models.DateTimeField()
+    started_at = models.DateTimeField(null=True)
+    finished_at = models.DateTimeField(null=True)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "audit_jobs"
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(
+                fields=["requested_by", "created_at"], name="audit_job_owner_idx"
+            ),
+            models.Index(fields=["expires_at"], name="audit_job_expiry_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.id} {self.status}"

@@ -13,12 +13,17 @@ from django.utils import timezone
 from audit.chain import GENESIS, row_hash
 from audit.models import OpsActionLog
 from audit.serializers import audit_row
+from molam_ops import outbox
 from molam_ops.actions.context import ActionContext
 from molam_ops.lib import rawsql
 
 # Serializes appends on PostgreSQL so each row links to the one before it; on
 # SQLite the IMMEDIATE transaction already holds the only write lock.
 CHAIN_LOCK_ID = 0x61756469740A  # "audit"
+# Every row goes to the central Audit Service through the outbox, in the
+# row's own transaction: the relay publishes in outbox order, which under the
+# chain lock is seq order, so the service can check the chain as it receives.
+ROW_TOPIC = "ops.audit.row"
 
 
 def _json(value: dict[str, Any]) -> dict[str, Any]:
@@ -40,8 +45,9 @@ def append_row(
     user_agent: str = "",
     request_id: str = "",
 ) -> OpsActionLog:
-    """Append one chained row. Must run inside the caller's transaction, which
-    holds the chain lock until it commits."""
+    """Append one chained row, and its copy for the Audit Service to the
+    outbox. Must run inside the caller's transaction, which holds the chain
+    lock until it commits."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_ID])
@@ -70,6 +76,7 @@ def append_row(
     # append-only and on every action's path: the INSERT is built once
     # (no model signals or save() override here to skip)
     rawsql.insert(row)
+    outbox.add(ROW_TOPIC, audit_row(row), action_id=action_id)
     return row
 
 

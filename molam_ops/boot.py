@@ -36,12 +36,16 @@ def load_settings() -> None:
 def prepare_directories() -> None:
     """Make the writable directories the settings name, if missing: var/ (the
     SQLite file, the beat schedule, development keys), the static root (the
-    web process serves it), the filesystem broker's folders and the
-    Prometheus multi-process directory (prometheus_client writes there from
-    the first metric on). Idempotent."""
+    web process serves it), the audit jobs' result files (audit/jobs.py), the
+    filesystem broker's folders and the Prometheus multi-process directory
+    (prometheus_client writes there from the first metric on). Idempotent."""
     from django.conf import settings
 
-    folders = [Path(settings.VAR_DIR), Path(settings.STATIC_ROOT)]
+    folders = [
+        Path(settings.VAR_DIR),
+        Path(settings.STATIC_ROOT),
+        Path(settings.AUDIT_JOB_DIR),
+    ]
     if settings.CELERY_BROKER_URL.startswith("filesystem:"):
         options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
         folders += [Path(options[k]) for k in ("data_folder_in", "control_folder")]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from datetime import timedelta
 from typing import Any, Protocol
 
 from django.conf import settings
@@ -25,6 +26,7 @@ from molam_ops.outages import BROKER_DOWN_ERRORS, redis_outage
 log = logging.getLogger(__name__)
 RELAY_LOCK_ID = 0x6F7574626F78  # "outbox"
 BATCH = 500
+PURGE_BATCH = 5000
 
 
 def add(topic: str, payload: dict[str, Any], *, action_id: uuid.UUID | None) -> None:
@@ -107,6 +109,19 @@ def relay(bus: Bus | None = None, *, batch: int = BATCH) -> int:
         sent += len(events)
         if len(events) < batch:
             return sent
+
+
+def purge_sent() -> int:
+    """Delete events the bus acknowledged more than OUTBOX_RETENTION_HOURS
+    ago (every audit row is an event: kept, the outbox would grow with the
+    log); unsent events are never deleted. Returns how many went."""
+    cutoff = timezone.now() - timedelta(hours=settings.OUTBOX_RETENTION_HOURS)
+    old = OutboxEvent.objects.filter(sent_at__lt=cutoff)
+    deleted = 0
+    while ids := list(old.values_list("id", flat=True)[:PURGE_BATCH]):
+        # a statement per batch: no long transaction holding the relay back
+        deleted += OutboxEvent.objects.filter(id__in=ids).delete()[0]
+    return deleted
 
 
 RELAY_QUEUED_FLAG = "molam_ops:outbox-relay-queued"

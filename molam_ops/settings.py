@@ -238,6 +238,8 @@ CELERY_BEAT_SCHEDULE = {  # name: task, every so many seconds
         ("expire-approvals", "approvals.tasks.expire_approvals", 60.0),
         ("expire-controls", "controls.tasks.expire_controls", 30.0),
         ("purge-idempotency-keys", "molam_ops.tasks.purge_idempotency_keys", 3600.0),
+        ("purge-outbox", "molam_ops.tasks.purge_outbox", 3600.0),
+        ("purge-audit-jobs", "audit.tasks.purge_audit_jobs", 600.0),
         (
             "requeue-generating-plans",
             "plans.tasks.requeue_generating_plans",
@@ -260,6 +262,18 @@ CELERY_BEAT_SCHEDULE = {  # name: task, every so many seconds
         ),
     ]
 }
+
+# --- audit jobs (audit/jobs.py) ---------------------------------------------
+# A request holds a web worker for no longer than about a second: an export or
+# a chain verification over more than AUDIT_SYNC_MAX_ROWS rows runs as a job
+# on a worker, its result a file under AUDIT_JOB_DIR that beat deletes with
+# the job AUDIT_JOB_TTL_HOURS after it ended. The directory must be shared by
+# the web and worker processes (a volume in Kubernetes).
+AUDIT_SYNC_MAX_ROWS = env.int("AUDIT_SYNC_MAX_ROWS", default=10_000)
+check(AUDIT_SYNC_MAX_ROWS >= 0, "AUDIT_SYNC_MAX_ROWS must be >= 0")
+AUDIT_JOB_DIR = Path(env.str("AUDIT_JOB_DIR", default=str(VAR_DIR / "audit-jobs")))
+AUDIT_JOB_TTL_HOURS = env.int("AUDIT_JOB_TTL_HOURS", default=24)
+check(AUDIT_JOB_TTL_HOURS >= 1, "AUDIT_JOB_TTL_HOURS must be >= 1")
 
 # --- identity (DESIGN §4) ---------------------------------------------------
 MOLAM_ID_JWT_PUBLIC = secret("MOLAM_ID_JWT_PUBLIC") or ""
@@ -395,6 +409,10 @@ PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default=f"http://127.0.0.1:{PORT}")
 )
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=48)
 EVENT_BUS_STREAM = env.str("EVENT_BUS_STREAM", default="molam.ops.events")
+# Sent events are kept this long (replays, inspection), then beat deletes them:
+# every audit row is an event, so the outbox would otherwise grow with the log.
+OUTBOX_RETENTION_HOURS = env.int("OUTBOX_RETENTION_HOURS", default=72)
+check(OUTBOX_RETENTION_HOURS >= 1, "OUTBOX_RETENTION_HOURS must be >= 1")
 EVENT_BUS_TOKEN = secret("EVENT_BUS_TOKEN", default="")
 
 # --- payout dispatcher, simulated bank connector, circuit breaker ------------

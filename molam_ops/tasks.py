@@ -1,4 +1,5 @@
-"""Kernel tasks: the outbox relay and the idempotency-key purge (beat)."""
+"""Kernel tasks: the outbox relay and the purges of idempotency keys and of
+sent events (beat)."""
 
 from celery import shared_task
 from django.core.cache import cache
@@ -16,3 +17,8 @@ def relay_outbox() -> int:
 @shared_task(ignore_result=True)
 def purge_idempotency_keys() -> int:
     return idempotency.purge_expired()
+
+
+@shared_task(ignore_result=True)
+def purge_outbox() -> int:
+    return outbox.purge_sent()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from audit.api import views
+from audit.api import jobs, views
 
 urlpatterns = [
     path("actions", views.ActionLogListApi.as_view(), name="action-log-list"),
@@ -8,4 +8,11 @@ urlpatterns = [
         "actions/export", views.ActionLogExportApi.as_view(), name="action-log-export"
     ),
     path("audit/verify", views.ChainVerifyApi.as_view(), name="audit-verify"),
+    path("audit/jobs", jobs.AuditJobListApi.as_view(), name="audit-job-list"),
+    path("audit/jobs/<str:job_id>", jobs.AuditJobApi.as_view(), name="audit-job"),
+    path(
+        "audit/jobs/<str:job_id>/download",
+        jobs.AuditJobDownloadApi.as_view(),
+        name="audit-job-download",
+    ),
 ]

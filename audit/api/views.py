@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -19,10 +16,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from audit.api.jobs import JOB_RESPONSE, export_job, verify_job
+from audit.exports import CONTENT_TYPES, FORMATS, encoder
 from audit.filters import ActionLogFilter
+from audit.jobs import verify_body
 from audit.models import OpsActionLog
 from audit.selectors import action_log_chunks, action_log_list, action_log_verify
-from audit.serializers import EXPORT_FIELDS, audit_row
+from audit.serializers import audit_row
 from molam_ops.api import AuditRowSerializer
 from molam_ops.errors import OpsError
 
@@ -68,39 +68,12 @@ async def _rows(qs: QuerySet[OpsActionLog]) -> AsyncIterator[list[dict[str, Any]
         yield [audit_row(r) for r in rows]
 
 
-# A cell a spreadsheet would read as a formula is prefixed with a quote:
-# user_agent and actor_id come from callers (CSV injection, OWASP).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    text = json.dumps(value, sort_keys=True) if isinstance(value, dict) else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
-async def _csv(qs: QuerySet[OpsActionLog]) -> AsyncIterator[str]:
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    writer.writerow(EXPORT_FIELDS)
-    async for rows in _rows(qs):
-        for row in rows:
-            writer.writerow([_cell(row[f]) for f in EXPORT_FIELDS])
-        yield buf.getvalue()
-        buf.seek(0)
-        buf.truncate()
-    yield buf.getvalue()
-
-
-async def _json_array(qs: QuerySet[OpsActionLog]) -> AsyncIterator[str]:
-    yield "["
-    first = True
-    async for rows in _rows(qs):  # one chunk per page of rows, not per row
-        text = ",".join(json.dumps(row, sort_keys=True) for row in rows)
-        yield ("" if first else ",") + text
-        first = False
-    yield "]"
+async def _stream(qs: QuerySet[OpsActionLog], fmt: str) -> AsyncIterator[str]:
+    enc = encoder(fmt)
+    yield enc.start()
+    async for rows in _rows(qs):  # one piece per page of rows, not per row
+        yield enc.page(rows)
+    yield enc.end()
 
 
 class ActionLogExportApi(APIView):
@@ -108,24 +81,31 @@ class ActionLogExportApi(APIView):
 
     @extend_schema(
         tags=["audit"],
-        parameters=[OpenApiParameter("format", str, enum=["csv", "json"])],
+        parameters=[
+            OpenApiParameter("format", str, enum=["csv", "json"]),
+            OpenApiParameter("async", bool, description="a job whatever the size"),
+        ],
         responses={
             (200, "text/csv"): OpenApiTypes.STR,
             (200, "application/json"): AuditRowSerializer(many=True),
+            (202, "application/json"): JOB_RESPONSE,
         },
     )
-    def get(self, request: Request) -> StreamingHttpResponse:
+    def get(self, request: Request) -> StreamingHttpResponse | Response:
         fmt = request.query_params.get("format", "csv")
-        if fmt not in {"csv", "json"}:
+        if fmt not in FORMATS:
             raise OpsError(
                 "validation_error",
                 _("Some fields are invalid."),
                 fields={"format": [_("Expected csv or json.")]},
             )
         qs = _filtered(request, self)
-        stream = _csv(qs) if fmt == "csv" else _json_array(qs)
-        ctype = "text/csv" if fmt == "csv" else "application/json"
-        resp = StreamingHttpResponse(stream, content_type=f"{ctype}; charset=utf-8")
+        # past AUDIT_SYNC_MAX_ROWS rows (or with ?async=1): 202 and a job
+        if accepted := export_job(request, qs, fmt):
+            return accepted
+        resp = StreamingHttpResponse(
+            _stream(qs, fmt), content_type=f"{CONTENT_TYPES[fmt]}; charset=utf-8"
+        )
         resp["Content-Disposition"] = f'attachment; filename="ops_actions_log.{fmt}"'
         return resp
 
@@ -135,30 +115,24 @@ class ChainVerifyApi(APIView):
 
     @extend_schema(
         tags=["audit"],
-        responses=inline_serializer(
-            "ChainReport",
-            {
-                "ok": serializers.BooleanField(),
-                "valid": serializers.BooleanField(),
-                "checked": serializers.IntegerField(),
-                "first_broken": serializers.DictField(allow_null=True),
-            },
-        ),
+        parameters=[
+            OpenApiParameter("async", bool, description="a job whatever the size")
+        ],
+        responses={
+            200: inline_serializer(
+                "ChainReport",
+                {
+                    "ok": serializers.BooleanField(),
+                    "valid": serializers.BooleanField(),
+                    "checked": serializers.IntegerField(),
+                    "first_broken": serializers.DictField(allow_null=True),
+                },
+            ),
+            202: JOB_RESPONSE,
+        },
     )
     def get(self, request: Request) -> Response:
-        report = action_log_verify()
-        broken = None
-        if not report.valid:
-            broken = {
-                "seq": report.first_broken_seq,
-                "id": report.first_broken_id,
-                "reason": report.reason,
-            }
-        return Response(
-            {
-                "ok": True,
-                "valid": report.valid,
-                "checked": report.checked,
-                "first_broken": broken,
-            }
-        )
+        # a walk over more than AUDIT_SYNC_MAX_ROWS rows: 202 and a job
+        if accepted := verify_job(request):
+            return accepted
+        return Response(verify_body(action_log_verify()))

@@ -173,8 +173,10 @@ def test_export_streams_in_keyset_chunks(pay_admin: Any) -> None:
     with CaptureQueriesContext(connection) as queries:
         resp = pay_admin.get(EXPORT, {"format": "json"})
     assert resp.status_code == 200
-    # nothing is read until the body is: the view only builds the stream
-    assert not [q for q in queries if "ops_actions_log" in q["sql"]]
+    # the view reads only whether the rows fit a request (a LIMITed count,
+    # never a COUNT(*) of the table); the rows wait for the body
+    (count,) = [q for q in queries if "ops_actions_log" in q["sql"]]
+    assert "LIMIT 10001" in count["sql"], count["sql"]
     with CaptureQueriesContext(connection) as queries:
         body, chunks = read_stream(resp)
     selects = [q for q in queries if "ops_actions_log" in q["sql"]]

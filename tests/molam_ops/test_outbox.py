@@ -13,6 +13,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from audit.models import OpsActionLog
+from audit.services import ROW_TOPIC
 from controls.keys import pause_bank_key
 from controls.models import TreasuryControl
 from molam_ops import outbox
@@ -40,11 +41,22 @@ def _bus() -> RedisStreamBus:
     return RedisStreamBus(redis_url(), settings.EVENT_BUS_STREAM)
 
 
-class _RefuseInserts:
-    """A real database trigger that makes every INSERT into ``table`` fail."""
+def _action_events() -> Any:
+    """The actions' own events (every audit row has its event too)."""
+    return OutboxEvent.objects.exclude(topic=ROW_TOPIC)
 
-    def __init__(self, table: str) -> None:
+
+def _actions_only(entries: list[dict[str, str]]) -> list[dict[str, str]]:
+    return [e for e in entries if e["topic"] != ROW_TOPIC]
+
+
+class _RefuseInserts:
+    """A real database trigger that makes every INSERT into ``table`` fail
+    (those matching ``when``, an SQL condition on NEW, if given)."""
+
+    def __init__(self, table: str, when: str = "TRUE") -> None:
         self.table = table
+        self.when = when
 
     def __enter__(self) -> None:
         with connection.cursor() as cur:
@@ -56,11 +68,13 @@ class _RefuseInserts:
                 )
                 cur.execute(
                     f"CREATE TRIGGER test_refuse BEFORE INSERT ON {self.table} "
-                    "FOR EACH ROW EXECUTE FUNCTION test_refuse_insert()"
+                    f"FOR EACH ROW WHEN ({self.when}) "
+                    "EXECUTE FUNCTION test_refuse_insert()"
                 )
             else:
                 cur.execute(
                     f"CREATE TRIGGER test_refuse BEFORE INSERT ON {self.table} "
+                    f"WHEN ({self.when}) "
                     "BEGIN SELECT RAISE(ABORT, 'insert refused by test'); END"
                 )
 
@@ -81,7 +95,7 @@ class TestWrittenWithTheAction:
         assert resp.status_code == 200, resp.json()
 
         row = OpsActionLog.objects.get(action_type="pause_bank", status="executed")
-        [event] = OutboxEvent.objects.all()
+        [event] = _action_events()
         assert event.topic == "ops.pause_bank.executed"
         assert event.action_id == row.action_id
         assert str(row.action_id) == resp.json()["log"]["action_id"]
@@ -113,7 +127,9 @@ class TestWrittenWithTheAction:
             400,
         ]
         assert OpsActionLog.objects.filter(status="rejected").count() == 3
-        assert not OutboxEvent.objects.exists()
+        assert not _action_events().exists()
+        # each refusal's audit row goes to the Audit Service all the same
+        assert OutboxEvent.objects.filter(topic=ROW_TOPIC).count() == 3
 
     def test_failed_effect_writes_no_event(
         self, pay_admin: APIClient, bank: Any
@@ -123,15 +139,17 @@ class TestWrittenWithTheAction:
 
         assert resp.status_code == 500
         assert resp.json()["error"]["code"] == "action_failed"
-        assert not OutboxEvent.objects.exists()
+        assert not _action_events().exists()
         statuses = list(OpsActionLog.objects.values_list("status", flat=True))
         assert statuses == ["failed"]
 
     def test_event_and_effect_commit_together(
         self, pay_admin: APIClient, bank: Any
     ) -> None:
-        # the outbox write fails: the effect and its executed row go with it
-        with _RefuseInserts("ops_outbox"):
+        # the action's event cannot be written: the effect and its executed
+        # row go with it (the failed row and its copy for the Audit Service
+        # are written after, in a transaction of their own)
+        with _RefuseInserts("ops_outbox", f"NEW.topic <> '{ROW_TOPIC}'"):
             resp = post_action(pay_admin, "pause-bank", _body(bank), key="k-1")
 
         assert resp.status_code == 500
@@ -142,7 +160,7 @@ class TestWrittenWithTheAction:
         retry = post_action(pay_admin, "pause-bank", _body(bank), key="k-1")
         assert retry.status_code == 200, retry.json()
         assert (
-            OutboxEvent.objects.get().action_id
+            _action_events().get().action_id
             == OpsActionLog.objects.get(status="executed").action_id
         )
 
@@ -171,11 +189,12 @@ class TestRelay:
         )
         events = _three_actions(pay_admin)[1:]  # all but the one already sent
 
-        assert outbox.relay(_bus(), batch=2) == 3
+        # each action: its audit rows' events and its own
+        assert outbox.relay(_bus(), batch=2) == 6
 
         entries = _stream(redis_client)
         assert [e["event_id"] for e in entries] == [str(e.event_id) for e in events]
-        assert [e["topic"] for e in entries] == [
+        assert [e["topic"] for e in _actions_only(entries)] == [
             "ops.pause_bank.executed",
             "ops.pause_bank.executed",
             "ops.resume_bank.executed",
@@ -185,13 +204,15 @@ class TestRelay:
             assert json.loads(entry["payload"]) == event.payload
             assert json.loads(entry["payload"])["action_id"] == entry["action_id"]
         executed = OpsActionLog.objects.filter(status="executed").order_by("seq")
-        assert [e["action_id"] for e in entries] == [str(r.action_id) for r in executed]
+        assert [e["action_id"] for e in _actions_only(entries)] == [
+            str(r.action_id) for r in executed
+        ]
         assert not OutboxEvent.objects.filter(sent_at__isnull=True).exists()
         already.refresh_from_db()
         assert str(already.event_id) not in {e["event_id"] for e in entries}
 
         assert outbox.relay(_bus()) == 0
-        assert len(_stream(redis_client)) == 3
+        assert len(_stream(redis_client)) == 6
 
     def test_bus_failing_mid_batch_marks_nothing_and_retries_all(
         self, pay_admin: APIClient, redis_client: Any
@@ -209,10 +230,10 @@ class TestRelay:
         with pytest.raises(ConnectionError):
             outbox.relay(broken)
 
-        assert OutboxEvent.objects.filter(sent_at__isnull=True).count() == 3
+        assert OutboxEvent.objects.filter(sent_at__isnull=True).count() == 6
         assert len(_stream(redis_client)) == 1
 
-        assert outbox.relay(_bus()) == 3
+        assert outbox.relay(_bus()) == 6
 
         # at least once: the first event is there twice, then all in order
         ids = [e["event_id"] for e in _stream(redis_client)]
@@ -230,9 +251,9 @@ class TestRelay:
         with pytest.raises(redis.ConnectionError):
             outbox.relay(dead)
 
-        assert OutboxEvent.objects.filter(sent_at__isnull=True).count() == 3
+        assert OutboxEvent.objects.filter(sent_at__isnull=True).count() == 6
         assert _stream(redis_client) == []
-        assert outbox.relay(_bus()) == 3
+        assert outbox.relay(_bus()) == 6
         assert [e["event_id"] for e in _stream(redis_client)] == [
             str(e.event_id) for e in events
         ]
@@ -266,7 +287,7 @@ class TestRelayTask:
             resp = post_action(pay_admin, "pause-bank", _body(bank))
 
         assert resp.status_code == 200
-        [entry] = _stream(redis_client)
+        [entry] = _actions_only(_stream(redis_client))
         assert entry["topic"] == "ops.pause_bank.executed"
         assert entry["action_id"] == resp.json()["log"]["action_id"]
-        assert OutboxEvent.objects.get().sent_at is not None
+        assert not OutboxEvent.objects.filter(sent_at__isnull=True).exists()
