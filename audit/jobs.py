@@ -122,10 +122,11 @@ def verify_chain(*, progress: Callable[[int], None] | None = None) -> ChainRepor
 
 
 def _queue(job: AuditJob) -> None:
-    from celery import current_app
+    # imported here: the task module imports this one
+    from audit.tasks import run_audit_job
 
     try:
-        current_app.tasks[RUN_TASK].apply_async(args=(str(job.id),))
+        run_audit_job.apply_async(args=(str(job.id),))
     except Exception as exc:
         # without a worker the job would wait for ever: say so now
         AuditJob.objects.filter(id=job.id).update(
