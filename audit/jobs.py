@@ -258,12 +258,28 @@ def _finish(job: AuditJob, *, status: str, **fields: Any) -> None:
     )
 
 
+def fail_abandoned() -> int:
+    """Mark failed the running jobs whose worker died and whose message the
+    broker did not hand out again (it would have by now): otherwise they
+    would read ``running`` until they expire."""
+    options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
+    grace = settings.TASK_TIME_LIMIT + options.get("visibility_timeout", 0) + 60
+    before = timezone.now() - timedelta(seconds=grace)
+    abandoned = AuditJob.objects.filter(
+        status=JobStatus.RUNNING, started_at__lt=before
+    ).only("id", "params")
+    for job in abandoned:
+        _finish(job, status=JobStatus.FAILED, error="the worker running it stopped")
+    return len(abandoned)
+
+
 def purge_expired() -> int:
-    """Delete expired jobs and their files; return how many."""
+    """Delete expired jobs and their files (a partial one left by a worker
+    that died included); return how many."""
     expired = AuditJob.objects.filter(expires_at__lt=timezone.now())
     count = 0
-    for job in expired.only("id", "result_file").iterator():
-        if job.result_file:
-            result_path(job).unlink(missing_ok=True)
+    for job in expired.only("id").iterator():
+        for path in Path(settings.AUDIT_JOB_DIR).glob(f"{job.id}.*"):
+            path.unlink(missing_ok=True)
         count += AuditJob.objects.filter(id=job.id).delete()[0]
     return count

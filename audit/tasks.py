@@ -24,5 +24,7 @@ def run_audit_job(job_id: str) -> str:
 
 @shared_task(ignore_result=True)
 def purge_audit_jobs() -> int:
-    """Beat: delete the jobs, and their files, past ``expires_at``."""
+    """Beat: fail the jobs a dead worker left running; delete the jobs, and
+    their files, past ``expires_at``."""
+    jobs.fail_abandoned()
     return jobs.purge_expired()

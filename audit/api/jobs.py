@@ -77,8 +77,8 @@ def export_job(
 ) -> Response | None:
     """The 202 of an export too big for a request (or asked as a job);
     ``None``: stream it."""
-    big = jobs.more_rows_than(qs, settings.AUDIT_SYNC_MAX_ROWS)
-    if not (_flag(request, ASYNC_PARAM) or big):
+    asked = _flag(request, ASYNC_PARAM)
+    if not (asked or jobs.more_rows_than(qs, settings.AUDIT_SYNC_MAX_ROWS)):
         return None
     job = jobs.start_export(
         fmt=fmt,
@@ -92,8 +92,8 @@ def verify_job(request: Request) -> Response | None:
     """The 202 of a verification over more rows than a request may walk;
     ``None``: verify inline."""
     full = _flag(request, "full")
-    big = jobs.last_seq() > settings.AUDIT_SYNC_MAX_ROWS
-    if not (_flag(request, ASYNC_PARAM) or big):
+    asked = _flag(request, ASYNC_PARAM)
+    if not (asked or jobs.last_seq() > settings.AUDIT_SYNC_MAX_ROWS):
         return None
     job = jobs.start_verify(full=full, requested_by=required_principal(request).id)
     return _accepted(request, job)

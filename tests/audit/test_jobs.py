@@ -271,3 +271,32 @@ def test_expired_jobs_and_their_files_are_purged(
     assert list(AuditJob.objects.values_list("id", flat=True)) == [fresh.id]
     assert {p.name for p in job_dir.iterdir()} == {f"{fresh.id}.json"}
     assert_error(pay_admin.get(f"{JOBS}/{old['id']}"), 404, "not_found")
+
+
+def test_a_job_whose_worker_died_is_taken_up_again_or_failed(
+    seeded: list[OpsActionLog], job_dir: Path, settings: Any
+) -> None:
+    now = timezone.now()
+    live, dead, lost = _queued(), _queued(), _queued()
+    for job in (live, dead, lost):
+        job.params = {"format": "csv", "filters": {}, "until_seq": 5}
+        job.status = JobStatus.RUNNING
+    live.started_at = now  # its worker is at it: a second delivery keeps off
+    # past the hard limit: its worker is gone, a redelivery takes it up
+    dead.started_at = now - timedelta(seconds=settings.TASK_TIME_LIMIT + 1)
+    lost.started_at = now - timedelta(days=1)  # and no redelivery came
+    for job in (live, dead, lost):
+        job.save()
+
+    assert jobs.run(str(live.id)) == "skipped"
+    assert jobs.run(str(dead.id)) == JobStatus.DONE
+    (job_dir / f"{lost.id}.csv.part").write_text("id,seq\n")  # left behind
+    purge_audit_jobs.delay()
+
+    statuses = dict(AuditJob.objects.values_list("id", "status"))
+    assert statuses == {live.id: "running", dead.id: "done", lost.id: "failed"}
+    lost.refresh_from_db()
+    assert lost.error == "the worker running it stopped"
+    with time_machine.travel(lost.expires_at + timedelta(seconds=1)):
+        purge_audit_jobs.delay()
+    assert not (job_dir / f"{lost.id}.csv.part").exists()
