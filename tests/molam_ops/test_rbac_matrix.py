@@ -15,10 +15,12 @@ import pytest
 from django.apps import apps
 
 from audit.models import OpsActionLog
+from audit.services import ROW_TOPIC
 from controls.keys import pause_bank_key
 from controls.models import TreasuryControl
 from molam_ops.actions.registry import ActionSpec, all_actions
 from molam_ops.identity import KNOWN_ROLES, ROLE_ORDER
+from molam_ops.models import OutboxEvent
 from tests.helpers import assert_error, post_action
 from tests.molam_ops.test_identity import api_get_paths
 
@@ -74,12 +76,17 @@ def call(client: Any, spec: ActionSpec) -> Any:
 
 
 def table_counts() -> dict[str, int]:
-    """Rows in every table but the audit log: an effect shows up here."""
-    return {
+    """Rows in every table but the audit log (and the audit rows' copies in
+    the outbox): an effect shows up here."""
+    counts = {
         m._meta.label: m._default_manager.count()
         for m in apps.get_models()
         if m is not OpsActionLog and m._meta.managed
     }
+    counts[OutboxEvent._meta.label] = OutboxEvent.objects.exclude(
+        topic=ROW_TOPIC
+    ).count()
+    return counts
 
 
 # --- the registry is the DESIGN table ------------------------------------------
