@@ -15,6 +15,11 @@ class OpsActionLog(models.Model):
     Database triggers (migration 0002) refuse UPDATE, DELETE and, on PostgreSQL,
     TRUNCATE. ``seq`` orders the hash chain: ``hash`` covers the row and
     ``prev_hash``, and the unique ``seq`` means two writers can never fork it.
+
+    On PostgreSQL the table is partitioned by ``seq`` ranges (migration 0004,
+    audit/partitions.py): there its primary key is ``seq`` and ``id`` has a
+    plain index. The model keeps ``id`` as its pk, which holds as well (a
+    UUID4 per row) and leaves every lookup by id, the admin's included, as is.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -38,10 +43,18 @@ class OpsActionLog(models.Model):
         db_table = "ops_actions_log"
         ordering = ["-seq"]
         indexes = [
-            models.Index(fields=["created_at"], name="audit_created_idx"),
-            models.Index(fields=["actor_id", "created_at"], name="audit_actor_idx"),
-            models.Index(fields=["action_type", "created_at"], name="audit_type_idx"),
-            models.Index(fields=["status", "created_at"], name="audit_status_idx"),
+            # the list's order, (created_at, seq) newest first, after each of
+            # its filters: a page is one index range (audit/pagination.py)
+            models.Index(fields=["created_at", "seq"], name="audit_created_seq_idx"),
+            models.Index(
+                fields=["actor_id", "created_at", "seq"], name="audit_actor_seq_idx"
+            ),
+            models.Index(
+                fields=["action_type", "created_at", "seq"], name="audit_type_seq_idx"
+            ),
+            models.Index(
+                fields=["status", "created_at", "seq"], name="audit_status_seq_idx"
+            ),
         ]
 
     def __str__(self) -> str:

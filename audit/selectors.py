@@ -14,7 +14,16 @@ from audit.models import OpsActionLog
 
 
 def action_log_list() -> QuerySet[OpsActionLog]:
-    return OpsActionLog.objects.all().order_by("-seq")
+    """Newest first, in the order the list's keyset pages follow
+    (audit/pagination.py) and its indexes hold."""
+    return OpsActionLog.objects.all().order_by("-created_at", "-seq")
+
+
+def action_log_last_seq() -> int:
+    """The newest row's ``seq`` (0 when the log is empty)."""
+    return (
+        OpsActionLog.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
+    )
 
 
 def action_log_chunks(

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from audit import partitions
+
 TABLE = "ops_actions_log"
 MESSAGE = "ops_actions_log is append-only"
 
@@ -55,6 +57,7 @@ def _run(connection: Any, statements: list[str]) -> None:
 def install(connection: Any) -> None:
     if connection.vendor == "postgresql":
         _run(connection, POSTGRES_DROP + POSTGRES_INSTALL)
+        partitions.install_truncate_triggers(connection)
     elif connection.vendor == "sqlite":
         _run(connection, SQLITE_INSTALL)
     else:  # pragma: no cover - only the two supported databases
@@ -62,6 +65,7 @@ def install(connection: Any) -> None:
 
 
 def drop(connection: Any) -> None:
+    partitions.drop_truncate_triggers(connection)
     _run(
         connection, POSTGRES_DROP if connection.vendor == "postgresql" else SQLITE_DROP
     )

@@ -231,6 +231,12 @@ PLAN_BUSY_RETRY_SECONDS = env.float("PLAN_BUSY_RETRY_SECONDS", default=5.0)
 # beat asks SIRA for suggestions (or derives them) this often
 SUGGESTIONS_REFRESH_SECONDS = env.int("SUGGESTIONS_REFRESH_SECONDS", default=60)
 check(SUGGESTIONS_REFRESH_SECONDS >= 1, "SUGGESTIONS_REFRESH_SECONDS must be >= 1")
+# ops_actions_log on PostgreSQL: rows per partition (ranges of seq,
+# audit/partitions.py); beat keeps at least one empty partition ahead of the
+# rows, checking every AUDIT_PARTITION_INTERVAL seconds.
+AUDIT_PARTITION_ROWS = env.int("AUDIT_PARTITION_ROWS", default=1_000_000)
+check(AUDIT_PARTITION_ROWS >= 1, "AUDIT_PARTITION_ROWS must be >= 1")
+AUDIT_PARTITION_INTERVAL = env.float("AUDIT_PARTITION_INTERVAL", default=300.0)
 CELERY_BEAT_SCHEDULE = {  # name: task, every so many seconds
     name: {"task": task, "schedule": every}
     for name, task, every in [
@@ -238,6 +244,11 @@ CELERY_BEAT_SCHEDULE = {  # name: task, every so many seconds
         ("expire-approvals", "approvals.tasks.expire_approvals", 60.0),
         ("expire-controls", "controls.tasks.expire_controls", 30.0),
         ("purge-idempotency-keys", "molam_ops.tasks.purge_idempotency_keys", 3600.0),
+        (
+            "ensure-audit-partitions",
+            "audit.tasks.ensure_partitions",
+            AUDIT_PARTITION_INTERVAL,
+        ),
         (
             "requeue-generating-plans",
             "plans.tasks.requeue_generating_plans",

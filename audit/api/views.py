@@ -25,6 +25,7 @@ from audit.selectors import action_log_chunks, action_log_list, action_log_verif
 from audit.serializers import EXPORT_FIELDS, audit_row
 from molam_ops.api import AuditRowSerializer
 from molam_ops.errors import OpsError
+from molam_ops.pagination import KeysetPagination
 
 
 class ActionLogSerializer(serializers.BaseSerializer):
@@ -34,10 +35,12 @@ class ActionLogSerializer(serializers.BaseSerializer):
 
 @extend_schema(tags=["audit"], responses=AuditRowSerializer(many=True))
 class ActionLogListApi(generics.ListAPIView):
-    """Audit rows, newest first; filters actor_id, action_type, status, from, to."""
+    """Audit rows, newest first; filters actor_id, action_type, action_id,
+    status, from, to; paged by keyset (``next``), whatever the log's size."""
 
     serializer_class = ActionLogSerializer
     filterset_class = ActionLogFilter
+    pagination_class = KeysetPagination
 
     def get_queryset(self) -> QuerySet[OpsActionLog]:
         return action_log_list()
