@@ -24,7 +24,7 @@ class OpsActionLog(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     seq = models.BigIntegerField(unique=True)
-    action_id = models.UUIDField(db_index=True)
+    action_id = models.UUIDField()
     actor_id = models.CharField(max_length=255)
     actor_role = models.CharField(max_length=32)
     action_type = models.CharField(max_length=64)
@@ -54,6 +54,9 @@ class OpsActionLog(models.Model):
             ),
             models.Index(
                 fields=["status", "created_at", "seq"], name="audit_status_seq_idx"
+            ),
+            models.Index(
+                fields=["action_id", "created_at", "seq"], name="audit_action_seq_idx"
             ),
         ]
 

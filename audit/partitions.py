@@ -225,6 +225,11 @@ def unpartition(schema_editor: Any, model: Any) -> None:
         for (name,) in cur.fetchall():
             cur.execute(f"ALTER INDEX {name} RENAME TO {name}_old")
     schema_editor.create_model(model)
+    # its indexes now, not at the end of the migration: the operations
+    # unapplied next drop and rename them
+    for sql in schema_editor.deferred_sql:
+        schema_editor.execute(sql)
+    schema_editor.deferred_sql = []
     with connection.cursor() as cur:
         cur.execute(f"INSERT INTO {TABLE} SELECT * FROM {old} ORDER BY seq")  # noqa: S608
         cur.execute(f"DROP TABLE {old}")  # and its partitions

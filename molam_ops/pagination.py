@@ -123,14 +123,14 @@ class KeysetPagination(OpsPagination):
         self.limit = self.get_limit(request)
         self.offset = self.get_offset(request)
         after = self._cursor(request)
-        # the filters' rows, not the cursor's: every page reports the same
-        found = queryset.order_by()[: self.count_cap + 1].count()
-        self.count, self.count_capped = (
-            min(found, self.count_cap),
-            (found > self.count_cap),
-        )
         t, k = self.time_field, self.key_field
         qs = queryset.order_by(f"-{t}", f"-{k}")
+        # the filters' rows, not the cursor's: every page reports the same.
+        # The newest count_cap + 1 of them, in the page's index order (an
+        # index-only range, on each partition alike), never the whole table
+        found = qs.values(k)[: self.count_cap + 1].count()
+        self.count = min(found, self.count_cap)
+        self.count_capped = found > self.count_cap
         if after is not None:
             # (t, k) < after, written so that t <= at is an index condition
             at, key = after
@@ -177,7 +177,7 @@ class KeysetPagination(OpsPagination):
             ) from None
 
     def get_next_link(self) -> str | None:
-        if self.last is None:
+        if self.last is None or self.request is None:
             return None
         url = remove_query_param(
             self.request.build_absolute_uri(), self.offset_query_param

@@ -22,6 +22,35 @@ def forwards(apps, schema_editor):
     )
 
 
+def _action_id_index(schema_editor):
+    """The name of the single-column index of ``action_id`` (0001's db_index)."""
+    conn = schema_editor.connection
+    with conn.cursor() as cur:
+        found = conn.introspection.get_constraints(cur, "ops_actions_log")
+    return [
+        name
+        for name, c in found.items()
+        if c["index"] and not c["unique"] and c["columns"] == ["action_id"]
+    ]
+
+
+def action_index_forwards(apps, schema_editor):
+    # by hand, not AlterField: SQLite would rebuild the table for it, and
+    # lose the append-only triggers with the old one
+    for name in _action_id_index(schema_editor):
+        schema_editor.execute(f"DROP INDEX {schema_editor.quote_name(name)}")
+    schema_editor.execute(
+        "CREATE INDEX audit_action_seq_idx ON ops_actions_log "
+        "(action_id, created_at, seq)"
+    )
+
+
+def action_index_backwards(apps, schema_editor):
+    schema_editor.execute("DROP INDEX audit_action_seq_idx")
+    name = schema_editor._create_index_name("ops_actions_log", ["action_id"])
+    schema_editor.execute(f"CREATE INDEX {name} ON ops_actions_log (action_id)")
+
+
 def backwards(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
@@ -75,6 +104,25 @@ class Migration(migrations.Migration):
             index=models.Index(
                 fields=["status", "created_at", "seq"], name="audit_status_seq_idx"
             ),
+        ),
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.AlterField(
+                    model_name="opsactionlog",
+                    name="action_id",
+                    field=models.UUIDField(),
+                ),
+                migrations.AddIndex(
+                    model_name="opsactionlog",
+                    index=models.Index(
+                        fields=["action_id", "created_at", "seq"],
+                        name="audit_action_seq_idx",
+                    ),
+                ),
+            ],
+            database_operations=[
+                migrations.RunPython(action_index_forwards, action_index_backwards)
+            ],
         ),
         migrations.RunPython(forwards, backwards, elidable=False),
     ]
