@@ -97,6 +97,7 @@ METRICS_SCRAPE_COLLECTORS = [
     "payouts.metrics.install",
     "controls.metrics.install",
     "approvals.metrics.install",
+    "audit.metrics.install",
 ]
 # WORKER_METRICS_PORT (0: none): the Celery worker serves its pool's summed
 # metrics there (molam_ops/worker_metrics.py); Kubernetes scrapes worker pods.

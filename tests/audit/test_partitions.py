@@ -206,3 +206,16 @@ def test_the_app_role_adds_partitions_but_changes_none(
     with pytest.raises(ProgrammingError), transaction.atomic():
         OpsActionLog.objects.all().delete()
     assert OpsActionLog.objects.count() == 11
+
+
+def test_the_headroom_gauge(small: list[str]) -> None:
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from audit.metrics import install
+
+    registry = CollectorRegistry()
+    install(registry)
+    append(3, beat=False)
+    text = generate_latest(registry).decode()
+    # 2 rows left in [1, 6): 0.4 of a partition
+    assert "molam_ops_audit_partition_headroom_ratio 0.4" in text
