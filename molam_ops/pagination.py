@@ -93,10 +93,14 @@ def decode_cursor(raw: str) -> tuple[datetime, int]:
         text = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
         when, key = text.split("|")
         at = datetime.fromisoformat(when)
+        if at.tzinfo is None:
+            raise ValueError(when)
+        # in UTC here: year 1 or 9999 with an offset cannot be
+        at = at.astimezone(UTC)
         number = int(key) if key.isascii() and key.isdigit() else -1
-    except ValueError as exc:  # bad base64, bytes, split, date or number
+    except (ValueError, OverflowError) as exc:  # base64, bytes, split, date
         raise CursorError(raw) from exc
-    if at.tzinfo is None or not 0 < number < 2**63:
+    if not 0 < number < 2**63:
         raise CursorError(raw)
     return at, number
 
