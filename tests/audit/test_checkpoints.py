@@ -4,6 +4,7 @@ checked with an independent verifier (tests/audit/rfc9162.py)."""
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 from typing import Any
 
@@ -126,7 +127,7 @@ def test_consistency_proofs_verify_independently(
             assert rfc9162.consistency_holds(m, n, old, new, proof), (m, n)
             assert not rfc9162.consistency_holds(m, n, new, old, proof)
     # between signed heads, with the signed roots
-    for a, b in zip(grown, grown[1:], strict=False):
+    for a, b in itertools.pairwise(grown):
         m, n = a["tree_size"], b["tree_size"]
         proof = pay_admin.get(f"/api/ops/audit/consistency?first={m}&second={n}")
         path = [bytes.fromhex(h) for h in proof.json()["proof"]]
