@@ -6,15 +6,19 @@ from __future__ import annotations
 import hashlib
 import itertools
 import logging
+from datetime import timedelta
 from typing import Any
 
 import pytest
+import time_machine
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
-from prometheus_client import REGISTRY
+from django.utils import timezone
+from prometheus_client import REGISTRY, CollectorRegistry
 
 from audit import checkpoints, signing, tree
 from audit.checkpoints import sign_checkpoint
+from audit.metrics import install
 from audit.models import AuditCheckpoint, AuditTreeNode, OpsActionLog
 from molam_ops.lib import rawsql
 from molam_ops.models import OutboxEvent
@@ -305,3 +309,18 @@ def test_the_tree_tables_are_append_only() -> None:
             connection.cursor() as cur,
         ):
             cur.execute(f"DELETE FROM {table}")
+
+
+def test_the_unsigned_age_gauge() -> None:
+    registry = CollectorRegistry()
+    install(registry)
+    gauge = "molam_ops_audit_unsigned_age_seconds"
+    assert registry.get_sample_value(gauge) == 0  # no rows
+    append(2)
+    with time_machine.travel(timezone.now() + timedelta(minutes=10)):
+        assert (registry.get_sample_value(gauge) or 0) >= 600
+        sign_checkpoint()
+        assert registry.get_sample_value(gauge) == 0
+        append(1)
+    with time_machine.travel(timezone.now() + timedelta(minutes=20)):
+        assert 600 <= (registry.get_sample_value(gauge) or 0) < 1300
