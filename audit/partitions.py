@@ -204,7 +204,7 @@ def partition(schema_editor: Any, model: Any, *, partition_rows: int) -> None:
             raise RuntimeError(f"copied {copied} of {count} audit rows")
         cur.execute(f"DROP TABLE {old}")
     _indexes(schema_editor, model)
-    triggers.install(connection)
+    triggers.install(connection, [TABLE])
 
 
 def unpartition(schema_editor: Any, model: Any) -> None:
@@ -234,4 +234,4 @@ def unpartition(schema_editor: Any, model: Any) -> None:
         cur.execute(f"INSERT INTO {TABLE} SELECT * FROM {old} ORDER BY seq")  # noqa: S608
         cur.execute(f"DROP TABLE {old}")  # and its partitions
         cur.execute(f"DROP FUNCTION IF EXISTS {FUNCTION}(bigint, bigint)")
-    triggers.install(connection)
+    triggers.install(connection, [TABLE])

@@ -61,7 +61,7 @@ def backwards(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("audit", "0002_append_only_triggers"),
+        ("audit", "0003_merkle_checkpoints"),
     ]
 
     operations = [
