@@ -83,17 +83,18 @@ def _key(key: Any) -> str:
 
 def inet_text(text: str) -> str:
     """An address as PostgreSQL's ``inet`` type writes it back: like Python,
-    except that an IPv6 address whose first 96 bits are zero (but ``::`` and
-    ``::1``), or IPv4-mapped, ends in dotted IPv4 (``::1.2.3.4``,
-    ``::ffff:1.2.3.4``). Text that is no address is left for the database to
+    except that an IPv4-mapped IPv6 address, or one whose first 96 bits are
+    zero and whose 7th group is not, ends in dotted IPv4 (``::ffff:1.2.3.4``,
+    ``::1.2.3.4``; but ``::2``). Text that is no address is left for the database to
     refuse."""
     try:
         addr = ipaddress.ip_address(text)
     except ValueError:
         return text
     if isinstance(addr, ipaddress.IPv6Address) and addr.scope_id is None:
-        n, high = int(addr), int(addr) >> 32
-        if (high == 0 and n > 1) or high == 0xFFFF:
+        n = int(addr)
+        high = n >> 32
+        if (high == 0 and n >> 16) or high == 0xFFFF:
             prefix = "::ffff:" if high else "::"
             return prefix + str(ipaddress.IPv4Address(n & 0xFFFFFFFF))
     return str(addr)
