@@ -4,9 +4,9 @@ back is exactly what was hashed (DESIGN §3, audit/chain.py).
 A JSON column does not keep every number it is given. PostgreSQL's jsonb
 holds numbers as ``numeric``: ``1e16`` (Python writes ``1e+16``) comes back
 as the integer ``10000000000000000``, ``-0.0`` as ``0.0``; and RFC 8785, the
-hash's canonical form, has no integer beyond ±(2^53 − 1) nor any non-finite
+hash's canonical form, has no integer beyond ±(2^53 - 1) nor any non-finite
 number. So ``storable`` keeps as numbers only those every side reads back as
-the same IEEE double: integers within ±(2^53 − 1) and finite floats with
+the same IEEE double: integers within ±(2^53 - 1) and finite floats with
 |x| < 2^53 (Python writes those in plain notation with a fraction, ``0.1``,
 ``1e-07``, ``123.0``, which jsonb keeps as decimal and gives back as the same
 float; SQLite's JSON text is Python's own round trip). Every other number

@@ -220,10 +220,23 @@ def test_the_walk_is_in_keyset_chunks_with_progress() -> None:
 
 def _legacy_hash(row: OpsActionLog) -> str:
     """The previous release's form, written out here as it shipped."""
-    fields = (
-        "seq id action_id actor_id actor_role action_type target idempotency_key "
-        "status details ip user_agent request_id created_at prev_hash"
-    ).split()
+    fields = [
+        "seq",
+        "id",
+        "action_id",
+        "actor_id",
+        "actor_role",
+        "action_type",
+        "target",
+        "idempotency_key",
+        "status",
+        "details",
+        "ip",
+        "user_agent",
+        "request_id",
+        "created_at",
+        "prev_hash",
+    ]
     values = {f: getattr(row, f) for f in fields}
     values["id"] = str(row.id)
     values["action_id"] = str(row.action_id)
