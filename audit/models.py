@@ -46,3 +46,51 @@ class OpsActionLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.seq} {self.action_type} {self.status} by {self.actor_id}"
+
+
+class AuditTreeNode(models.Model):
+    """The hash of one complete, aligned subtree of the RFC 9162 Merkle tree
+    over ``ops_actions_log`` (DESIGN §3): level ``L``, index ``j`` covers the
+    leaves ``[j·2^L, (j+1)·2^L)``; level 0 holds the leaf hashes, so a row
+    rewritten later can be named. Written by beat only (audit/tree.py), in
+    ``seq`` order; append-only like the log (audit/triggers.py)."""
+
+    id = models.BigAutoField(primary_key=True)
+    level = models.PositiveSmallIntegerField()
+    index = models.BigIntegerField()
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        db_table = "ops_audit_tree_node"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["level", "index"], name="audit_tree_node_position"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"L{self.level}[{self.index}] {self.hash[:12]}"
+
+
+class AuditCheckpoint(models.Model):
+    """A signed tree head (DESIGN §3): the Merkle root over the first
+    ``tree_size`` rows, signed with Ed25519 over the RFC 8785 bytes of
+    ``{"root_hash", "timestamp", "tree_size"}``; ``note_signature`` signs the
+    same head as a C2SP tlog-checkpoint whose first line is ``origin``.
+    Append-only."""
+
+    id = models.BigAutoField(primary_key=True)
+    tree_size = models.BigIntegerField(unique=True)
+    root_hash = models.CharField(max_length=64)
+    timestamp = models.DateTimeField()
+    key_id = models.CharField(max_length=64)
+    signature = models.CharField(max_length=128)
+    origin = models.CharField(max_length=255)
+    note_signature = models.CharField(max_length=128)
+
+    class Meta:
+        db_table = "ops_audit_checkpoint"
+        ordering = ["-tree_size"]
+
+    def __str__(self) -> str:
+        return f"checkpoint {self.tree_size} {self.root_hash[:12]}"

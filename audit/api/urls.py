@@ -1,6 +1,6 @@
 from django.urls import path
 
-from audit.api import views
+from audit.api import checkpoints, views
 
 urlpatterns = [
     path("actions", views.ActionLogListApi.as_view(), name="action-log-list"),
@@ -8,4 +8,25 @@ urlpatterns = [
         "actions/export", views.ActionLogExportApi.as_view(), name="action-log-export"
     ),
     path("audit/verify", views.ChainVerifyApi.as_view(), name="audit-verify"),
+    path(
+        "audit/checkpoints",
+        checkpoints.CheckpointListApi.as_view(),
+        name="audit-checkpoints",
+    ),
+    path(
+        "audit/checkpoint-key",
+        checkpoints.CheckpointKeyApi.as_view(),
+        name="audit-checkpoint-key",
+    ),
+    path(
+        "audit/checkpoint.note",
+        checkpoints.CheckpointNoteApi.as_view(),
+        name="audit-checkpoint-note",
+    ),
+    path("audit/proof", checkpoints.ProofApi.as_view(), name="audit-proof"),
+    path(
+        "audit/consistency",
+        checkpoints.ConsistencyApi.as_view(),
+        name="audit-consistency",
+    ),
 ]
