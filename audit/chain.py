@@ -63,19 +63,19 @@ def row_hash(row: Any) -> str:
     return hash_of(audit_row(row))
 
 
-def _legacy_hash(row: Any) -> str:
+def _legacy_hash_of(values: Mapping[str, Any]) -> str:
     """How the previous release hashed: ``json.dumps`` with sorted keys over
-    the same fields, ``created_at`` as ``isoformat()`` (``+00:00``)."""
-    values = {f: getattr(row, f) for f in HASHED_FIELDS}
-    values["id"] = str(values["id"])
-    values["action_id"] = str(values["action_id"])
-    values["created_at"] = values["created_at"].isoformat()
-    text = json.dumps(values, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    the same fields, ``created_at`` as ``isoformat()`` gave it (``+00:00``
+    where ``audit_row()`` writes ``Z``)."""
+    old = {f: values[f] for f in HASHED_FIELDS}
+    old["created_at"] = old["created_at"].removesuffix("Z") + "+00:00"
+    text = json.dumps(old, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def hash_holds(row: Any) -> bool:
-    """Whether ``row``'s content matches its stored ``hash``.
+def holds(values: Mapping[str, Any]) -> bool:
+    """Whether a row in ``audit_row()``'s shape (an export's row will do)
+    matches its ``hash``.
 
     Rows written before JCS hashing carry the previous release's hash; the
     log is append-only, so they can never be re-hashed and are checked in
@@ -83,11 +83,16 @@ def hash_holds(row: Any) -> bool:
     row can recompute either form, which is why the chain's links and the
     signed checkpoints, not the row hash alone, are the evidence."""
     try:
-        if row_hash(row) == row.hash:
+        if hash_of(values) == values["hash"]:
             return True
     except rfc8785.CanonicalizationError:
         pass  # a number JCS has no form for: only an old row or a forged one
     try:
-        return _legacy_hash(row) == row.hash
+        return _legacy_hash_of(values) == values["hash"]
     except ValueError:  # text the old form could not encode either
         return False
+
+
+def hash_holds(row: Any) -> bool:
+    """Whether ``row``'s content matches its stored ``hash`` (``holds``)."""
+    return holds(audit_row(row))
