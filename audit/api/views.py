@@ -6,7 +6,6 @@ import csv
 import io
 import json
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import asdict
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -20,13 +19,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from audit.api.serializers import ChainReportSerializer
+from audit.api.serializers import ChainReportSerializer, verification_json
 from audit.filters import ActionLogFilter
 from audit.models import OpsActionLog
-from audit.selectors import action_log_chunks, action_log_list, action_log_verify
+from audit.selectors import action_log_chunks, action_log_list
 from audit.serializers import EXPORT_FIELDS, audit_row
+from audit.verification import verify
 from molam_ops.api import AuditRowSerializer
 from molam_ops.errors import OpsError
+from molam_ops.lib.query import query_flag
 
 
 class ActionLogSerializer(serializers.BaseSerializer):
@@ -135,7 +136,18 @@ class ActionLogExportApi(APIView):
 class ChainVerifyApi(APIView):
     """Walk the hash chain and name every broken row (the first 100)."""
 
-    @extend_schema(tags=["audit"], responses=ChainReportSerializer)
+    @extend_schema(
+        tags=["audit"],
+        parameters=[
+            OpenApiParameter(
+                "full",
+                bool,
+                description="Walk every row and check every checkpoint "
+                "(default: only the rows after the newest trusted checkpoint).",
+            )
+        ],
+        responses=ChainReportSerializer,
+    )
     def get(self, request: Request) -> Response:
-        report = action_log_verify()
-        return Response(ChainReportSerializer({"ok": True, **asdict(report)}).data)
+        full = query_flag(request, "full")
+        return Response(verification_json(verify(full=full)))

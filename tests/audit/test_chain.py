@@ -52,6 +52,8 @@ def test_empty_log_is_valid(pay_admin: Any) -> None:
         "checked": 0,
         "broken": [],
         "truncated": False,
+        "full": False,
+        "checkpoint": None,
     }
 
 
@@ -70,6 +72,8 @@ def test_chain_is_valid_after_several_actions(pay_admin: Any, ops: Any) -> None:
         "checked": len(rows),
         "broken": [],
         "truncated": False,
+        "full": False,
+        "checkpoint": None,
     }
 
 
@@ -107,6 +111,8 @@ def test_altered_details_are_named(pay_admin: Any) -> None:
             }
         ],
         "truncated": False,
+        "full": False,
+        "checkpoint": None,
     }
 
 
@@ -226,4 +232,6 @@ def test_concurrent_writers_keep_one_chain(tx_db: None, pay_admin: Any) -> None:
         "checked": total,
         "broken": [],
         "truncated": False,
+        "full": False,
+        "checkpoint": None,
     }
