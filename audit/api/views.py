@@ -13,18 +13,21 @@ from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from audit.api.serializers import ChainReportSerializer, verification_json
 from audit.filters import ActionLogFilter
 from audit.models import OpsActionLog
-from audit.selectors import action_log_chunks, action_log_list, action_log_verify
+from audit.selectors import action_log_chunks, action_log_list
 from audit.serializers import EXPORT_FIELDS, audit_row
+from audit.verification import verify
 from molam_ops.api import AuditRowSerializer
 from molam_ops.errors import OpsError
+from molam_ops.lib.query import query_flag
 from molam_ops.pagination import KeysetPagination
 
 
@@ -134,34 +137,20 @@ class ActionLogExportApi(APIView):
 
 
 class ChainVerifyApi(APIView):
-    """Walk the hash chain and name the first broken link, if any."""
+    """Walk the hash chain and name every broken row (the first 100)."""
 
     @extend_schema(
         tags=["audit"],
-        responses=inline_serializer(
-            "ChainReport",
-            {
-                "ok": serializers.BooleanField(),
-                "valid": serializers.BooleanField(),
-                "checked": serializers.IntegerField(),
-                "first_broken": serializers.DictField(allow_null=True),
-            },
-        ),
+        parameters=[
+            OpenApiParameter(
+                "full",
+                bool,
+                description="Walk every row and check every checkpoint "
+                "(default: only the rows after the newest trusted checkpoint).",
+            )
+        ],
+        responses=ChainReportSerializer,
     )
     def get(self, request: Request) -> Response:
-        report = action_log_verify()
-        broken = None
-        if not report.valid:
-            broken = {
-                "seq": report.first_broken_seq,
-                "id": report.first_broken_id,
-                "reason": report.reason,
-            }
-        return Response(
-            {
-                "ok": True,
-                "valid": report.valid,
-                "checked": report.checked,
-                "first_broken": broken,
-            }
-        )
+        full = query_flag(request, "full")
+        return Response(verification_json(verify(full=full)))
