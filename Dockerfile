@@ -51,6 +51,7 @@ RUN DJANGO_SECRET_KEY=collectstatic-at-build-time-only \
     MOLAM_ID_JWT_PUBLIC="-----BEGIN PUBLIC KEY----- build-time placeholder" \
     PLAN_DATA_KEYS=Y29sbGVjdHN0YXRpYy1hdC1idWlsZC10aW1lLW9ubHk= \
     APPROVAL_SIGNING_KEY=build:collectstatic-at-build-time-only-not-a-key \
+    AUDIT_SIGNING_KEY="-----BEGIN PRIVATE KEY----- build-time placeholder" \
     MOLAM_VAR_DIR=/tmp/build-var \
     python manage.py collectstatic --noinput --verbosity 0 \
     && rm -rf /tmp/build-var \

@@ -3,7 +3,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from audit.models import OpsActionLog
+from audit.models import AuditCheckpoint, OpsActionLog
 from molam_ops.identity import principal_from_user
 
 
@@ -20,8 +20,29 @@ def holds_ops_role(request: HttpRequest) -> bool:
     return holds
 
 
+class ReadOnlyForOperators(admin.ModelAdmin):
+    """Every operator may read (as through the API: every GET is open to the
+    three roles), without a Django permission of its own; nobody, the
+    superuser included, may add, change or delete."""
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return super().has_module_permission(request) or holds_ops_role(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_view_permission(request, obj) or holds_ops_role(request)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(OpsActionLog)
-class OpsActionLogAdmin(admin.ModelAdmin):
+class OpsActionLogAdmin(ReadOnlyForOperators):
     """Read-only: the trail is append-only, and only the runner appends.
 
     Every operator may read it here as through the API (every GET is open to
@@ -42,17 +63,10 @@ class OpsActionLogAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     show_full_result_count = False
 
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return super().has_module_permission(request) or holds_ops_role(request)
 
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return super().has_view_permission(request, obj) or holds_ops_role(request)
+@admin.register(AuditCheckpoint)
+class AuditCheckpointAdmin(ReadOnlyForOperators):
+    """Signed tree heads of the log (append-only; beat signs them)."""
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+    list_display = ("tree_size", "timestamp", "root_hash", "key_id")
+    show_full_result_count = False

@@ -6,7 +6,8 @@ class AuditConfig(AppConfig):
     verbose_name = "Audit log"
 
     def ready(self) -> None:
-        from audit import services
+        from audit import metrics, services
         from molam_ops.actions.ports import ports
 
         ports.audit = services.AuditLogSink()
+        metrics.install()

@@ -32,8 +32,9 @@ from audit.choices import JobKind, JobStatus
 from audit.exports import encoder
 from audit.filters import ActionLogFilter
 from audit.models import AuditJob, OpsActionLog
-from audit.selectors import ChainReport, action_log_chunks, action_log_verify
+from audit.selectors import action_log_chunks, action_log_last_seq
 from audit.serializers import audit_row
+from audit.verification import verify
 from molam_ops.errors import OpsError, service_unavailable
 
 log = logging.getLogger(__name__)
@@ -42,13 +43,6 @@ PAGE = 2000
 
 
 # --- reads --------------------------------------------------------------------
-
-
-def last_seq() -> int:
-    """The newest row's ``seq``: seq is gap-free from 1, so it is also the
-    number of rows, without a COUNT(*) over the table."""
-    seq = OpsActionLog.objects.order_by("-seq").values_list("seq", flat=True).first()
-    return seq or 0
 
 
 def more_rows_than(qs: QuerySet[OpsActionLog], limit: int) -> bool:
@@ -89,35 +83,6 @@ def result_path(job: AuditJob) -> Path:
     return Path(settings.AUDIT_JOB_DIR) / job.result_file
 
 
-# --- the body of a verification -----------------------------------------------
-
-
-def verify_body(report: ChainReport) -> dict[str, Any]:
-    """What ``GET /api/ops/audit/verify`` answers, and a verify job's file."""
-    broken = None
-    if not report.valid:
-        broken = {
-            "seq": report.first_broken_seq,
-            "id": report.first_broken_id,
-            "reason": report.reason,
-        }
-    return {
-        "ok": True,
-        "valid": report.valid,
-        "checked": report.checked,
-        "first_broken": broken,
-    }
-
-
-def verify_chain(*, progress: Callable[[int], None] | None = None) -> ChainReport:
-    """Adapter onto ``action_log_verify``: the current walk reports no
-    progress, so it is counted once, at the end."""
-    report = action_log_verify()
-    if progress:
-        progress(report.checked)
-    return report
-
-
 # --- writes -------------------------------------------------------------------
 
 
@@ -155,7 +120,7 @@ def start(
 
 
 def start_export(*, fmt: str, query: Mapping[str, Any], requested_by: str) -> AuditJob:
-    until = last_seq()
+    until = action_log_last_seq()
     filters = {k: query[k] for k in ActionLogFilter.base_filters if k in query}
     qs = _export_queryset(filters, until)
     params = {"format": fmt, "filters": filters, "until_seq": until}
@@ -167,13 +132,15 @@ def start_export(*, fmt: str, query: Mapping[str, Any], requested_by: str) -> Au
     )
 
 
-def start_verify(*, full: bool, requested_by: str) -> AuditJob:
-    until = last_seq()
+def start_verify(*, full: bool, after_seq: int, requested_by: str) -> AuditJob:
+    """``after_seq``: where the request found the walk would start (the
+    newest trusted checkpoint); the worker looks again when it runs."""
+    until = action_log_last_seq()
     return start(
         kind=JobKind.VERIFY,
         params={"full": full, "until_seq": until},
         requested_by=requested_by,
-        total=until,
+        total=max(until - after_seq, 0),
     )
 
 
@@ -217,9 +184,12 @@ def _write_export(job: AuditJob, out: Any) -> int:
 
 
 def _write_verify(job: AuditJob, out: Any) -> int:
-    report = verify_chain(progress=_progress(job))
-    json.dump(verify_body(report), out, sort_keys=True)
-    return report.checked
+    # the body GET /api/ops/audit/verify answers inline
+    from audit.api.serializers import verification_json
+
+    result = verify(full=bool(job.params.get("full")), progress=_progress(job))
+    json.dump(verification_json(result), out, sort_keys=True)
+    return result.report.checked
 
 
 def run(job_id: str) -> str:

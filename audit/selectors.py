@@ -3,18 +3,28 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import QuerySet
 
-from audit.chain import GENESIS, row_hash
+from audit.chain import GENESIS, hash_holds
+from audit.choices import BreakCode
 from audit.models import OpsActionLog
 
 
 def action_log_list() -> QuerySet[OpsActionLog]:
-    return OpsActionLog.objects.all().order_by("-seq")
+    """Newest first, in the order the list's keyset pages follow
+    (audit/pagination.py) and its indexes hold."""
+    return OpsActionLog.objects.all().order_by("-created_at", "-seq")
+
+
+def action_log_last_seq() -> int:
+    """The newest row's ``seq`` (0 when the log is empty)."""
+    return (
+        OpsActionLog.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
+    )
 
 
 def action_log_chunks(
@@ -31,31 +41,88 @@ def action_log_chunks(
 
 
 @dataclass(frozen=True)
+class Break:
+    """One row where the chain does not hold."""
+
+    seq: int
+    id: str
+    reason: str  # a short English sentence
+    code: str  # BreakCode: stable, for programs
+
+
+@dataclass(frozen=True)
 class ChainReport:
     valid: bool
     checked: int
-    first_broken_seq: int | None = None
-    first_broken_id: str | None = None
-    reason: str = ""
+    broken: tuple[Break, ...]
+    truncated: bool  # more than max_broken breaks existed
+    last_seq: int  # the last row checked (0 if none)
+    last_hash: str  # its hash (GENESIS if none)
 
 
-def action_log_verify() -> ChainReport:
-    """Walk the chain in order and name the first row that does not hold."""
-    prev_hash, expected_seq, checked = GENESIS, 1, 0
-    for rows in action_log_chunks(OpsActionLog.objects.all(), chunk=2000):
+VERIFY_CHUNK = 2000
+
+
+def action_log_verify(
+    *,
+    after_seq: int = 0,
+    prev_hash: str = GENESIS,
+    max_broken: int = 100,
+    progress: Callable[[int], None] | None = None,
+) -> ChainReport:
+    """Walk the rows after ``after_seq`` in ``seq`` order, the first linking
+    to ``prev_hash``, and name every break (the first ``max_broken``; rows
+    are checked to the end either way). Keyset chunks: constant memory;
+    ``progress(checked)`` after each one.
+
+    After a break the walk links on from the row's own stored hash, so each
+    tampering is named once: an edited row is its own ``hash_mismatch``; an
+    edited row whose hash was recomputed is the next row's
+    ``prev_hash_mismatch``; a deleted row is a ``missing_rows`` gap at the
+    row after it, whose link is then not checked (what it linked to is
+    gone). Rows renumbered and re-hashed after a deletion hold as a chain:
+    only the signed checkpoints can show those."""
+    broken: list[Break] = []
+    found = checked = last_seq = 0
+    expected, prev, last_hash = after_seq + 1, prev_hash, GENESIS
+    rows_after = OpsActionLog.objects.filter(seq__gt=after_seq)
+    for rows in action_log_chunks(rows_after, chunk=VERIFY_CHUNK):
         for row in rows:
-            reason = ""
-            if row.seq != expected_seq:
-                reason = f"missing rows before seq {row.seq}"
-            elif row.prev_hash != prev_hash:
-                reason = "prev_hash does not match the previous row"
-            elif row_hash(row) != row.hash:
-                reason = "row content does not match its hash"
-            if reason:
-                return ChainReport(False, checked, row.seq, str(row.id), reason)
-            checked += 1
-            prev_hash, expected_seq = row.hash, row.seq + 1
-    return ChainReport(True, checked)
+            for code, reason in _breaks(row, expected, prev):
+                found += 1
+                if len(broken) < max_broken:
+                    broken.append(Break(row.seq, str(row.id), reason, str(code)))
+            expected, prev = row.seq + 1, row.hash
+        checked += len(rows)
+        last_seq, last_hash = rows[-1].seq, rows[-1].hash
+        if progress is not None:
+            progress(checked)
+    return ChainReport(
+        valid=found == 0,
+        checked=checked,
+        broken=tuple(broken),
+        truncated=found > len(broken),
+        last_seq=last_seq,
+        last_hash=last_hash,
+    )
+
+
+def _breaks(row: OpsActionLog, expected: int, prev: str) -> Iterator[tuple[str, str]]:
+    """What is wrong with ``row``, when ``expected`` is the seq it should
+    have and ``prev`` the hash it should link to."""
+    if row.seq != expected:
+        last = row.seq - 1
+        missing = f"seq {last}" if last == expected else f"seqs {expected} to {last}"
+        yield BreakCode.MISSING_ROWS, f"Rows are missing before this one: {missing}."
+    elif row.prev_hash != prev:
+        before = f"seq {expected - 1}" if expected > 1 else "the start of the chain"
+        yield (
+            BreakCode.PREV_HASH_MISMATCH,
+            f"Its prev_hash is not the hash of {before}: that row was rewritten, "
+            "or this link was.",
+        )
+    if not hash_holds(row):
+        yield BreakCode.HASH_MISMATCH, "Its content does not match its hash."
 
 
 def action_requested_at(action_id: uuid.UUID) -> datetime | None:

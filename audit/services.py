@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
 from django.utils import timezone
 
+from audit.canonical import inet_text, storable
 from audit.chain import GENESIS, row_hash
 from audit.models import OpsActionLog
 from audit.serializers import audit_row
@@ -26,9 +25,17 @@ CHAIN_LOCK_ID = 0x61756469740A  # "audit"
 ROW_TOPIC = "ops.audit.row"
 
 
-def _json(value: dict[str, Any]) -> dict[str, Any]:
-    """Money and times as strings, so the hash survives the database round trip."""
-    return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+_IP_FIELD = OpsActionLog._meta.get_field("ip")
+
+
+def _stored_ip(ip: str | None) -> str | None:
+    """The address as the database gives it back, so that is what is hashed:
+    Django's own cleaning of the column (IPv6 compressed, a scope id
+    dropped), then on PostgreSQL ``inet``'s way of writing it."""
+    text: str | None = _IP_FIELD.get_prep_value(ip or None)
+    if text and connection.vendor == "postgresql":
+        return inet_text(text)
+    return text
 
 
 def append_row(
@@ -62,11 +69,12 @@ def append_row(
         actor_role=actor_role[:32],
         action_type=action_type,
         status=status,
-        target=_json(target),
-        details=_json(details),
+        # what the database will give back: the hash below is over it
+        target=storable(target),
+        details=storable(details),
         # the refusal of an over-long key (400) is recorded too: clip it to fit
         idempotency_key=idempotency_key[:255] if idempotency_key else idempotency_key,
-        ip=ip or None,
+        ip=_stored_ip(ip),
         user_agent=user_agent[:512],
         request_id=request_id[:64],
         created_at=timezone.now(),

@@ -141,6 +141,22 @@ def make_keypair(directory: Path) -> tuple[str, Path]:
     return private, public
 
 
+def _ed25519_pem() -> str:
+    """A throwaway audit checkpoint signing key (PEM PKCS#8)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    return (
+        Ed25519PrivateKey.generate()
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        .decode()
+    )
+
+
 def server_env(args: argparse.Namespace, tmp: Path, public_key: Path) -> dict[str, str]:
     """Production settings: DEBUG off, so every secret it requires is set here."""
     from cryptography.fernet import Fernet
@@ -153,6 +169,7 @@ def server_env(args: argparse.Namespace, tmp: Path, public_key: Path) -> dict[st
         MOLAM_ID_JWT_PUBLIC=str(public_key),
         PLAN_DATA_KEYS=Fernet.generate_key().decode(),
         APPROVAL_SIGNING_KEY=f"bench:{secrets.token_urlsafe(48)}",
+        AUDIT_SIGNING_KEY=_ed25519_pem(),
         DATABASE_URL=args.database_url,
         REDIS_URL=args.redis_url,
         CONN_MAX_AGE="60",

@@ -92,6 +92,7 @@ def _settings_secrets() -> tuple[tuple[str, ...], Path | None]:
         *getattr(settings, "SECRET_KEY_FALLBACKS", ()),
         *getattr(settings, "PLAN_DATA_KEYS", ()),
         getattr(settings, "EVENT_BUS_TOKEN", ""),
+        getattr(settings, "AUDIT_SIGNING_KEY", ""),
         *(db.get("PASSWORD") or "" for db in settings.DATABASES.values()),
         _url_password(getattr(settings, "REDIS_URL", "")),
         _url_password(getattr(settings, "CELERY_BROKER_URL", "")),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import django_stubs_ext
 import environ
@@ -97,6 +98,7 @@ METRICS_SCRAPE_COLLECTORS = [
     "payouts.metrics.install",
     "controls.metrics.install",
     "approvals.metrics.install",
+    "audit.metrics.install",
 ]
 # WORKER_METRICS_PORT (0: none): the Celery worker serves its pool's summed
 # metrics there (molam_ops/worker_metrics.py); Kubernetes scrapes worker pods.
@@ -231,6 +233,17 @@ PLAN_BUSY_RETRY_SECONDS = env.float("PLAN_BUSY_RETRY_SECONDS", default=5.0)
 # beat asks SIRA for suggestions (or derives them) this often
 SUGGESTIONS_REFRESH_SECONDS = env.int("SUGGESTIONS_REFRESH_SECONDS", default=60)
 check(SUGGESTIONS_REFRESH_SECONDS >= 1, "SUGGESTIONS_REFRESH_SECONDS must be >= 1")
+# beat signs a Merkle checkpoint of the audit log this often (DESIGN §3
+# promises at least every minute while rows are added)
+AUDIT_CHECKPOINT_INTERVAL = envconfig.interval(
+    env, "AUDIT_CHECKPOINT_INTERVAL", 30.0, most=60
+)
+# ops_actions_log on PostgreSQL: rows per partition (ranges of seq,
+# audit/partitions.py); beat keeps at least one empty partition ahead of the
+# rows, checking every AUDIT_PARTITION_INTERVAL seconds.
+AUDIT_PARTITION_ROWS = env.int("AUDIT_PARTITION_ROWS", default=1_000_000)
+check(AUDIT_PARTITION_ROWS >= 1, "AUDIT_PARTITION_ROWS must be >= 1")
+AUDIT_PARTITION_INTERVAL = env.float("AUDIT_PARTITION_INTERVAL", default=300.0)
 CELERY_BEAT_SCHEDULE = {  # name: task, every so many seconds
     name: {"task": task, "schedule": every}
     for name, task, every in [
@@ -240,6 +253,11 @@ CELERY_BEAT_SCHEDULE = {  # name: task, every so many seconds
         ("purge-idempotency-keys", "molam_ops.tasks.purge_idempotency_keys", 3600.0),
         ("purge-outbox", "molam_ops.tasks.purge_outbox", 3600.0),
         ("purge-audit-jobs", "audit.tasks.purge_audit_jobs", 600.0),
+        (
+            "ensure-audit-partitions",
+            "audit.tasks.ensure_partitions",
+            AUDIT_PARTITION_INTERVAL,
+        ),
         (
             "requeue-generating-plans",
             "plans.tasks.requeue_generating_plans",
@@ -259,6 +277,11 @@ CELERY_BEAT_SCHEDULE = {  # name: task, every so many seconds
             "resume-blocked-plan-steps",
             "plans.tasks.resume_blocked_steps",
             PLAN_RESUME_INTERVAL,
+        ),
+        (
+            "sign-audit-checkpoint",
+            "audit.tasks.sign_checkpoint",
+            AUDIT_CHECKPOINT_INTERVAL,
         ),
     ]
 }
@@ -406,6 +429,25 @@ check(
 # where the approvers' mail links to; in development it follows PORT
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default=f"http://127.0.0.1:{PORT}").rstrip(
     "/"
+)
+# --- audit checkpoints (DESIGN §3, audit/signing.py) ------------------------
+# The Ed25519 key that signs the audit log's Merkle checkpoints (PEM PKCS#8),
+# never stored in the database; AUDIT_PREVIOUS_PUBLIC_KEYS (PEMs, one after
+# the other) still verify checkpoints signed before a rotation. In
+# development and tests a key is generated once under var/.
+AUDIT_SIGNING_KEY = secret("AUDIT_SIGNING_KEY") or ""
+if not DEV_DEFAULTS:
+    required("AUDIT_SIGNING_KEY", AUDIT_SIGNING_KEY)
+DEV_AUDIT_SIGNING_KEY_PATH = VAR_DIR / "dev-audit" / "checkpoint-ed25519.pem"
+AUDIT_PREVIOUS_PUBLIC_KEYS = secret("AUDIT_PREVIOUS_PUBLIC_KEYS") or ""
+# the first line of the C2SP checkpoint note, and its key name
+AUDIT_LOG_ORIGIN = env.str("AUDIT_LOG_ORIGIN", default="") or (
+    f"{urlsplit(PUBLIC_BASE_URL).netloc}/audit"
+)
+check(
+    bool(AUDIT_LOG_ORIGIN.strip())
+    and not any(c.isspace() or c == "+" for c in AUDIT_LOG_ORIGIN),
+    "AUDIT_LOG_ORIGIN must be non-empty, without spaces or '+'",
 )
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=48)
 EVENT_BUS_STREAM = env.str("EVENT_BUS_STREAM", default="molam.ops.events")

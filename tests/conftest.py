@@ -117,8 +117,10 @@ def _restore_audit_triggers(django_db_blocker: Any) -> Iterator[None]:
 @pytest.fixture
 def tx_db(_restore_audit_triggers: None, transactional_db: None) -> Iterator[None]:
     """A real-commit database (for threads and processes). The flush between
-    tests must empty ops_actions_log, which its triggers refuse, so they are
-    dropped just before it and re-installed just after, as the owner would."""
+    tests must empty the append-only audit tables (ops_actions_log, the Merkle
+    tree's nodes and checkpoints: audit.triggers.APPEND_ONLY_TABLES), which
+    their triggers refuse, so they are dropped just before it and re-installed
+    just after, as the owner would."""
     yield
     connection.close_if_unusable_or_obsolete()
     triggers.drop(connection)

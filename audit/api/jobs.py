@@ -26,25 +26,19 @@ from audit import jobs
 from audit.choices import JobKind, JobStatus
 from audit.exports import CONTENT_TYPES
 from audit.models import AuditJob, OpsActionLog
+from audit.verification import Start, rows_after
 from molam_ops.errors import OpsError
 from molam_ops.identity import required_principal
 from molam_ops.lib.fields import iso_utc
+from molam_ops.lib.query import query_flag
 
 # ``?async=1`` asks for a job whatever the size (``0``, the default: only past
 # AUDIT_SYNC_MAX_ROWS rows)
 ASYNC_PARAM = "async"
-
-
-def _flag(request: Request, name: str) -> bool:
-    raw = request.query_params.get(name, "")
-    try:
-        return bool(serializers.BooleanField().to_internal_value(raw or "0"))
-    except serializers.ValidationError:
-        raise OpsError(
-            "validation_error",
-            _("Some fields are invalid."),
-            fields={name: [_("Expected 1 or 0.")]},
-        ) from None
+ASYNC_DESCRIPTION = (
+    "Run as a job (202) whatever the size; without it, only past"
+    " AUDIT_SYNC_MAX_ROWS rows."
+)
 
 
 def job_data(request: Request, job: AuditJob) -> dict[str, Any]:
@@ -77,7 +71,7 @@ def export_job(
 ) -> Response | None:
     """The 202 of an export too big for a request (or asked as a job);
     ``None``: stream it."""
-    asked = _flag(request, ASYNC_PARAM)
+    asked = query_flag(request, ASYNC_PARAM)
     if not (asked or jobs.more_rows_than(qs, settings.AUDIT_SYNC_MAX_ROWS)):
         return None
     job = jobs.start_export(
@@ -88,14 +82,18 @@ def export_job(
     return _accepted(request, job)
 
 
-def verify_job(request: Request) -> Response | None:
-    """The 202 of a verification over more rows than a request may walk;
-    ``None``: verify inline."""
-    full = _flag(request, "full")
-    asked = _flag(request, ASYNC_PARAM)
-    if not (asked or jobs.last_seq() > settings.AUDIT_SYNC_MAX_ROWS):
+def verify_job(request: Request, begin: Start) -> Response | None:
+    """The 202 of a verification with more rows to walk (after ``begin``)
+    than a request may; ``None``: verify inline."""
+    limit = settings.AUDIT_SYNC_MAX_ROWS
+    asked = query_flag(request, ASYNC_PARAM)
+    if not (asked or rows_after(begin.after_seq, cap=limit + 1) > limit):
         return None
-    job = jobs.start_verify(full=full, requested_by=required_principal(request).id)
+    job = jobs.start_verify(
+        full=query_flag(request, "full"),
+        after_seq=begin.after_seq,
+        requested_by=required_principal(request).id,
+    )
     return _accepted(request, job)
 
 

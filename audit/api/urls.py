@@ -1,6 +1,6 @@
 from django.urls import path
 
-from audit.api import jobs, views
+from audit.api import checkpoints, jobs, views
 
 urlpatterns = [
     path("actions", views.ActionLogListApi.as_view(), name="action-log-list"),
@@ -14,5 +14,26 @@ urlpatterns = [
         "audit/jobs/<str:job_id>/download",
         jobs.AuditJobDownloadApi.as_view(),
         name="audit-job-download",
+    ),
+    path(
+        "audit/checkpoints",
+        checkpoints.CheckpointListApi.as_view(),
+        name="audit-checkpoints",
+    ),
+    path(
+        "audit/checkpoint-key",
+        checkpoints.CheckpointKeyApi.as_view(),
+        name="audit-checkpoint-key",
+    ),
+    path(
+        "audit/checkpoint.note",
+        checkpoints.CheckpointNoteApi.as_view(),
+        name="audit-checkpoint-note",
+    ),
+    path("audit/proof", checkpoints.ProofApi.as_view(), name="audit-proof"),
+    path(
+        "audit/consistency",
+        checkpoints.ConsistencyApi.as_view(),
+        name="audit-consistency",
     ),
 ]

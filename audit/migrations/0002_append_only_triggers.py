@@ -4,13 +4,13 @@ from django.db import migrations
 def forwards(apps, schema_editor):
     from audit import triggers
 
-    triggers.install(schema_editor.connection)
+    triggers.install(schema_editor.connection, ["ops_actions_log"])
 
 
 def backwards(apps, schema_editor):
     from audit import triggers
 
-    triggers.drop(schema_editor.connection)
+    triggers.drop(schema_editor.connection, ["ops_actions_log"])
 
 
 class Migration(migrations.Migration):

@@ -3,7 +3,8 @@
 #   .env                          database passwords (compose ${...} interpolation)
 #   deploy/compose/secrets/*      DJANGO_SECRET_KEY, Molam ID's public key, event-bus token,
 #                                 PLAN_DATA_KEYS (a Fernet key for plan_data),
-#                                 APPROVAL_SIGNING_KEY (key_id:secret, binds approvals)
+#                                 APPROVAL_SIGNING_KEY (key_id:secret, binds approvals),
+#                                 AUDIT_SIGNING_KEY (Ed25519 PEM, signs audit checkpoints)
 # Existing files are kept. The public key is Molam ID's; to try the stack with
 # development tokens (`DEBUG=1 python manage.py mint_token ...`), pass the dev
 # private key and its public half is written:  sh deploy/compose/init-secrets.sh var/dev-jwt/private.pem
@@ -26,6 +27,10 @@ umask 022
 [ -f "$dir/django_secret_key" ] || { rand > "$dir/django_secret_key"; echo "wrote $dir/django_secret_key"; }
 [ -f "$dir/event_bus_token" ] || { rand > "$dir/event_bus_token"; echo "wrote $dir/event_bus_token"; }
 [ -f "$dir/approval_signing_key" ] || { echo "k1:$(rand)" > "$dir/approval_signing_key"; echo "wrote $dir/approval_signing_key"; }
+[ -f "$dir/audit_signing_key.pem" ] || {
+  openssl genpkey -algorithm ed25519 -out "$dir/audit_signing_key.pem"
+  echo "wrote $dir/audit_signing_key.pem"
+}
 [ -f "$dir/plan_data_keys" ] || {
   python3 -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())' > "$dir/plan_data_keys"
   echo "wrote $dir/plan_data_keys"

@@ -113,6 +113,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # a name of its own, not the "CodeEnum" any other `code` choice would take
+    "ENUM_NAME_OVERRIDES": {"ChainBreakCode": "audit.choices.BreakCode"},
 }
 
 # django-csp 4. Scripts only from our origin (the dashboard loads modules);

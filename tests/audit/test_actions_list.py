@@ -40,9 +40,10 @@ def test_list_shape_newest_first(pay_admin: Any, seeded: list[OpsActionLog]) -> 
     resp = pay_admin.get(LIST)
     assert resp.status_code == 200
     body = resp.json()
-    assert body.keys() == {"ok", "count", "next", "results"}
+    assert body.keys() == {"ok", "count", "count_capped", "next", "results"}
     assert body["ok"] is True
     assert body["count"] == 5
+    assert body["count_capped"] is False
     assert body["next"] is None
     assert seqs(body) == [5, 4, 3, 2, 1]
     newest = body["results"][0]
@@ -151,11 +152,19 @@ def test_offset_and_filters_in_next(pay_admin: Any, seeded: list[OpsActionLog]) 
     nxt = body["next"]
     assert nxt.startswith("http://testserver/api/ops/actions?")
     assert "actor_id=alice" in nxt
-    assert "offset=2" in nxt
+    # next goes on by keyset from the page's last row, not by offset
+    assert "offset=" not in nxt
+    assert "cursor=" in nxt
     assert "limit=1" in nxt
     assert seqs(pay_admin.get(nxt).json()) == [1]
     beyond = pay_admin.get(LIST, {"offset": "10"}).json()
-    assert beyond == {"ok": True, "count": 5, "next": None, "results": []}
+    assert beyond == {
+        "ok": True,
+        "count": 5,
+        "count_capped": False,
+        "next": None,
+        "results": [],
+    }
 
 
 def _append(n: int) -> None:

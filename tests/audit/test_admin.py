@@ -10,7 +10,9 @@ from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from audit.checkpoints import sign_checkpoint
 from audit.models import OpsActionLog
+from tests.audit.checkpoint_helpers import append
 from tests.conftest import ROLES
 from tests.factories import operator_user
 from tests.helpers import post_action
@@ -91,3 +93,18 @@ def test_the_superuser_reads_but_cannot_write(row: OpsActionLog) -> None:
     client = staff(superuser=True)
     assert client.get(CHANGELIST).status_code == 200
     assert_read_only(client, row)
+
+
+def test_checkpoints_are_read_only_for_operators_and_the_superuser() -> None:
+    append(3)
+    cp = sign_checkpoint()
+    assert cp is not None
+    changelist = reverse("admin:audit_auditcheckpoint_changelist")
+    for client in (staff("ops"), staff(superuser=True)):
+        resp = client.get(changelist)
+        assert resp.status_code == 200
+        assert cp.root_hash.encode() in resp.content
+        delete = reverse("admin:audit_auditcheckpoint_delete", args=[cp.pk])
+        assert client.post(delete, {"post": "yes"}).status_code == 403
+        add = reverse("admin:audit_auditcheckpoint_add")
+        assert client.get(add).status_code == 403

@@ -5,47 +5,21 @@ from __future__ import annotations
 import itertools
 import threading
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
 from django.db import connection, transaction
 from django.db.utils import DatabaseError
 
-from audit import triggers
 from audit.chain import GENESIS, row_hash
 from audit.models import OpsActionLog
 from molam_ops.actions import runner
 from molam_ops.identity import Principal
+from tests.audit.tamper import db_id, tamper, triggers_off
 from tests.factories import BankProfileFactory
 from tests.helpers import post_action
 
 VERIFY = "/api/ops/audit/verify"
-
-
-@contextmanager
-def triggers_off() -> Iterator[None]:
-    """Go behind the triggers' back, as a table owner (or an attacker with the
-    owner's credentials) could; the chain is what still tells."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cur:
-            cur.execute("ALTER TABLE ops_actions_log DISABLE TRIGGER USER")
-        try:
-            yield
-        finally:
-            with connection.cursor() as cur:
-                cur.execute("ALTER TABLE ops_actions_log ENABLE TRIGGER USER")
-    else:
-        triggers.drop(connection)
-        try:
-            yield
-        finally:
-            triggers.install(connection)
-
-
-def _id(row: OpsActionLog) -> Any:
-    return row.id.hex if connection.vendor == "sqlite" else row.id
 
 
 def run_actions(client: Any, n_banks: int = 3) -> list[OpsActionLog]:
@@ -76,7 +50,10 @@ def test_empty_log_is_valid(pay_admin: Any) -> None:
         "ok": True,
         "valid": True,
         "checked": 0,
-        "first_broken": None,
+        "broken": [],
+        "truncated": False,
+        "full": False,
+        "checkpoint": None,
     }
 
 
@@ -93,7 +70,10 @@ def test_chain_is_valid_after_several_actions(pay_admin: Any, ops: Any) -> None:
         "ok": True,
         "valid": True,
         "checked": len(rows),
-        "first_broken": None,
+        "broken": [],
+        "truncated": False,
+        "full": False,
+        "checkpoint": None,
     }
 
 
@@ -110,22 +90,29 @@ def test_verify_needs_a_known_role(anonymous: Any, outsider: Any) -> None:
 def test_altered_details_are_named(pay_admin: Any) -> None:
     rows = run_actions(pay_admin)
     victim = rows[3]
-    with triggers_off(), connection.cursor() as cur:
-        cur.execute(
-            "UPDATE ops_actions_log SET details = %s WHERE id = %s",
-            ['{"reason": "nothing to see"}', _id(victim)],
-        )
+    tamper(
+        "UPDATE ops_actions_log SET details = %s WHERE id = %s",
+        ['{"reason": "nothing to see"}', db_id(victim)],
+    )
     assert OpsActionLog.objects.get(id=victim.id).details == {
         "reason": "nothing to see"
     }
     body = verify(pay_admin)
-    assert body["ok"] is True
-    assert body["valid"] is False
-    assert body["checked"] == victim.seq - 1
-    assert body["first_broken"] == {
-        "seq": victim.seq,
-        "id": str(victim.id),
-        "reason": "row content does not match its hash",
+    assert body == {
+        "ok": True,
+        "valid": False,
+        "checked": len(rows),  # every row, not just those before the break
+        "broken": [
+            {
+                "seq": victim.seq,
+                "id": str(victim.id),
+                "code": "hash_mismatch",
+                "reason": "Its content does not match its hash.",
+            }
+        ],
+        "truncated": False,
+        "full": False,
+        "checkpoint": None,
     }
 
 
@@ -135,37 +122,41 @@ def test_rehashed_row_breaks_the_next_link(pay_admin: Any) -> None:
     rows = run_actions(pay_admin)
     victim = OpsActionLog.objects.get(id=rows[2].id)
     victim.actor_id = "someone-else"
-    forged = row_hash(victim)
-    with triggers_off(), connection.cursor() as cur:
-        cur.execute(
-            "UPDATE ops_actions_log SET actor_id = %s, hash = %s WHERE id = %s",
-            ["someone-else", forged, _id(victim)],
-        )
+    tamper(
+        "UPDATE ops_actions_log SET actor_id = %s, hash = %s WHERE id = %s",
+        ["someone-else", row_hash(victim), db_id(victim)],
+    )
     body = verify(pay_admin)
     assert body["valid"] is False
-    assert body["checked"] == victim.seq
-    assert body["first_broken"] == {
-        "seq": victim.seq + 1,
-        "id": str(rows[3].id),
-        "reason": "prev_hash does not match the previous row",
-    }
+    assert body["checked"] == len(rows)
+    assert body["broken"] == [
+        {
+            "seq": victim.seq + 1,
+            "id": str(rows[3].id),
+            "code": "prev_hash_mismatch",
+            "reason": f"Its prev_hash is not the hash of seq {victim.seq}: that row "
+            "was rewritten, or this link was.",
+        }
+    ]
 
 
 @pytest.mark.django_db
 def test_deleted_middle_row_is_a_gap(pay_admin: Any) -> None:
     rows = run_actions(pay_admin)
     gone, following = rows[2], rows[3]
-    with triggers_off(), connection.cursor() as cur:
-        cur.execute("DELETE FROM ops_actions_log WHERE id = %s", [_id(gone)])
+    tamper("DELETE FROM ops_actions_log WHERE id = %s", [db_id(gone)])
     assert OpsActionLog.objects.count() == len(rows) - 1
     body = verify(pay_admin)
     assert body["valid"] is False
-    assert body["checked"] == gone.seq - 1
-    assert body["first_broken"] == {
-        "seq": following.seq,
-        "id": str(following.id),
-        "reason": f"missing rows before seq {following.seq}",
-    }
+    assert body["checked"] == len(rows) - 1
+    assert body["broken"] == [
+        {
+            "seq": following.seq,
+            "id": str(following.id),
+            "code": "missing_rows",
+            "reason": f"Rows are missing before this one: seq {gone.seq}.",
+        }
+    ]
 
 
 @pytest.mark.django_db
@@ -235,4 +226,12 @@ def test_concurrent_writers_keep_one_chain(tx_db: None, pay_admin: Any) -> None:
     assert {r.actor_id for r in rows} == {f"writer-{n}" for n in range(THREADS)}
 
     body = verify(pay_admin)
-    assert body == {"ok": True, "valid": True, "checked": total, "first_broken": None}
+    assert body == {
+        "ok": True,
+        "valid": True,
+        "checked": total,
+        "broken": [],
+        "truncated": False,
+        "full": False,
+        "checkpoint": None,
+    }

@@ -49,6 +49,9 @@ EXTRA: dict[str, tuple[str, set[str]]] = {
     "molam_ops_dispatch_oldest_wait_seconds": ("gauge", set()),
     "molam_ops_dependency_fallback_total": ("counter", {"dependency", "use"}),
     "molam_ops_dependency_degraded": ("gauge", {"dependency"}),
+    "molam_ops_audit_consistency_failures_total": ("counter", set()),
+    "molam_ops_audit_unsigned_age_seconds": ("gauge", set()),
+    "molam_ops_audit_partition_headroom_ratio": ("gauge", set()),
 }
 TARGET_LABELS = {"job", "instance"}  # added by Prometheus at scrape
 # series Prometheus makes itself for every target

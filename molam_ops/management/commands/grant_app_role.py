@@ -22,8 +22,12 @@ APPEND_ONLY_TABLES = ("ops_actions_log",)
 ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_$]{0,62}$")
 
 
-def grant_statements(*, schema: str, role: str) -> list[str]:
-    """The statements, with ``schema`` and ``role`` already quoted."""
+def grant_statements(
+    *, schema: str, role: str, partitions: tuple[str, ...] = ()
+) -> list[str]:
+    """The statements, with ``schema`` and ``role`` already quoted.
+    ``partitions``: those of the append-only tables (partitioned on
+    PostgreSQL), which the role reaches only through their parent."""
     statements = [
         f"GRANT USAGE ON SCHEMA {schema} TO {role}",
         f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} "
@@ -36,7 +40,21 @@ def grant_statements(*, schema: str, role: str) -> list[str]:
             f"REVOKE ALL ON TABLE {qualified} FROM {role}",
             f"GRANT SELECT, INSERT ON TABLE {qualified} TO {role}",
         ]
+    # GRANT ... ON ALL TABLES above reached the partitions too
+    for part in partitions:
+        q = f"{schema}.{connection.ops.quote_name(part)}"
+        statements.append(f"REVOKE ALL ON TABLE {q} FROM {role}")
     return statements
+
+
+def append_only_partitions(cur: Any) -> tuple[str, ...]:
+    cur.execute(
+        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+        "WHERE i.inhparent IN (SELECT to_regclass(t) FROM unnest(%s::text[]) t) "
+        "ORDER BY c.relname",
+        [list(APPEND_ONLY_TABLES)],
+    )
+    return tuple(r[0] for r in cur.fetchall())
 
 
 class Command(BaseCommand):
@@ -62,7 +80,10 @@ class Command(BaseCommand):
             cur.execute("SELECT current_schema()")
             schema = connection.ops.quote_name(cur.fetchone()[0])
             quoted_role = connection.ops.quote_name(role)
-            for statement in grant_statements(schema=schema, role=quoted_role):
+            parts = append_only_partitions(cur)
+            for statement in grant_statements(
+                schema=schema, role=quoted_role, partitions=parts
+            ):
                 cur.execute(statement)
         self.stdout.write(
             f"granted {role}: DML on {schema}, SELECT/INSERT only on "
