@@ -39,6 +39,10 @@ class Encoder:
     def end(self) -> str:
         raise NotImplementedError
 
+    def resume(self, *, wrote_rows: bool) -> None:
+        """Go on with a document whose start (and some rows) another
+        encoder wrote: a job's next part."""
+
 
 class CsvEncoder(Encoder):
     def __init__(self) -> None:
@@ -67,6 +71,9 @@ class CsvEncoder(Encoder):
 class JsonArrayEncoder(Encoder):
     def __init__(self) -> None:
         self.first = True
+
+    def resume(self, *, wrote_rows: bool) -> None:
+        self.first = not wrote_rows
 
     def start(self) -> str:
         return "["

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import timedelta
@@ -24,7 +25,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -34,7 +36,7 @@ from audit.filters import ActionLogFilter
 from audit.models import AuditJob, OpsActionLog
 from audit.selectors import action_log_chunks, action_log_last_seq
 from audit.serializers import audit_row
-from audit.verification import verify
+from audit.verification import Walk, advance, begin, conclude
 from molam_ops.errors import OpsError, service_unavailable
 
 log = logging.getLogger(__name__)
@@ -91,7 +93,7 @@ def _queue(job: AuditJob) -> None:
     from audit.tasks import run_audit_job
 
     try:
-        run_audit_job.apply_async(args=(str(job.id),))
+        run_audit_job.apply_async(args=(str(job.id), job.part))
     except Exception as exc:
         # without a worker the job would wait for ever: say so now
         AuditJob.objects.filter(id=job.id).update(
@@ -112,6 +114,7 @@ def start(
         requested_by=requested_by[:255],
         total=total,
         created_at=now,
+        queued_at=now,
         expires_at=now + timedelta(hours=settings.AUDIT_JOB_TTL_HOURS),
     )
     _queue(job)
@@ -149,17 +152,29 @@ def _export_queryset(filters: dict[str, Any], until: int) -> QuerySet[OpsActionL
     return fs.qs.filter(seq__lte=until)
 
 
-def _claim(job_id: str) -> AuditJob | None:
-    """Take the job, once: a queued one, or a running one whose worker died
-    (it cannot have run past the task's hard limit). A second delivery of a
-    live job's message finds it taken and does nothing."""
+def _claim(job_id: str, part: int) -> AuditJob | None:
+    """Take part ``part`` of the job, once: a queued one, or one whose
+    worker died in it (it cannot have run past the task's hard limit). A
+    second delivery of a live part's message finds it taken and does
+    nothing, and so does a message of a part already done."""
     now = timezone.now()
     stale = now - timedelta(seconds=settings.TASK_TIME_LIMIT)
-    taken = AuditJob.objects.filter(
-        Q(status=JobStatus.QUEUED) | Q(status=JobStatus.RUNNING, started_at__lt=stale),
-        id=job_id,
-    ).update(status=JobStatus.RUNNING, started_at=now, progress=0)
+    free = Q(status=JobStatus.QUEUED) | Q(
+        Q(claimed_at__isnull=True) | Q(claimed_at__lt=stale),
+        status=JobStatus.RUNNING,
+    )
+    taken = AuditJob.objects.filter(free, id=job_id, part=part).update(
+        status=JobStatus.RUNNING,
+        claimed_at=now,
+        started_at=Coalesce("started_at", Value(now)),
+    )
     return AuditJob.objects.get(id=job_id) if taken == 1 else None
+
+
+def _deadline() -> float:
+    # half the task's limit, as plan execution does: the part ends, saved,
+    # long before the soft limit could interrupt it
+    return time.monotonic() + settings.TASK_TIME_LIMIT / 2
 
 
 def _progress(job: AuditJob) -> Callable[[int], None]:
@@ -169,51 +184,97 @@ def _progress(job: AuditJob) -> Callable[[int], None]:
     return report
 
 
-def _write_export(job: AuditJob, out: Any) -> int:
-    params = job.params
-    qs = _export_queryset(params["filters"], params["until_seq"])
+def _export_part(job: AuditJob, path: Path, deadline: float) -> int | None:
+    """Write on from where the last part stopped (its rows and the file's
+    length then: a part that died later left more, cut off here); the rows
+    written when the export is whole, None when the time is up first."""
+    params, state = job.params, dict(job.state) or {"after": 0, "rows": 0, "size": 0}
     enc = encoder(params["format"])
-    out.write(enc.start())
-    done, report = 0, _progress(job)
-    for rows in action_log_chunks(qs, chunk=PAGE):
-        out.write(enc.page([audit_row(r) for r in rows]))
-        done += len(rows)
-        report(done)
-    out.write(enc.end())
-    return done
+    qs = _export_queryset(params["filters"], params["until_seq"])
+    report = _progress(job)
+    with path.open("r+b" if state["size"] else "wb") as out:
+        if state["size"]:
+            out.truncate(state["size"])
+            out.seek(state["size"])
+            enc.resume(wrote_rows=state["rows"] > 0)
+        else:
+            out.write(enc.start().encode())
+        for rows in action_log_chunks(qs.filter(seq__gt=state["after"]), chunk=PAGE):
+            out.write(enc.page([audit_row(r) for r in rows]).encode())
+            state["after"], state["rows"] = rows[-1].seq, state["rows"] + len(rows)
+            report(state["rows"])
+            # a short page is the last: end the file rather than stop
+            if len(rows) == PAGE and time.monotonic() > deadline:
+                out.flush()
+                os.fsync(out.fileno())  # on disk before the state says so
+                state["size"] = out.tell()
+                _save(job, state)
+                return None
+        out.write(enc.end().encode())
+    return int(state["rows"])
 
 
-def _write_verify(job: AuditJob, out: Any) -> int:
-    # the body GET /api/ops/audit/verify answers inline
+def _verify_part(job: AuditJob, path: Path, deadline: float) -> int | None:
+    """Walk on from where the last part stopped; at the end, write the body
+    ``GET /api/ops/audit/verify`` answers inline."""
+    # imported here: the serializers import the API's modules
     from audit.api.serializers import verification_json
 
-    result = verify(full=bool(job.params.get("full")), progress=_progress(job))
-    json.dump(verification_json(result), out, sort_keys=True)
+    if job.state:
+        walk = Walk.from_json(job.state)
+    else:
+        full = bool(job.params.get("full"))
+        walk = begin(full=full, until_seq=job.params.get("until_seq"))
+    walk = advance(
+        walk, progress=_progress(job), stop=lambda: time.monotonic() > deadline
+    )
+    if not walk.done:
+        _save(job, walk.to_json())
+        return None
+    result = conclude(walk)
+    with path.open("w", encoding="utf-8") as out:
+        json.dump(verification_json(result), out, sort_keys=True)
     return result.report.checked
 
 
-def run(job_id: str) -> str:
-    """The worker's part: write the result file, then mark the job done (or
-    failed, with no file). Returns the job's final status."""
-    job = _claim(job_id)
+def _save(job: AuditJob, state: dict[str, Any]) -> None:
+    job.state = state
+    AuditJob.objects.filter(id=job.id).update(state=state)
+
+
+def run(job_id: str, part: int = 0) -> str:
+    """The worker's part: write on to the result file for half the task's
+    time limit, then queue the next part, or mark the job done (or failed,
+    with no file). Returns what this part did."""
+    job = _claim(job_id, part)
     if job is None:
         return "skipped"
     ext = job.params.get("format", "json")
     name = f"{job.id}.{ext}"
     final = Path(settings.AUDIT_JOB_DIR) / name
-    part = final.with_suffix(final.suffix + ".part")
+    partial = final.with_suffix(final.suffix + ".part")
     try:
-        with part.open("w", encoding="utf-8", newline="") as out:
-            write = _write_export if job.kind == JobKind.EXPORT else _write_verify
-            done = write(job, out)
-        os.replace(part, final)  # a file that exists is whole
+        write = _export_part if job.kind == JobKind.EXPORT else _verify_part
+        done = write(job, partial, _deadline())
+        if done is None:
+            _next_part(job, part + 1)
+            return "continued"
+        os.replace(partial, final)  # a file that exists is whole
     except Exception as exc:
-        part.unlink(missing_ok=True)
+        partial.unlink(missing_ok=True)
         log.exception("audit job %s failed", job.id)
         _finish(job, status=JobStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
         return JobStatus.FAILED
     _finish(job, status=JobStatus.DONE, progress=done, result_file=name)
     return JobStatus.DONE
+
+
+def _next_part(job: AuditJob, part: int) -> None:
+    AuditJob.objects.filter(id=job.id).update(
+        part=part, claimed_at=None, queued_at=timezone.now()
+    )
+    job.part = part
+    _queue(job)
 
 
 def _finish(job: AuditJob, *, status: str, **fields: Any) -> None:
@@ -236,7 +297,8 @@ def fail_abandoned() -> int:
     grace = settings.TASK_TIME_LIMIT + options.get("visibility_timeout", 0) + 60
     before = timezone.now() - timedelta(seconds=grace)
     abandoned = AuditJob.objects.filter(
-        status=JobStatus.RUNNING, started_at__lt=before
+        Q(claimed_at__lt=before) | Q(claimed_at__isnull=True, queued_at__lt=before),
+        status=JobStatus.RUNNING,
     ).only("id", "params")
     for job in abandoned:
         _finish(job, status=JobStatus.FAILED, error="the worker running it stopped")

@@ -136,6 +136,14 @@ class AuditJob(models.Model):
     requested_by = models.CharField(max_length=255)
     created_at = models.DateTimeField()
     started_at = models.DateTimeField(null=True)
+    # A long job runs in parts of half the task time limit each, every one a
+    # task of its own (as plan execution does): ``part`` is the one queued,
+    # ``claimed_at`` when a worker took it (None until then), ``state`` what
+    # the next part goes on from.
+    part = models.PositiveIntegerField(default=0)
+    queued_at = models.DateTimeField(null=True)
+    claimed_at = models.DateTimeField(null=True)
+    state = models.JSONField(default=dict)
     finished_at = models.DateTimeField(null=True)
     expires_at = models.DateTimeField()
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -58,6 +58,7 @@ class ChainReport:
     truncated: bool  # more than max_broken breaks existed
     last_seq: int  # the last row checked (0 if none)
     last_hash: str  # its hash (GENESIS if none)
+    found: int = 0  # breaks found, the ones past max_broken included
 
 
 VERIFY_CHUNK = 2000
@@ -69,6 +70,9 @@ def action_log_verify(
     prev_hash: str = GENESIS,
     max_broken: int = 100,
     progress: Callable[[int], None] | None = None,
+    until_seq: int | None = None,
+    also: Callable[[list[OpsActionLog]], Iterable[Break]] | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> ChainReport:
     """Walk the rows after ``after_seq`` in ``seq`` order, the first linking
     to ``prev_hash``, and name every break (the first ``max_broken``; rows
@@ -81,22 +85,35 @@ def action_log_verify(
     ``prev_hash_mismatch``; a deleted row is a ``missing_rows`` gap at the
     row after it, whose link is then not checked (what it linked to is
     gone). Rows renumbered and re-hashed after a deletion hold as a chain:
-    only the signed checkpoints can show those."""
+    only the signed checkpoints can show those.
+
+    ``until_seq`` ends the walk there (the log as it stood); ``also(rows)``
+    adds the breaks of a further check of each chunk; ``stop()``, asked after
+    each chunk, ends the walk early: ``last_seq``/``last_hash`` then say
+    where to go on from."""
     broken: list[Break] = []
     found = checked = last_seq = 0
     expected, prev, last_hash = after_seq + 1, prev_hash, GENESIS
     rows_after = OpsActionLog.objects.filter(seq__gt=after_seq)
+    if until_seq is not None:
+        rows_after = rows_after.filter(seq__lte=until_seq)
     for rows in action_log_chunks(rows_after, chunk=VERIFY_CHUNK):
+        found_here: list[Break] = []
         for row in rows:
             for code, reason in _breaks(row, expected, prev):
-                found += 1
-                if len(broken) < max_broken:
-                    broken.append(Break(row.seq, str(row.id), reason, str(code)))
+                found_here.append(Break(row.seq, str(row.id), reason, str(code)))
             expected, prev = row.seq + 1, row.hash
+        if also is not None:
+            found_here += also(rows)
+        found += len(found_here)
+        broken += found_here[: max(max_broken - len(broken), 0)]
         checked += len(rows)
         last_seq, last_hash = rows[-1].seq, rows[-1].hash
         if progress is not None:
             progress(checked)
+        # a short chunk is the last: nothing is left to stop before
+        if len(rows) == VERIFY_CHUNK and stop is not None and stop():
+            break
     return ChainReport(
         valid=found == 0,
         checked=checked,
@@ -104,6 +121,7 @@ def action_log_verify(
         truncated=found > len(broken),
         last_seq=last_seq,
         last_hash=last_hash,
+        found=found,
     )
 
 

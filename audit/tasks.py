@@ -39,10 +39,10 @@ def ensure_partitions() -> int:
     # and its partial file removed before the worker process is killed
     soft_time_limit=int(settings.TASK_TIME_LIMIT * 0.95) or 1,
 )
-def run_audit_job(job_id: str) -> str:
+def run_audit_job(job_id: str, part: int = 0) -> str:
     """Run a queued export or verification; a second delivery finds it
     taken (or finished) and does nothing."""
-    return jobs.run(job_id)
+    return jobs.run(job_id, part)
 
 
 @shared_task(ignore_result=True)

@@ -74,11 +74,14 @@ def _boundary(size: int) -> tuple[str, str]:
     return row, ""
 
 
-def extend(*, batch: int = BATCH) -> Extension:
+def extend(*, batch: int | None = None, most: int | None = None) -> Extension:
     """Add every row after the stored tree's last leaf, in ``seq`` order.
     A row that does not link to the row before it stops the extension (the
     rows before it are kept). Run by one process at a time, inside its
-    transaction (audit/checkpoints.py holds the lock)."""
+    transaction (audit/checkpoints.py holds the lock). ``most`` bounds the
+    rows added in one call (whole batches), so a long log is taken in over
+    several ticks."""
+    batch = batch or BATCH
     size = stored_size()
     prev_hash = GENESIS
     if size:
@@ -112,7 +115,7 @@ def extend(*, batch: int = BATCH) -> Extension:
         added += len(entries)
         if broken:
             return Extension(size, added, *broken)
-        if len(rows) < batch:
+        if len(rows) < batch or (most is not None and added >= most):
             return Extension(size, added)
 
 

@@ -13,7 +13,8 @@ cannot show.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
+from typing import Any
 
 from audit import tree
 from audit.chain import GENESIS
@@ -21,8 +22,6 @@ from audit.checkpoints import newest_trusted_checkpoint, signature_holds
 from audit.choices import BreakCode
 from audit.models import AuditCheckpoint, OpsActionLog
 from audit.selectors import Break, ChainReport, action_log_verify
-
-LEAF_CHUNK = 5000
 
 
 @dataclass(frozen=True)
@@ -66,22 +65,42 @@ def rows_after(after_seq: int, *, cap: int) -> int:
     )
 
 
-def verify(
-    *,
-    full: bool = False,
-    max_broken: int = 100,
-    progress: Callable[[int], None] | None = None,
-    begin: Start | None = None,
-) -> Verification:
-    begin = begin or start(full=full)
-    findings = list(begin.breaks)
+@dataclass(frozen=True)
+class Walk:
+    """A verification under way: what a worker keeps between the slices of
+    a long one (``to_json``), and what the next slice goes on from."""
+
+    full: bool
+    start_seq: int  # the trusted checkpoint's size (0: from the first row)
+    checkpoint_size: int | None  # the checkpoint the report names
+    until_seq: int | None  # the log as it stood when asked; None: to its end
+    after_seq: int  # the last row walked
+    prev_hash: str
+    checked: int = 0
+    found: int = 0
+    breaks: tuple[Break, ...] = ()
+    done: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "breaks": [asdict(b) for b in self.breaks]}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Walk:
+        return cls(**{**data, "breaks": tuple(Break(**b) for b in data["breaks"])})
+
+
+def begin(*, full: bool, at: Start | None = None, until_seq: int | None = None) -> Walk:
+    """A walk from ``at`` (by default where a verification begins now), with
+    what is already wrong there: the row the trusted checkpoint ends on."""
+    at = at or start(full=full)
+    findings = list(at.breaks)
     prev_hash = GENESIS
-    if begin.after_seq:
-        row = OpsActionLog.objects.filter(seq=begin.after_seq).first()
+    if at.after_seq:
+        row = OpsActionLog.objects.filter(seq=at.after_seq).first()
         if row is None:
             findings.append(
                 Break(
-                    begin.after_seq,
+                    at.after_seq,
                     "",
                     "The last row of the trusted checkpoint is missing.",
                     BreakCode.MISSING_ROWS,
@@ -90,33 +109,104 @@ def verify(
         else:
             prev_hash = row.hash
             findings += _leaf_breaks([(row.seq, row.hash, str(row.id))])
-    chain = action_log_verify(
-        after_seq=begin.after_seq,
+    return Walk(
+        full=full,
+        start_seq=at.after_seq,
+        checkpoint_size=at.checkpoint.tree_size if at.checkpoint else None,
+        until_seq=until_seq,
+        after_seq=at.after_seq,
         prev_hash=prev_hash,
-        max_broken=max_broken,
-        progress=progress,
+        found=len(findings),
+        breaks=tuple(findings),
     )
-    findings += chain.broken
-    findings += _missing_tail(max(chain.last_seq, begin.after_seq))
-    if full:
+
+
+def advance(
+    walk: Walk,
+    *,
+    max_broken: int = 100,
+    progress: Callable[[int], None] | None = None,
+    stop: Callable[[], bool] | None = None,
+) -> Walk:
+    """Walk on from ``walk`` to the end (or ``until_seq``), or until
+    ``stop()`` says so after a chunk; each chunk's rows are also compared
+    with the leaves the stored tree holds for them."""
+    covered = tree.stored_size()
+    before = walk.checked
+    stopped = False
+
+    def leaves(rows: list[OpsActionLog]) -> list[Break]:
+        inside = [(r.seq, r.hash, str(r.id)) for r in rows if r.seq <= covered]
+        return _leaf_breaks(inside) if inside else []
+
+    def report(n: int) -> None:
+        if progress is not None:
+            progress(before + n)
+
+    def halt() -> bool:
+        nonlocal stopped
+        stopped = stop is not None and stop()
+        return stopped
+
+    chain = action_log_verify(
+        after_seq=walk.after_seq,
+        prev_hash=walk.prev_hash,
+        max_broken=max(max_broken - len(walk.breaks), 0),
+        progress=report,
+        until_seq=walk.until_seq,
+        also=leaves,
+        stop=halt,
+    )
+    return replace(
+        walk,
+        after_seq=chain.last_seq if chain.checked else walk.after_seq,
+        prev_hash=chain.last_hash if chain.checked else walk.prev_hash,
+        checked=walk.checked + chain.checked,
+        found=walk.found + chain.found,
+        breaks=walk.breaks + chain.broken,
+        # stopped after the last chunk there was: the next slice finds none
+        done=not stopped,
+    )
+
+
+def conclude(walk: Walk, *, max_broken: int = 100) -> Verification:
+    """The report of a finished walk: the rows it walked, what is missing
+    at the end, and (``full``) every checkpoint checked."""
+    findings = list(walk.breaks)
+    findings += _missing_tail(max(walk.after_seq, walk.start_seq))
+    if walk.full:
         findings += _checkpoint_breaks()
-    findings += _covered_leaf_breaks(begin.after_seq)
     # one finding per row and kind, whichever check saw it first
     unique = list({(b.seq, b.code): b for b in reversed(findings)}.values())
-    found = len(unique) + _uncounted(chain)
+    found = len(unique) + (walk.found - len(walk.breaks))
     ordered = sorted(unique, key=lambda b: (b.seq, b.code))[:max_broken]
-    report = replace(
-        chain,
+    report = ChainReport(
         valid=found == 0,
+        checked=walk.checked,
         broken=tuple(ordered),
         truncated=found > len(ordered),
+        last_seq=walk.after_seq,
+        last_hash=walk.prev_hash,
+        found=found,
     )
-    return Verification(report, full, begin.checkpoint)
+    checkpoint = (
+        AuditCheckpoint.objects.filter(tree_size=walk.checkpoint_size).first()
+        if walk.checkpoint_size is not None
+        else None
+    )
+    return Verification(report, walk.full, checkpoint)
 
 
-def _uncounted(chain: ChainReport) -> int:
-    # the chain walk stops collecting at max_broken; it still knows more exist
-    return 1 if chain.truncated else 0
+def verify(
+    *,
+    full: bool = False,
+    max_broken: int = 100,
+    progress: Callable[[int], None] | None = None,
+    at: Start | None = None,
+) -> Verification:
+    """One verification, start to end, in this process."""
+    walk = advance(begin(full=full, at=at), max_broken=max_broken, progress=progress)
+    return conclude(walk, max_broken=max_broken)
 
 
 def _missing_tail(last_seq: int) -> list[Break]:
@@ -160,23 +250,6 @@ def _checkpoint_breaks() -> Iterator[Break]:
             holds = False
         if not (holds and signature_holds(cp)):
             yield _checkpoint_break(cp)
-
-
-def _covered_leaf_breaks(after_seq: int) -> Iterator[Break]:
-    """Rows after ``after_seq`` that the stored tree took in, compared with
-    the leaves it keeps (keyset chunks, constant memory)."""
-    covered = tree.stored_size()
-    after = after_seq
-    while after < covered:
-        rows = list(
-            OpsActionLog.objects.filter(seq__gt=after, seq__lte=covered)
-            .order_by("seq")
-            .values_list("seq", "hash", "id")[:LEAF_CHUNK]
-        )
-        if not rows:
-            return
-        yield from _leaf_breaks([(s, h, str(i)) for s, h, i in rows])
-        after = rows[-1][0]
 
 
 def _leaf_breaks(rows: list[tuple[int, str, str]]) -> list[Break]:

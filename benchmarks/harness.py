@@ -142,19 +142,23 @@ def make_keypair(directory: Path) -> tuple[str, Path]:
 
 
 def _ed25519_pem() -> str:
-    """A throwaway audit checkpoint signing key (PEM PKCS#8)."""
+    """The benchmarks' audit checkpoint signing key (PEM PKCS#8), made once
+    under benchmarks/results/ (git-ignored): a database kept with --keep-db
+    holds checkpoints signed by it, which a new key would not verify."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    return (
-        Ed25519PrivateKey.generate()
-        .private_bytes(
+    path = ROOT / "benchmarks" / "results" / "audit-signing-key.pem"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pem = Ed25519PrivateKey.generate().private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-        .decode()
-    )
+        path.write_bytes(pem)
+        path.chmod(0o600)
+    return path.read_text()
 
 
 def server_env(args: argparse.Namespace, tmp: Path, public_key: Path) -> dict[str, str]:

@@ -137,4 +137,4 @@ class ChainVerifyApi(APIView):
         # more than AUDIT_SYNC_MAX_ROWS rows to walk: 202 and a job
         if accepted := verify_job(request, begin):
             return accepted
-        return Response(verification_json(verify(full=full, begin=begin)))
+        return Response(verification_json(verify(full=full, at=begin)))

@@ -324,3 +324,19 @@ def test_the_unsigned_age_gauge() -> None:
         append(1)
     with time_machine.travel(timezone.now() + timedelta(minutes=20)):
         assert 600 <= (registry.get_sample_value(gauge) or 0) < 1300
+
+
+def test_a_long_log_is_signed_in_steps(monkeypatch: pytest.MonkeyPatch) -> None:
+    append(10)
+    monkeypatch.setattr(tree, "BATCH", 2)
+    monkeypatch.setattr(checkpoints, "EXTEND_MOST", 4)
+    sizes = []
+    while (cp := sign_checkpoint()) is not None:
+        sizes.append(cp.tree_size)
+    assert sizes == [4, 8, 10]
+    assert tree.root_at(10) == rfc9162.mth(
+        [
+            bytes.fromhex(h)
+            for h in OpsActionLog.objects.order_by("seq").values_list("hash", flat=True)
+        ]
+    )

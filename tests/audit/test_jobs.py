@@ -282,10 +282,10 @@ def test_a_job_whose_worker_died_is_taken_up_again_or_failed(
     for job in (live, dead, lost):
         job.params = {"format": "csv", "filters": {}, "until_seq": 5}
         job.status = JobStatus.RUNNING
-    live.started_at = now  # its worker is at it: a second delivery keeps off
+    live.claimed_at = now  # its worker is at it: a second delivery keeps off
     # past the hard limit: its worker is gone, a redelivery takes it up
-    dead.started_at = now - timedelta(seconds=settings.TASK_TIME_LIMIT + 1)
-    lost.started_at = now - timedelta(days=1)  # and no redelivery came
+    dead.claimed_at = now - timedelta(seconds=settings.TASK_TIME_LIMIT + 1)
+    lost.claimed_at = now - timedelta(days=1)  # and no redelivery came
     for job in (live, dead, lost):
         job.save()
 
@@ -301,3 +301,53 @@ def test_a_job_whose_worker_died_is_taken_up_again_or_failed(
     with time_machine.travel(lost.expires_at + timedelta(seconds=1)):
         purge_audit_jobs.delay()
     assert not (job_dir / f"{lost.id}.csv.part").exists()
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+def test_a_long_export_runs_in_parts_that_make_one_file(
+    pay_admin: Any, job_dir: Path, settings: Any, fmt: str
+) -> None:
+    _bulk_chain(4500)
+    expected = streamed(pay_admin, settings, EXPORT, format=fmt)
+    settings.TASK_TIME_LIMIT = 0.001  # every part ends after its first page
+    job = accepted(pay_admin.get(EXPORT, {"format": fmt}))
+    row = AuditJob.objects.get(id=job["id"])
+    assert (row.status, row.part, row.progress) == ("done", 2, 4500)
+    assert download(pay_admin, job)[1] == expected
+
+
+def test_a_long_verification_runs_in_parts_with_the_same_body(
+    pay_admin: Any, job_dir: Path, settings: Any
+) -> None:
+    _bulk_chain(4500)
+    inline = json.loads(streamed(pay_admin, settings, VERIFY, full="1"))
+    settings.TASK_TIME_LIMIT = 0.001
+    job = accepted(pay_admin.get(VERIFY, {"full": "1"}))
+    row = AuditJob.objects.get(id=job["id"])
+    assert (row.status, row.part, row.progress) == ("done", 2, 4500)
+    body = json.loads(download(pay_admin, job)[1])
+    assert body == inline
+    assert (body["valid"], body["checked"]) == (True, 4500)
+
+
+def test_a_part_whose_worker_died_is_redone_from_what_was_saved(
+    pay_admin: Any, job_dir: Path, settings: Any
+) -> None:
+    _bulk_chain(4500)
+    expected = streamed(pay_admin, settings, EXPORT, format="json")
+    job = _queued()
+    job.params = {"format": "json", "filters": {}, "until_seq": 4500}
+    job.save()
+    partial = job_dir / f"{job.id}.json.part"
+    assert jobs._export_part(job, partial, deadline=0) is None  # one page, saved
+    assert job.state["rows"] == 2000
+    with partial.open("ab") as out:  # the next part got this far, then died
+        out.write(b',{"half a row')
+    stale = timezone.now() - timedelta(seconds=settings.TASK_TIME_LIMIT + 1)
+    AuditJob.objects.filter(id=job.id).update(
+        status=JobStatus.RUNNING, part=1, claimed_at=stale
+    )
+    assert jobs.run(str(job.id), 0) == "skipped"  # an old part's message
+    assert jobs.run(str(job.id), 1) == JobStatus.DONE
+    job.refresh_from_db()
+    assert (job_dir / job.result_file).read_bytes() == expected

@@ -154,6 +154,7 @@ def check(tmp_path: Path, **variables: str) -> subprocess.CompletedProcess[str]:
         "DJANGO_SECRET_KEY": "s3cret-for-this-test",
         "MOLAM_ID_JWT_PUBLIC": public,
         "APPROVAL_SIGNING_KEY": REQUIRED_SECRETS["APPROVAL_SIGNING_KEY"],
+        "AUDIT_SIGNING_KEY": REQUIRED_SECRETS["AUDIT_SIGNING_KEY"],
         **variables,
     }
     return subprocess.run(
