@@ -115,8 +115,8 @@ def build(rows: int) -> float:
             prev = row["hash"]
             batch.append(row)
         _copy(connection, batch)
-        print(f"  log: {seq:,} rows", end="\r", flush=True)
-    print()
+        if seq % 200_000 < BATCH or seq == rows:
+            print(f"  log: {seq:,} rows", flush=True)
     return todo / (time.monotonic() - started)
 
 

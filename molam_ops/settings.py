@@ -440,6 +440,7 @@ if not DEV_DEFAULTS:
     required("AUDIT_SIGNING_KEY", AUDIT_SIGNING_KEY)
 DEV_AUDIT_SIGNING_KEY_PATH = VAR_DIR / "dev-audit" / "checkpoint-ed25519.pem"
 AUDIT_PREVIOUS_PUBLIC_KEYS = secret("AUDIT_PREVIOUS_PUBLIC_KEYS") or ""
+envconfig.audit_keys(AUDIT_SIGNING_KEY, AUDIT_PREVIOUS_PUBLIC_KEYS)
 # the first line of the C2SP checkpoint note, and its key name
 AUDIT_LOG_ORIGIN = env.str("AUDIT_LOG_ORIGIN", default="") or (
     f"{urlsplit(PUBLIC_BASE_URL).netloc}/audit"

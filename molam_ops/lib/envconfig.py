@@ -9,6 +9,7 @@ exception and django-environ only: they run while Django is being configured.
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Any, cast
 
@@ -145,6 +146,46 @@ def jwt_public_key(value: str) -> str:
         "MOLAM_ID_JWT_PUBLIC is neither a PEM nor a readable file path",
     )
     return value
+
+
+def audit_keys(private_pem: str, previous_pems: str) -> None:
+    """The checkpoint keys, parsed now: a malformed one must stop the boot,
+    not fail every checkpoint and answer 500 on the key's endpoint."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+        Ed25519PrivateKey,
+        Ed25519PublicKey,
+    )
+
+    if private_pem:
+        try:
+            key: Any = serialization.load_pem_private_key(
+                private_pem.encode(), password=None
+            )
+        except (ValueError, TypeError):
+            key = None
+        check(
+            isinstance(key, Ed25519PrivateKey),
+            "AUDIT_SIGNING_KEY must be an Ed25519 private key (PEM PKCS#8)",
+        )
+    blocks = re.findall(
+        r"-----BEGIN PUBLIC KEY-----.+?-----END PUBLIC KEY-----",
+        previous_pems,
+        re.DOTALL,
+    )
+    for block in blocks:
+        try:
+            public: Any = serialization.load_pem_public_key(block.encode())
+        except ValueError:
+            public = None
+        check(
+            isinstance(public, Ed25519PublicKey),
+            "AUDIT_PREVIOUS_PUBLIC_KEYS must hold Ed25519 public keys (PEM)",
+        )
+    check(
+        bool(blocks) or not previous_pems.strip(),
+        "AUDIT_PREVIOUS_PUBLIC_KEYS holds no PEM public key",
+    )
 
 
 def connector_banks(env: environ.Env) -> dict[str, dict[str, Any]]:

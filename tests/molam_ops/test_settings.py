@@ -262,6 +262,36 @@ def test_approval_signing_key_is_required_and_checked(
     assert_one_line_refusal(proc, "APPROVAL_SIGNING_KEY")
 
 
+RSA_PUBLIC = """-----BEGIN PUBLIC KEY-----
+MFwwDQYJKoZIhvcNAQEBBQADSwAwSAJBAMd8ohs0fmQx8w5XU0MDw2Qnqp5eqQbm
+Wd4xDpkbLfBrFY1V4zkn2vRXylYhEErsZ+c7a6y+rEH/n0HDbMuGz3cCAwEAAQ==
+-----END PUBLIC KEY-----"""
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("AUDIT_SIGNING_KEY", ""),
+        ("AUDIT_SIGNING_KEY", "not a key"),
+        ("AUDIT_SIGNING_KEY", RSA_PUBLIC),
+        ("AUDIT_PREVIOUS_PUBLIC_KEYS", "no pem here"),
+        ("AUDIT_PREVIOUS_PUBLIC_KEYS", RSA_PUBLIC),
+    ],
+    ids=["unset", "not-pem", "not-ed25519", "no-key", "previous-not-ed25519"],
+)
+def test_audit_signing_keys_are_required_and_checked_at_boot(
+    tmp_path: Path, key_pair: tuple[str, str], name: str, value: str
+) -> None:
+    env = production_env(
+        tmp_path,
+        DJANGO_SECRET_KEY="s3cret-for-this-test",
+        MOLAM_ID_JWT_PUBLIC=key_pair[1],
+        **{name: value},
+    )
+    proc = run(["manage.py", "check"], env)
+    assert_one_line_refusal(proc, name)
+
+
 def test_approval_signing_keys_from_a_file_newest_first(
     tmp_path: Path, key_pair: tuple[str, str]
 ) -> None:
