@@ -118,7 +118,10 @@ class KeysetPagination(OpsPagination):
     time_field = "created_at"
     key_field = "seq"
     max_offset = 10_000
-    count_cap = 10_000
+    # the count reads at most this many matching index entries per page
+    # (more when filters combine and one index serves them: then rows are
+    # read and filtered until this many match)
+    count_cap = 1_000
 
     def paginate_queryset(
         self, queryset: QuerySet[Any], request: Request, view: Any = None
