@@ -56,8 +56,8 @@ RUN DJANGO_SECRET_KEY=collectstatic-at-build-time-only \
     python manage.py collectstatic --noinput --verbosity 0 \
     && rm -rf /tmp/build-var \
     && python -m compileall -q /app \
-    && mkdir -p /app/var \
-    && chown molam:molam /app/var
+    && mkdir -p /app/var/audit-jobs \
+    && chown -R molam:molam /app/var
 USER 10001:10001
 EXPOSE 8084
 # No curl in the slim image: the check is Python's urllib (deploy/docker/healthcheck.py).

@@ -237,3 +237,15 @@ def test_metrics_multiprocess_directories(compose):
     for name in APP_SERVICES - {"web", "worker"}:
         assert "PROMETHEUS_MULTIPROC_DIR" not in env(services[name]), name
     assert (ROOT / "gunicorn.conf.py").is_file()
+
+
+def test_web_and_worker_share_the_audit_job_volume(compose):
+    """The worker writes an audit job's file, the web server serves it."""
+    for name in ("web", "worker"):
+        mounts = {
+            m["target"]: m.get("source")
+            for m in compose["services"][name]["volumes"]
+            if isinstance(m, dict)
+        }
+        assert mounts["/app/var/audit-jobs"] == "auditjobs"
+    assert "auditjobs" in compose["volumes"]

@@ -117,6 +117,7 @@ def test_files_and_namespace():
     names = {str(p.relative_to(K8S)) for p in manifests()}
     assert names == {
         "namespace.yaml",
+        "audit-jobs-pvc.yaml",
         "deployment.yaml",
         "service.yaml",
         "rbac.yaml",
@@ -468,3 +469,20 @@ def test_web_spreads_over_nodes_and_zones():
         assert constraint["labelSelector"]["matchLabels"] == labels
         # a rollout's new pods are counted apart from the old ones
         assert constraint["matchLabelKeys"] == ["pod-template-hash"]
+
+
+def test_web_and_worker_share_the_audit_job_volume():
+    """The worker writes a job's file, the web pod serves it: one claim,
+    ReadWriteMany, mounted at AUDIT_JOB_DIR's default in both."""
+    (claim,) = [d for _, d in DOCS if d["kind"] == "PersistentVolumeClaim"]
+    assert claim["spec"]["accessModes"] == ["ReadWriteMany"]
+    for name in ("ops-controls-web", "ops-controls-worker"):
+        spec = one("Deployment", name)["spec"]["template"]["spec"]
+        volumes = {v["name"]: v for v in spec["volumes"]}
+        assert (
+            volumes["audit-jobs"]["persistentVolumeClaim"]["claimName"]
+            == claim["metadata"]["name"]
+        )
+        (app,) = spec["containers"]
+        mounts = {m["name"]: m["mountPath"] for m in app["volumeMounts"]}
+        assert mounts["audit-jobs"] == "/app/var/audit-jobs"
