@@ -31,24 +31,6 @@ STATUSES = ["executed", "executed", "executed", "rejected", "failed", "accepted"
 # one row every 50 ms of history: 1M rows are the last ~14 hours
 SPACING = timedelta(milliseconds=50)
 BATCH = 20_000
-COLUMNS = (
-    "id",
-    "seq",
-    "action_id",
-    "actor_id",
-    "actor_role",
-    "action_type",
-    "target",
-    "idempotency_key",
-    "status",
-    "details",
-    "ip",
-    "user_agent",
-    "request_id",
-    "created_at",
-    "prev_hash",
-    "hash",
-)
 
 
 def _row(seq: int, prev: str, at: datetime) -> dict[str, Any]:
@@ -129,10 +111,12 @@ def _partition_rows() -> int:
 def _copy(connection: Any, batch: list[dict[str, Any]]) -> None:
     from django.db import transaction
 
+    from audit.serializers import EXPORT_FIELDS  # the table's columns, in order
+
     with transaction.atomic(), connection.cursor() as cur:
         raw = cur.cursor  # psycopg's own cursor: COPY
         with raw.copy(
-            f"COPY ops_actions_log ({', '.join(COLUMNS)}) FROM STDIN"
+            f"COPY ops_actions_log ({', '.join(EXPORT_FIELDS)}) FROM STDIN"
         ) as copy:
             for row in batch:
                 copy.write_row(
@@ -140,6 +124,6 @@ def _copy(connection: Any, batch: list[dict[str, Any]]) -> None:
                         json.dumps(row[c])
                         if c in ("target", "details")
                         else (row["_at"] if c == "created_at" else row[c])
-                        for c in COLUMNS
+                        for c in EXPORT_FIELDS
                     ]
                 )

@@ -5,7 +5,6 @@ Redis stream in ``seq`` order, at least once; sent events are purged."""
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -16,11 +15,12 @@ from django.utils import timezone
 
 from audit.models import OpsActionLog
 from audit.serializers import audit_row
-from audit.services import ROW_TOPIC, append_row
+from audit.services import ROW_TOPIC
 from molam_ops import outbox
 from molam_ops.models import OutboxEvent
 from molam_ops.outbox import RedisStreamBus
 from molam_ops.tasks import purge_outbox
+from tests.audit.checkpoint_helpers import append
 from tests.helpers import redis_url
 
 pytestmark = pytest.mark.django_db
@@ -51,24 +51,10 @@ def _first_copies(entries: list[tuple[str, dict[str, Any]]]) -> list[dict[str, A
     return kept
 
 
-def _append(n: int) -> None:
-    for i in range(n):
-        with transaction.atomic():
-            append_row(
-                action_id=uuid.uuid4(),
-                actor_id="alice",
-                actor_role="pay_admin",
-                action_type="pause_bank",
-                status="executed",
-                target={"i": i},
-                details={"amount": "10.00"},
-            )
-
-
 def test_each_row_is_on_the_stream_once_in_seq_order(
     seeded: list[OpsActionLog], redis_client: Any
 ) -> None:
-    _append(3)
+    append(3)
     rows = list(OpsActionLog.objects.order_by("seq"))
     assert outbox.relay(_bus(), batch=4) >= len(rows)
 
@@ -87,7 +73,7 @@ def test_each_row_is_on_the_stream_once_in_seq_order(
 def test_a_relay_failing_midway_is_retried_and_order_holds(
     redis_client: Any,
 ) -> None:
-    _append(7)
+    append(7)
 
     class DropsMidway(RedisStreamBus):
         """Accepts the first batch; in the second, delivers one event and
@@ -119,12 +105,12 @@ def test_the_event_goes_with_its_rows_transaction() -> None:
         pass
 
     with pytest.raises(Boom), transaction.atomic():
-        _append(1)
+        append(1)
         raise Boom
     assert not OpsActionLog.objects.exists()
     assert not OutboxEvent.objects.exists()
 
-    _append(1)
+    append(1)
     event = OutboxEvent.objects.get()
     row = OpsActionLog.objects.get()
     assert (event.topic, event.action_id) == (ROW_TOPIC, row.action_id)
