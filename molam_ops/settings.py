@@ -291,8 +291,9 @@ CELERY_BEAT_SCHEDULE = {  # name: task, every so many seconds
 # a chain verification over more than AUDIT_SYNC_MAX_ROWS rows runs as a job
 # on a worker, its result a file under AUDIT_JOB_DIR that beat deletes with
 # the job AUDIT_JOB_TTL_HOURS after it ended. The directory must be shared by
-# the web and worker processes (a volume in Kubernetes).
-AUDIT_SYNC_MAX_ROWS = env.int("AUDIT_SYNC_MAX_ROWS", default=10_000)
+# the web and worker processes (a volume in Kubernetes). A verification walks
+# ~13,000 rows a second (benchmarks/audit_scale.py), an export ~20,000.
+AUDIT_SYNC_MAX_ROWS = env.int("AUDIT_SYNC_MAX_ROWS", default=5_000)
 check(AUDIT_SYNC_MAX_ROWS >= 0, "AUDIT_SYNC_MAX_ROWS must be >= 0")
 AUDIT_JOB_DIR = Path(env.str("AUDIT_JOB_DIR", default=str(VAR_DIR / "audit-jobs")))
 AUDIT_JOB_TTL_HOURS = env.int("AUDIT_JOB_TTL_HOURS", default=24)
