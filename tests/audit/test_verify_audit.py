@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
@@ -112,22 +111,23 @@ def test_bad_input_exits_2(files: dict[str, Path], name: str, content: str) -> N
     assert exc.value.returncode == 2
 
 
-def test_it_needs_no_database(files: dict[str, Path]) -> None:
-    """A subprocess whose DATABASE_URL points at a port nobody listens on."""
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL="postgres://nobody@127.0.0.1:9/nowhere",
-        DATABASE_CONNECT_TIMEOUT="1",
-        DEBUG="1",
-        MOLAM_VAR_DIR=str(Path(settings.VAR_DIR)),
-    )
-    env.pop("DJANGO_SETTINGS_MODULE", None)
+def offline_run(
+    files: dict[str, Path], tmp_path: Path, *, key: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """``manage.py verify_audit`` as an auditor runs it: none of the
+    service's variables or secrets, a DATABASE_URL nobody answers on."""
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "DATABASE_URL": "postgres://nobody@127.0.0.1:9/nowhere",
+        "DATABASE_CONNECT_TIMEOUT": "1",
+        "MOLAM_VAR_DIR": str(tmp_path / "var"),
+    }
     args = [
         *("--export", str(files["export"])),
         *("--checkpoints", str(files["checkpoints"])),
-        *("--public-key", str(files["key"])),
+        *(("--public-key", str(files["key"])) if key else ()),
     ]
-    proc = subprocess.run(
+    return subprocess.run(
         [sys.executable, "manage.py", "verify_audit", *args],
         cwd=ROOT,
         env=env,
@@ -136,5 +136,19 @@ def test_it_needs_no_database(files: dict[str, Path]) -> None:
         timeout=120,
         check=False,
     )
+
+
+def test_it_needs_no_database_and_no_secret(
+    files: dict[str, Path], tmp_path: Path
+) -> None:
+    proc = offline_run(files, tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "VALID: 13 rows" in proc.stdout
+
+
+def test_offline_without_a_key_asks_for_one(
+    files: dict[str, Path], tmp_path: Path
+) -> None:
+    proc = offline_run(files, tmp_path, key=False)
+    assert proc.returncode == 2, proc.stdout
+    assert "--public-key" in proc.stderr

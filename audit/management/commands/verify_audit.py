@@ -1,7 +1,8 @@
 """Verify an export of the audit log against its signed checkpoints, offline:
 ``manage.py verify_audit --export rows.json --checkpoints checkpoints.json
-[--public-key keys.pem]``. Needs no database. Exit code 0 valid, 1 invalid,
-2 bad input.
+[--public-key keys.pem]``. Needs no database and none of the service's
+secrets (manage.py runs it with the development defaults unless told
+otherwise). Exit code 0 valid, 1 invalid, 2 bad input.
 
 ``--public-key``: a PEM file of one or more Ed25519 public keys (the current
 one from ``GET /api/ops/audit/checkpoint-key`` and any rotated out). Without
@@ -16,6 +17,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -31,6 +33,15 @@ def _load(path: str, what: str) -> Any:
 
 def _keys(path: str | None) -> dict[str, Any]:
     if path is None:
+        here = settings.AUDIT_SIGNING_KEY or (
+            Path(settings.DEV_AUDIT_SIGNING_KEY_PATH).exists()
+        )
+        if not here:
+            # a key made now would verify nothing the service signed
+            raise offline.BadInput(
+                "no --public-key and no AUDIT_SIGNING_KEY here: pass the key "
+                "from GET /api/ops/audit/checkpoint-key"
+            )
         try:
             return signing.verifying_keys()
         except ImproperlyConfigured as exc:
