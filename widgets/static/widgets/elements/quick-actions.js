@@ -142,21 +142,54 @@ class MolamQuickActions extends MolamElement {
         <select id="qa-format" name="format"><option value="csv">CSV</option><option value="json">JSON</option></select>`,
       confirmLabel: gettext("Export"),
       onConfirm: async ({ format }) => {
-        const { response } = await request("GET", `/api/ops/actions/export?format=${format}`, { raw: true });
-        const blob = await response.blob();
-        const link = document.createElement("a");
-        link.href = URL.createObjectURL(blob);
-        link.download = `ops-actions-log.${format}`;
-        link.click();
-        setTimeout(() => URL.revokeObjectURL(link.href), 10000);
-        return { size: blob.size };
+        const { status, response } = await request("GET", `/api/ops/actions/export?format=${format}`, { raw: true });
+        // a log too long for one request is written by a worker: 202, a job
+        if (status === 202) return { format, job: (await response.json()).job };
+        return { format, size: await save(response, format) };
       },
     });
-    if (result) {
-      this.report("ok", interpolate(gettext("Audit log exported (%(size)s bytes)."), { size: number(result.size) }));
-      this.emit("success", result);
+    if (!result) return;
+    if (result.job) {
+      const size = await this.awaitJob(result.job, result.format);
+      if (size === null) return;
+      result.size = size;
     }
+    this.report("ok", interpolate(gettext("Audit log exported (%(size)s bytes)."), { size: number(result.size) }));
+    this.emit("success", result);
   }
+
+  // Follow an export job until its file can be downloaded; the bytes saved,
+  // or null when the job failed (said in the widget).
+  async awaitJob(job, format) {
+    for (let attempt = 0; job.status !== "done"; attempt += 1) {
+      if (job.status === "failed") {
+        this.report("error", interpolate(gettext("The export failed: %(why)s"), { why: job.error || "" }));
+        return null;
+      }
+      this.report(
+        "wait",
+        interpolate(gettext("Preparing the export: %(done)s of about %(total)s rows."), {
+          done: number(job.progress),
+          total: number(job.total ?? 0),
+        }),
+      );
+      await new Promise((resolve) => setTimeout(resolve, Math.min(1000 * (attempt + 1), 5000)));
+      job = (await request("GET", `/api/ops/audit/jobs/${job.id}`)).body.job;
+    }
+    const { response } = await request("GET", `/api/ops/audit/jobs/${job.id}/download`, { raw: true });
+    return save(response, format);
+  }
+}
+
+// Hand a response's body to the browser as a download; its size in bytes.
+async function save(response, format) {
+  const blob = await response.blob();
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(blob);
+  link.download = `ops-actions-log.${format}`;
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+  return blob.size;
 }
 
 customElements.define("molam-quick-actions", MolamQuickActions);
