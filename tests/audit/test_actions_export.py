@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync
+from django.conf import settings
 from django.db import connection
 from django.http import StreamingHttpResponse
 from django.test.utils import CaptureQueriesContext
@@ -176,7 +177,7 @@ def test_export_streams_in_keyset_chunks(pay_admin: Any) -> None:
     # the view reads only whether the rows fit a request (a LIMITed count,
     # never a COUNT(*) of the table); the rows wait for the body
     (count,) = [q for q in queries if "ops_actions_log" in q["sql"]]
-    assert "LIMIT 10001" in count["sql"], count["sql"]
+    assert f"LIMIT {settings.AUDIT_SYNC_MAX_ROWS + 1}" in count["sql"], count["sql"]
     with CaptureQueriesContext(connection) as queries:
         body, chunks = read_stream(resp)
     selects = [q for q in queries if "ops_actions_log" in q["sql"]]
