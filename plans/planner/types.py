@@ -71,17 +71,35 @@ class BankSnapshot:
     capacity: int  # payouts it can still take in the timeframe
     avg_latency_ms: int = 0
     paused: bool = False
+    # a freeze of this bank or a global freeze in force (an old snapshot
+    # counted a bank freeze as ``paused``)
+    frozen: bool = False
+    health: str = "green"  # green | yellow | red, as payouts/health.py rates it
 
     @property
     def operable(self) -> bool:
         """May it send anything at all (keep what it holds)?"""
-        return not self.paused and self.circuit_state != "open"
+        return not self.paused and not self.frozen and self.circuit_state != "open"
 
-    def can_receive(self, currency: str, min_success_rate: Decimal | None) -> bool:
-        """May new payouts of ``currency`` be routed to it?"""
-        if not self.operable or self.capacity <= 0 or currency not in self.currencies:
+    def can_receive(
+        self,
+        currency: str,
+        min_success_rate: Decimal | None,
+        *,
+        allowed: bool = False,
+    ) -> bool:
+        """May new payouts of ``currency`` be routed to it? ``allowed``: an
+        operator's override lifts the safety rule and ``min_success_rate``
+        (never the currency or the capacity)."""
+        from plans.planner.safety import bank_refusal
+
+        if self.capacity <= 0:
             return False
-        return min_success_rate is None or self.success_rate >= min_success_rate
+        if bank_refusal(self, currency, allowed=allowed) is not None:
+            return False
+        return (
+            allowed or min_success_rate is None or self.success_rate >= min_success_rate
+        )
 
 
 @dataclass(frozen=True)
@@ -210,7 +228,7 @@ def _build(kind: type, raw: Mapping[str, Any]) -> Any:
             value = tuple(str(c) for c in value)
         elif f.name in ("count", "capacity", "avg_latency_ms"):
             value = int(value)
-        elif f.name == "paused":
+        elif f.name in ("paused", "frozen"):
             value = bool(value)
         else:
             value = str(value)
