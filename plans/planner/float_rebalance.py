@@ -82,6 +82,8 @@ def float_rebalance(snapshot: Snapshot, constraints: Constraints) -> PlanResult:
     for currency in sorted(by_currency):
         accounts, refused = _receivable(snapshot, by_currency[currency], constraints)
         problems += refused
+        if not accounts:
+            continue
         outcome = _rebalance(snapshot, accounts, constraints)
         if isinstance(outcome, str):
             problems.append(unmet("float", "float_short", outcome, currency=currency))

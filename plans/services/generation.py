@@ -39,12 +39,18 @@ log = logging.getLogger(__name__)
 SYSTEM_ACTOR = "plans.generation"
 
 
+# what a plan may be given beyond type, timeframe and constraints; kept only
+# when given, so a plan's params read as the request did
+OPTIONAL_PARAMS = ("currencies", "banks", "override")
+
+
 def params_json(plan_params: dict[str, Any]) -> dict[str, Any]:
     """What the plan keeps of its request: decimals as strings."""
     return {
         "type": plan_params["type"],
         "timeframe_hours": plan_params["timeframe"],
         "constraints": dict(plan_params.get("constraints") or {}),
+        **{k: plan_params[k] for k in OPTIONAL_PARAMS if plan_params.get(k)},
     }
 
 
@@ -90,7 +96,12 @@ def generate_plan(ctx: ActionContext, *, plan_params: dict[str, Any]) -> Outcome
     return Outcome(
         target={"plan_id": str(plan.id), "plan_type": plan.plan_type},
         resource={"plan": PlanSerializer(plan).data},
-        details={"plan_id": str(plan.id), "params": params},
+        details={
+            "plan_id": str(plan.id),
+            "params": params,
+            # an override lifts the safety rule: say so where auditors look
+            **({"override": params["override"]} if "override" in params else {}),
+        },
         status=202,
     )
 
@@ -130,12 +141,34 @@ def _from_sira(plan: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _stated(params: dict[str, Any]) -> dict[str, Any]:
+    """What a SIRA plan was asked to respect, as the local planner states it."""
+    from plans.planner.types import Constraints
+
+    stated: dict[str, Any] = {
+        "constraints_used": Constraints.from_params(params.get("constraints")).used()
+    }
+    if params.get("override"):
+        stated["override"] = params["override"]
+    if params.get("currencies") or params.get("banks"):
+        stated["scope"] = {
+            "currencies": params.get("currencies"),
+            "banks": params.get("banks"),
+        }
+    return stated
+
+
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
+# what the local planner's answer adds to the plan's own ``details``
+PLANNER_DETAILS = ("constraints_used", "unmet", "override", "scope")
+
+
 def _from_planner(result: Any) -> dict[str, Any]:
     answer = result.as_dict()
+    details = answer.get("details") or {}
     return {
         "status": result.status,
         "summary": result.summary,
@@ -150,6 +183,7 @@ def _from_planner(result: Any) -> dict[str, Any]:
             "cost_after_usd": answer.get("estimated_cost_after"),
             "solver": answer.get("solver") or "",
         },
+        "plan_details": {k: details[k] for k in PLANNER_DETAILS if k in details},
     }
 
 
@@ -195,7 +229,14 @@ def _build(plan_id: str) -> str:
             answer = _ask_sira(plan, snapshot, record, timings)
         if answer is None:
             t = time.perf_counter()
-            result = local_plan(plan.plan_type, snapshot, constraints)
+            result = local_plan(
+                plan.plan_type,
+                snapshot,
+                constraints,
+                override=plan.params.get("override"),
+                currencies=plan.params.get("currencies"),
+                banks=plan.params.get("banks"),
+            )
             timings["planner_ms"] = _ms(t)
             record.update(
                 source=PlanSource.HEURISTIC,
@@ -256,7 +297,7 @@ def _ask_sira(
     record.update(
         source=PlanSource.SIRA,
         planner_version=str(answer.plan.get("planner_version") or "sira")[:64],
-        outcome=_from_sira(answer.plan),
+        outcome={**_from_sira(answer.plan), "plan_details": _stated(plan.params)},
         sira={"attempts": answer.attempts},
     )
     return answer.raw

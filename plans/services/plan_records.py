@@ -111,6 +111,8 @@ def record_plan(
         "planner_timings": outcome.get("timings") or {},
         **({"estimate": outcome["estimate"]} if outcome.get("estimate") else {}),
         **({"sira": record["sira"]} if record.get("sira") else {}),
+        # what the planner says of the plan (constraints_used, unmet, ...)
+        **(outcome.get("plan_details") or {}),
     }
     steps = [] if failed else outcome["steps"]
     if failed:
