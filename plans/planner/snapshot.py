@@ -113,7 +113,7 @@ _WORSE: dict[str, int] = {BankStatus.GREEN: 0, BankStatus.YELLOW: 1, BankStatus.
 
 def _health(bank: BankProfile) -> str:
     measured = health.status(bank.success_rate, bank.avg_latency_ms, bank.circuit_state)
-    return max(measured, bank.status, key=lambda s: _WORSE.get(s, 2))
+    return str(max(measured, bank.status, key=lambda s: _WORSE.get(s, 2)))
 
 
 def _failure_rate(bank: BankProfile) -> Decimal:
