@@ -53,6 +53,7 @@ from benchmarks.planner_reference import full_lp, reference_lp
 from plans.planner import lp
 from plans.planner.assignment import BUCKETS_PER_OCTAVE
 from plans.planner.planning import plan
+from plans.planner.safety import refusal
 from plans.planner.types import Constraints, PayoutClass, PlanResult, Snapshot
 
 TARGET_SECONDS = 2.0
@@ -147,6 +148,18 @@ def execute(problem: Problem, result: PlanResult, seed: int) -> np.ndarray:
     return bank_of
 
 
+def unsafe_steps(problem: Problem, result: PlanResult) -> list[str]:
+    """Steps into a bank the safety rule refuses (there must be none)."""
+    rails = Snapshot(banks=tuple(problem.banks))
+    out = []
+    for step in result.steps:
+        f = step.fields
+        why = refusal(rails, f["to_bank_id"], f["currency"])
+        if why is not None:
+            out.append(f"step into {f['to_bank_id']} ({f['currency']}): {why}")
+    return out
+
+
 # --- the run -------------------------------------------------------------------------
 
 
@@ -163,6 +176,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="skip handing the whole per-payout LP to HiGHS (minutes at 100,000 "
         "payouts); the decomposition still gives the same optimum",
     )
+    p.add_argument(
+        "--unsafe-banks",
+        action="store_true",
+        help="also make banks 9, 13 and 17 red, half-open and frozen, which "
+        "the safety rule keeps from receiving (the references follow it), "
+        "with capacity 1.6x the payouts instead of 1.3x",
+    )
     p.add_argument("--strict", action="store_true", help="exit 2 on a missed target")
     return p.parse_args(argv)
 
@@ -175,6 +195,7 @@ def repeat_command(args: argparse.Namespace) -> str:
         f"--seed {args.seed}",
         f"--repeat {args.repeat}",
         *(["--skip-full-lp"] if args.skip_full_lp else []),
+        *(["--unsafe-banks"] if args.unsafe_banks else []),
     ]
     return f".venv/bin/python -m benchmarks.planner {' '.join(flags)}"
 
@@ -189,7 +210,9 @@ def machine() -> str:
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
-    problem = make_problem(args.payouts, args.banks, args.currencies, args.seed)
+    problem = make_problem(
+        args.payouts, args.banks, args.currencies, args.seed, unsafe=args.unsafe_banks
+    )
     print(
         f"planner bench: {args.payouts} payouts, {args.banks} banks, "
         f"{args.currencies} currencies, seed {args.seed}; "
@@ -204,7 +227,7 @@ def main(argv: list[str]) -> int:
         print(f"planner: {result.status}: {result.reason}")
         return 1
     executed = execute(problem, result, args.seed)
-    problems = check_feasible(problem, executed)
+    problems = check_feasible(problem, executed) + unsafe_steps(problem, result)
     plan_cost = float(result.estimated_cost_after)
     executed_cost = assignment_cost(problem, executed)
     before = assignment_cost(problem, problem.origin)

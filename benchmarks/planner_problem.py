@@ -5,8 +5,9 @@ feasibility, and the naive greedy (g). Seeded: every run sees the same one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
+from typing import Any
 
 import numpy as np
 
@@ -43,7 +44,18 @@ class Problem:
         return np.array([b.capacity for b in self.banks], dtype=np.int64)
 
 
-def make_problem(n: int, n_banks: int, n_cur: int, seed: int) -> Problem:
+# ``--unsafe-banks``: banks the safety rule (plans/planner/safety.py) keeps
+# from receiving, beyond the paused (5) and open-breaker (7) ones
+UNSAFE_STATES: dict[int, dict[str, Any]] = {
+    9: {"health": "red"},
+    13: {"circuit_state": "half_open", "health": "yellow"},
+    17: {"frozen": True},
+}
+
+
+def make_problem(
+    n: int, n_banks: int, n_cur: int, seed: int, *, unsafe: bool = False
+) -> Problem:
     rng = np.random.default_rng(seed)
     currencies = CURRENCIES[:n_cur]
     rates = np.array([USD_PER_UNIT[c] for c in currencies])
@@ -55,7 +67,10 @@ def make_problem(n: int, n_banks: int, n_cur: int, seed: int) -> Problem:
         while serves[:, c].sum() < 3:
             serves[rng.integers(n_banks), c] = True
     weights = rng.uniform(0.5, 1.5, n_banks)
-    capacity = np.floor(weights / weights.sum() * n * 1.3).astype(int)
+    # three banks fewer to receive need more room elsewhere, or even the naive
+    # greedy (g) strands payouts
+    room = 1.6 if unsafe else 1.3
+    capacity = np.floor(weights / weights.sum() * n * room).astype(int)
     banks = []
     for b in range(n_banks):
         banks.append(
@@ -72,6 +87,8 @@ def make_problem(n: int, n_banks: int, n_cur: int, seed: int) -> Problem:
                 paused=b == 5,
             )
         )
+        if unsafe and b in UNSAFE_STATES:
+            banks[-1] = replace(banks[-1], **UNSAFE_STATES[b])
     currency = rng.integers(0, n_cur, n)
     amount_usd = rng.lognormal(np.log(120), 1.1, n)
     amount = np.maximum(np.round(amount_usd / rates[currency], 2), 0.01)
