@@ -141,6 +141,19 @@ def _from_sira(plan: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _scoped(snapshot: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+    """The snapshot limited to the plan's scope, before anyone plans on it:
+    SIRA and the local planner see (and the input hash names) only what the
+    plan may touch."""
+    currencies, banks = params.get("currencies"), params.get("banks")
+    if not currencies and not banks:
+        return snapshot
+    from plans.planner.safety import scoped
+    from plans.planner.types import Snapshot
+
+    return scoped(Snapshot.from_dict(snapshot), currencies, banks).as_dict()
+
+
 def _stated(params: dict[str, Any]) -> dict[str, Any]:
     """What a SIRA plan was asked to respect, as the local planner states it."""
     from plans.planner.types import Constraints
@@ -221,7 +234,9 @@ def _build(plan_id: str) -> str:
     snapshot: Any = None
     try:
         t = time.perf_counter()
-        snapshot = build_snapshot(plan.plan_type, timeframe_hours=hours)
+        snapshot = _scoped(
+            build_snapshot(plan.plan_type, timeframe_hours=hours), plan.params
+        )
         timings["snapshot_ms"] = _ms(t)
         record["input_hash"] = snapshot_hash(snapshot)
         answer: Any = None

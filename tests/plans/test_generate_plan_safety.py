@@ -14,10 +14,13 @@ from django.utils import timezone
 from controls.models import TreasuryControl
 from payouts.choices import CircuitState
 from payouts.models import BankProfile
+from plans import crypto
+from plans.models import Plan
 from plans.planner.snapshot import read_snapshot
 from tests.factories import BankProfileFactory, PayoutFactory
 from tests.helpers import audit_rows, post_action
 from tests.plans.plan_helpers import generate, rails
+from tests.plans.sira_helpers import running
 
 
 @pytest.fixture(autouse=True)
@@ -262,3 +265,35 @@ def test_an_unknown_scope_is_a_400_with_fields(
     for name in where:
         node = node[name]
     assert node
+
+
+# --- SIRA sees the scope; its plan states the constraints too ---------------------
+
+
+def test_sira_plans_on_the_scope_and_its_plan_states_the_constraints(
+    db: None, pay_admin: Any, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    dear, cheap = rails()
+    mid = BankProfileFactory(
+        currencies=["XOF"], fee_percent=Decimal("0.0100"), fee_fixed=Decimal("0.20")
+    )
+    settings.SIRA_TIMEOUT_SECONDS = 2
+    settings.SIRA_RETRIES = 0
+    settings.SIRA_CA_BUNDLE = settings.SIRA_CLIENT_CERT = settings.SIRA_CLIENT_KEY = ""
+    body = routing(banks=[str(dear.id), str(mid.id)])
+    with running() as server:
+        settings.SIRA_URL = server.url
+        _resp, plan = generate(pay_admin, django_capture_on_commit_callbacks, body)
+    assert plan is not None and plan.status == "pending", plan and plan.details
+    assert plan.source == "sira"
+    # the cheapest bank is out of scope: SIRA never saw it
+    assert {s["to_bank_id"] for s in plan.steps} == {str(mid.id)}
+    sent = crypto.decrypt_json(Plan.objects.get(pk=plan.id).plan_data)["snapshot"]
+    assert {b["id"] for b in sent["banks"]} == {str(dear.id), str(mid.id)}
+    assert str(cheap.id) not in {b["id"] for b in sent["banks"]}
+    used = plan.details["constraints_used"]
+    assert used["min_success_rate"] == {"value": "0.90", "default": True}
+    assert plan.details["scope"] == {
+        "currencies": None,
+        "banks": sorted([str(dear.id), str(mid.id)]),
+    }
