@@ -247,7 +247,8 @@ def _jsonable(value: Any) -> Any:
 
 
 # payouts/health.py: below YELLOW_MIN_SUCCESS a bank is red, so an omitted
-# ``min_success_rate`` keeps new payouts off banks that are about to turn red.
+# ``min_success_rate`` keeps new payouts off a bank whose success rate makes it
+# red, even before its recorded health catches up.
 # The planner stays Django-free, so the figure is repeated here;
 # tests/plans/test_planner_safety.py holds the two equal.
 DEFAULT_MIN_SUCCESS_RATE = Decimal("0.90")
