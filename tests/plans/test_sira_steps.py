@@ -1,0 +1,439 @@
+"""SIRA's own step shape (DESIGN §8): banks named by id or by name, resolved
+against the plan's snapshot; a step naming an unknown or ambiguous bank, or
+breaking the safety rule, sends the whole answer to the local planner; a
+seed-shaped reroute executes on the oldest pending payouts the destination
+can take. Against the real development server on 127.0.0.1."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from controls.keys import pause_bank_key
+from controls.models import TreasuryControl
+from payouts.models import Payout
+from plans import crypto, sira_client
+from plans.choices import PlanStatus, StepStatus
+from plans.execution.recovery import inverse_steps
+from plans.models import Plan, PlanStep
+from plans.planner.types import BankSnapshot, Snapshot
+from plans.sira_steps import StepRefused, resolve_steps
+from tests.factories import BankProfileFactory, PayoutFactory
+from tests.helpers import post_action
+from tests.plans.plan_helpers import generate, rails
+from tests.plans.sira_helpers import running
+from tests.plans.test_execute_plan_support import execute
+
+
+@pytest.fixture
+def fast_sira(settings: Any) -> Any:
+    settings.SIRA_TIMEOUT_SECONDS = 0.5
+    settings.SIRA_BACKOFF_SECONDS = 0.01
+    settings.SIRA_RETRIES = 2
+    settings.SIRA_CA_BUNDLE = ""
+    settings.SIRA_CLIENT_CERT = ""
+    settings.SIRA_CLIENT_KEY = ""
+    return settings
+
+
+def answer(*steps: dict[str, Any]) -> dict[str, Any]:
+    """The plan object the server answers (under "plan", its good mode)."""
+    return {
+        "summary": "SIRA: move payouts to the cheaper bank",
+        "steps": list(steps),
+        "total_amount": "12.00",
+        "approval_required": False,
+    }
+
+
+def seed_step(from_bank: str, to_bank: str, count: int, **extra: Any) -> dict[str, Any]:
+    return {
+        "action": "reroute_payouts",
+        "from_bank": from_bank,
+        "to_bank": to_bank,
+        "count": count,
+        "estimated_savings": 234.50,
+        **extra,
+    }
+
+
+def aged(bank: Any, n: int, *, currency: str = "XOF", start_hours: int = 10) -> list:
+    """``n`` pending payouts of ``bank``, oldest first."""
+    now = timezone.now()
+    return [
+        PayoutFactory(
+            bank_profile=bank,
+            currency=currency,
+            amount=Decimal("1500.00"),
+            created_at=now - timedelta(hours=start_hours - i),
+        )
+        for i in range(n)
+    ]
+
+
+def generated(client: Any, capture: Any, settings: Any, url: str) -> Plan:
+    settings.SIRA_URL = url
+    resp, plan = generate(client, capture)
+    assert resp.status_code == 202, resp.json()
+    assert plan is not None and plan.status == PlanStatus.PENDING, plan
+    return plan
+
+
+# --- a seed-shaped answer becomes a plan that executes --------------------------------
+
+
+@pytest.mark.parametrize("by", ["name", "id"])
+def test_a_seed_shaped_answer_becomes_a_sira_plan_that_executes(
+    db: None,
+    pay_admin: Any,
+    fast_sira: Any,
+    django_capture_on_commit_callbacks: Any,
+    by: str,
+) -> None:
+    dear, cheap = rails(count=0)
+    oldest = aged(dear, 5)
+    usd = aged(dear, 1, currency="USD", start_hours=20)  # cheap serves XOF only
+    if by == "name":  # SIRA's spelling, not ours: matched case-insensitively
+        refs = ("banque chère", "  BANQUE DOUCE ")
+    else:
+        refs = (str(dear.id), str(cheap.id).upper())
+    with running(answer=answer(seed_step(*refs, 3))) as server:
+        plan = generated(
+            pay_admin, django_capture_on_commit_callbacks, fast_sira, server.url
+        )
+
+    assert (plan.source, plan.fallback_reason) == ("sira", "")
+    (step,) = PlanStep.objects.filter(plan=plan)
+    assert step.fields["from_bank_id"] == str(dear.id)
+    assert step.fields["to_bank_id"] == str(cheap.id)
+    assert step.fields["count"] == 3 and "currency" not in step.fields
+    assert step.fields["estimated_savings"] == 234.5
+    assert plan.payout_count == 3
+    # SIRA's own words stay in plan_data
+    raw = crypto.decrypt_json(Plan.objects.get(pk=plan.id).plan_data)["answer"]
+    assert raw["plan"]["steps"][0]["from_bank"] == refs[0]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        resp = execute(pay_admin, plan)
+    assert resp.status_code == 202, resp.json()
+
+    plan.refresh_from_db()
+    step.refresh_from_db()
+    assert plan.status == PlanStatus.EXECUTED, plan.details
+    assert step.status == StepStatus.DONE
+    moved = step.result["reroute"]
+    assert moved["payout_ids"] == [str(p.id) for p in oldest[:3]]  # oldest first
+    assert (moved["requested_count"], moved["moved"]) == (3, 3)
+    assert moved["currency"] == "XOF" and moved["shortfall"] is None
+    assert set(
+        Payout.objects.filter(bank_profile=cheap).values_list("id", flat=True)
+    ) == {p.id for p in oldest[:3]}
+    assert Payout.objects.get(pk=usd[0].id).bank_profile_id == dear.id
+
+
+def test_a_step_moving_fewer_than_its_count_says_how_many_and_why(
+    db: None,
+    pay_admin: Any,
+    fast_sira: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    dear, cheap = rails(count=0)
+    held = aged(dear, 2)
+    aged(dear, 3, currency="USD")  # not for cheap
+    with running(answer=answer(seed_step("Banque Chère", "Banque Douce", 26))) as srv:
+        plan = generated(
+            pay_admin, django_capture_on_commit_callbacks, fast_sira, srv.url
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        execute(pay_admin, plan)
+    moved = PlanStep.objects.get(plan=plan).result["reroute"]
+    assert (moved["requested_count"], moved["moved"]) == (26, 2)
+    assert moved["shortfall"] == {"missing": 24, "reason": "source_short"}
+    assert moved["payout_ids"] == [str(p.id) for p in held]
+    assert not Payout.objects.filter(bank_profile=cheap, currency="USD").exists()
+
+
+# --- refused answers fall back, the step recorded -------------------------------------
+
+
+def _fallback(plan: Plan, reason: str, index: int = 0) -> dict[str, Any]:
+    assert plan.source == "heuristic"
+    assert plan.fallback_reason == "invalid_response"
+    refused = plan.details["sira"]["refused_step"]
+    assert (refused["index"], refused["reason"]) == (index, reason)
+    assert plan.details["sira"]["attempts"] == 1  # not asked again
+    return dict(refused)
+
+
+def test_a_bank_name_matching_no_bank_falls_back(
+    db: None, pay_admin: Any, fast_sira: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    rails()
+    good = seed_step("Banque Chère", "Banque Douce", 1)
+    bad = seed_step("Banque Chère", "bank-b", 2)
+    with running(answer=answer(good, bad)) as server:
+        plan = generated(
+            pay_admin, django_capture_on_commit_callbacks, fast_sira, server.url
+        )
+    refused = _fallback(plan, "unknown_bank", index=1)
+    assert refused["step"] == bad
+    assert "bank-b" in refused["detail"]
+    # the whole answer went: the local planner's steps only
+    assert all("sira_to_bank" not in s for s in plan.steps)
+
+
+def test_a_bank_name_matching_two_banks_falls_back(
+    db: None, pay_admin: Any, fast_sira: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    rails()
+    BankProfileFactory(name="BANQUE DOUCE", currencies=["XOF"])
+    with running(answer=answer(seed_step("Banque Chère", "banque douce", 2))) as srv:
+        plan = generated(
+            pay_admin, django_capture_on_commit_callbacks, fast_sira, srv.url
+        )
+    refused = _fallback(plan, "ambiguous_bank")
+    assert "2 banks" in refused["detail"]
+
+
+@pytest.mark.parametrize("shape", ["seed", "ids"])
+def test_a_step_into_a_paused_bank_falls_back(
+    db: None,
+    pay_admin: Any,
+    fast_sira: Any,
+    django_capture_on_commit_callbacks: Any,
+    shape: str,
+) -> None:
+    dear, cheap = rails()
+    now = timezone.now()
+    TreasuryControl.objects.create(
+        key=pause_bank_key(cheap.id), enabled=True, created_at=now, updated_at=now
+    )
+    if shape == "seed":
+        step = seed_step("Banque Chère", "Banque Douce", 2)
+    else:
+        step = {
+            "action": "reroute_payouts",
+            "from_bank_id": str(dear.id),
+            "to_bank_id": str(cheap.id),
+            "currency": "XOF",
+            "count": 2,
+            "amount": "3000.00",
+        }
+    with running(answer=answer(step)) as server:
+        plan = generated(
+            pay_admin, django_capture_on_commit_callbacks, fast_sira, server.url
+        )
+    refused = _fallback(plan, "paused")
+    assert refused["step"] == step
+    assert "Banque Douce" in refused["detail"]
+    assert not PlanStep.objects.filter(plan=plan, fields__to_bank_id=str(cheap.id))
+
+
+# --- the development server's two shapes ----------------------------------------------
+
+
+def test_the_devserver_answers_in_the_seed_shape(
+    db: None, pay_admin: Any, fast_sira: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    dear, cheap = rails()
+    with running(shape="seed") as server:
+        plan = generated(
+            pay_admin, django_capture_on_commit_callbacks, fast_sira, server.url
+        )
+        # a request picks its shape with a header, whatever the server's
+        ids, _n, _ms = sira_client.call(
+            "POST",
+            "/api/plan",
+            body={"plan_type": "routing_optimization", "snapshot": _snapshot()},
+            headers={"X-Sira-Shape": "ids"},
+        )
+    raw = crypto.decrypt_json(Plan.objects.get(pk=plan.id).plan_data)["answer"]
+    (said,) = raw["plan"]["steps"]
+    assert (said["from_bank"], said["to_bank"]) == ("Banque Chère", "Banque Douce")
+    assert "from_bank_id" not in said and said["count"] == 4
+    assert Decimal(str(said["estimated_savings"])) > 0
+    assert plan.source == "sira"
+    (step,) = PlanStep.objects.filter(plan=plan)
+    assert (step.fields["from_bank_id"], step.fields["to_bank_id"]) == (
+        str(dear.id),
+        str(cheap.id),
+    )
+    assert step.fields["currency"] == "XOF"
+    (by_id,) = ids["plan"]["steps"]
+    assert by_id["from_bank_id"] == "b1" and "from_bank" not in by_id
+
+
+# --- resolution, without a server -----------------------------------------------------
+
+
+def _bank(bank_id: str, name: str, **kw: Any) -> BankSnapshot:
+    values: dict[str, Any] = {
+        "id": bank_id,
+        "name": name,
+        "currencies": ("XOF",),
+        "success_rate": Decimal("0.99"),
+        "failure_rate": Decimal("0.01"),
+        "circuit_state": "closed",
+        "fee_percent": Decimal("0.02") if bank_id == "b1" else Decimal("0.01"),
+        "fee_fixed": Decimal("0.10"),
+        "capacity": 100,
+        **kw,
+    }
+    return BankSnapshot(**values)
+
+
+def _snapshot(*extra: BankSnapshot) -> dict[str, Any]:
+    from plans.planner.types import PayoutClass
+
+    return Snapshot(
+        banks=(_bank("b1", "Ecobank"), _bank("b2", "Orabank"), *extra),
+        payout_classes=(PayoutClass("b1", "XOF", 4, Decimal("6000.00")),),
+        usd_rates={"XOF": Decimal("0.0016")},
+    ).as_dict()
+
+
+@pytest.mark.parametrize(
+    ("extra", "to_bank", "currency", "reason"),
+    [
+        ((), "Orabank", "USD", "currency_not_served"),
+        ((_bank("b3", "Coris", circuit_state="open"),), "coris", None, "breaker_open"),
+        ((_bank("b3", "Coris", circuit_state="half_open"),), "b3", None, None),
+        ((_bank("b3", "Coris", frozen=True),), "CORIS", None, "frozen"),
+        ((_bank("b3", "Coris", health="red"),), "Coris", "XOF", "red"),
+        ((), "Ecobank", None, "same_bank"),
+    ],
+)
+def test_each_safety_refusal_names_its_reason(
+    extra: tuple[BankSnapshot, ...],
+    to_bank: str,
+    currency: str | None,
+    reason: str | None,
+) -> None:
+    step = seed_step("ecobank", to_bank, 1)
+    if currency:
+        step["currency"] = currency
+    with pytest.raises(StepRefused) as caught:
+        resolve_steps([step], _snapshot(*extra))
+    assert caught.value.reason == (reason or "breaker_half_open")
+    assert caught.value.index == 0
+
+
+def test_an_override_lets_a_named_bank_receive_but_never_a_foreign_currency() -> None:
+    snapshot = _snapshot(_bank("b3", "Coris", paused=True))
+    (step,) = resolve_steps([seed_step("Ecobank", "Coris", 1)], snapshot, allow={"b3"})
+    assert step["to_bank_id"] == "b3"
+    with pytest.raises(StepRefused) as caught:
+        resolve_steps(
+            [seed_step("Ecobank", "Coris", 1, currency="USD")], snapshot, allow={"b3"}
+        )
+    assert caught.value.reason == "currency_not_served"
+
+
+def test_a_seed_amount_without_a_currency_is_quoted_not_a_cap() -> None:
+    (step,) = resolve_steps([seed_step("b1", "b2", 2, amount=99)], _snapshot())
+    assert step["quoted_amount"] == 99 and "amount" not in step
+    (step,) = resolve_steps(
+        [seed_step("b1", "b2", 2, amount=99, currency="XOF")], _snapshot()
+    )
+    assert step["amount"] == 99
+
+
+def test_transfers_and_pauses_must_name_what_the_snapshot_holds() -> None:
+    transfer = {
+        "action": "transfer_funds",
+        "from_account_id": "a1",
+        "to_account_id": "a2",
+        "currency": "XOF",
+        "amount": "10.00",
+    }
+    with pytest.raises(StepRefused) as caught:
+        resolve_steps([transfer], _snapshot())
+    assert caught.value.reason == "unknown_account"
+    with pytest.raises(StepRefused) as caught:
+        resolve_steps(
+            [{"action": "pause_bank", "bank_profile_id": "nope", "reason": "x"}],
+            _snapshot(),
+        )
+    assert caught.value.reason == "unknown_bank"
+
+
+@pytest.mark.parametrize(
+    ("step", "valid"),
+    [
+        (seed_step("bank-a", "bank-b", 567), True),
+        ({"action": "reroute_payouts", "from_bank": "a", "to_bank": "b"}, False),
+        (seed_step("bank-a", "", 1), False),
+        (seed_step("bank-a", "bank-b", 0), False),
+        (seed_step("bank-a", "bank-b", 1, currency="xof"), False),
+        (seed_step("bank-a", "bank-b", 1, estimated_savings=-3.5), True),
+        (seed_step("bank-a", "bank-b", 1, estimated_savings="lots"), False),
+        ({"action": "reroute_payouts", "from_bank_id": "x", "count": 1}, False),
+    ],
+)
+def test_the_schema_takes_the_seed_shape(step: dict[str, Any], valid: bool) -> None:
+    plan = {"summary": "x", "steps": [step], "total_amount": 1}
+    plan["approval_required"] = False
+    if valid:
+        assert sira_client.unwrap_plan({"plan": plan})["steps"] == [step]
+    else:
+        with pytest.raises(ValueError, match="steps/0"):
+            sira_client.unwrap_plan({"plan": plan})
+
+
+# --- the action, without a currency ---------------------------------------------------
+
+
+def test_reroute_without_a_currency_takes_what_the_destination_serves(
+    db: None, pay_admin: Any
+) -> None:
+    source = BankProfileFactory(currencies=["XOF", "USD", "GHS"])
+    destination = BankProfileFactory(currencies=["XOF", "USD"])
+    xof = aged(source, 1, start_hours=30)
+    aged(source, 1, currency="GHS", start_hours=20)  # oldest but one: not served
+    usd = aged(source, 2, currency="USD", start_hours=10)
+    body = {
+        "from_bank_id": str(source.id),
+        "to_bank_id": str(destination.id),
+        "count": 3,
+    }
+    resp = post_action(pay_admin, "reroute-payouts", body)
+    assert resp.status_code == 200, resp.json()
+    moved = resp.json()["reroute"]
+    assert moved["payout_ids"] == [str(p.id) for p in xof + usd]
+    assert moved["currency"] is None and moved["amount"] is None
+    assert moved["amounts"] == {"USD": "3000.00", "XOF": "1500.00"}
+    capped = post_action(pay_admin, "reroute-payouts", {**body, "amount": "10.00"})
+    assert capped.status_code == 400
+    assert "amount" in capped.json()["error"]["fields"]
+
+
+def test_a_mixed_currency_step_rolls_back_by_its_ids(
+    db: None, pay_admin: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from tests.plans.test_execute_plan_support import make_plan
+
+    source = BankProfileFactory(currencies=["XOF", "USD"])
+    destination = BankProfileFactory(currencies=["XOF", "USD"])
+    aged(source, 1)
+    aged(source, 1, currency="USD")
+    plan = make_plan(
+        (
+            "reroute_payouts",
+            {
+                "from_bank_id": str(source.id),
+                "to_bank_id": str(destination.id),
+                "count": 2,
+            },
+        ),
+        plan_type="routing_optimization",
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert execute(pay_admin, plan).status_code == 202
+    (inverse,) = inverse_steps(plan)
+    assert "currency" not in inverse.fields
+    assert inverse.fields["to_bank_id"] == str(source.id)
+    assert len(inverse.fields["payout_ids"]) == 2
