@@ -31,7 +31,7 @@ from __future__ import annotations
 import functools
 import math
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -86,12 +86,20 @@ class Model:
         return float(b.fee_percent) * avg * rate + float(b.fee_fixed)
 
 
-def build(snapshot: Snapshot, *, min_success_rate: Decimal | None) -> Model:
+def build(
+    snapshot: Snapshot,
+    *,
+    min_success_rate: Decimal | None,
+    allow: Collection[str] = (),
+) -> Model:
+    """``allow``: bank ids an operator's override lets receive (``safety``)."""
     banks = snapshot.banks
     bank_index = {b.id: i for i, b in enumerate(banks)}
     receivers: dict[str, list[int]] = {
         currency: [
-            i for i, b in enumerate(banks) if b.can_receive(currency, min_success_rate)
+            i
+            for i, b in enumerate(banks)
+            if b.can_receive(currency, min_success_rate, allowed=b.id in allow)
         ]
         for currency in {c.currency for c in snapshot.payout_classes}
     }

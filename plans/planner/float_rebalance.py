@@ -14,7 +14,11 @@ as a small MIP per currency:
 
 (the sender pays the fee, so it comes out of its surplus). A currency whose
 shortfalls exceed its surpluses, or whose surpluses cannot also pay the fees,
-makes the plan infeasible, naming the currency and the amount missing.
+is listed in ``details.unmet``, naming the currency and the amount missing;
+the other currencies' transfers stay. Funds only go to accounts whose bank the
+safety rule lets receive (``safety.py``); an account short at a bank that may
+not receive is listed in ``unmet`` with the reason. Only a plan with no
+transfer at all and something unmet is infeasible.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from decimal import ROUND_CEILING, Decimal
 import numpy as np
 
 from plans.planner import lp
+from plans.planner.safety import refusal, unmet
 from plans.planner.types import (
     CENT,
     FLOAT_REBALANCE,
@@ -71,13 +76,15 @@ def float_rebalance(snapshot: Snapshot, constraints: Constraints) -> PlanResult:
     for account in snapshot.accounts:
         by_currency[account.currency].append(account)
     steps: list[PlanStep] = []
-    problems: list[str] = []
+    problems: list[dict[str, str]] = []
     fees_usd = Decimal(0)
     moved_usd = Decimal(0)
     for currency in sorted(by_currency):
-        outcome = _rebalance(snapshot, by_currency[currency], constraints)
+        accounts, refused = _receivable(snapshot, by_currency[currency], constraints)
+        problems += refused
+        outcome = _rebalance(snapshot, accounts, constraints)
         if isinstance(outcome, str):
-            problems.append(outcome)
+            problems.append(unmet("float", "float_short", outcome, currency=currency))
             continue
         rate = snapshot.usd_rate(currency)
         for step in outcome:
@@ -90,9 +97,9 @@ def float_rebalance(snapshot: Snapshot, constraints: Constraints) -> PlanResult:
         "solver": f"{lp.solver_name()}, fixed-charge min-cost flow (MIP)",
         "timings": {"total_ms": round((time.perf_counter() - started) * 1000, 2)},
     }
-    details = {"accounts": len(snapshot.accounts)}
-    if problems:
-        reason = "; ".join(problems)
+    details = {"accounts": len(snapshot.accounts), "unmet": problems}
+    if problems and not steps:
+        reason = "; ".join(u["message"] for u in problems)
         return PlanResult(
             status=STATUS_INFEASIBLE,
             summary=reason,
@@ -111,10 +118,15 @@ def float_rebalance(snapshot: Snapshot, constraints: Constraints) -> PlanResult:
     return PlanResult(
         status=STATUS_OK,
         summary=(
-            f"{len(steps)} transfer(s) worth {money(moved_usd)} USD cover every "
-            f"float account's forecast outflow plus "
-            f"{constraints.buffer_percent * 100:.0f}% buffer, for "
-            f"{money(fees_usd)} USD in fees."
+            f"{len(steps)} transfer(s) worth {money(moved_usd)} USD cover "
+            + (
+                "the float accounts that can receive"
+                if problems
+                else "every float account"
+            )
+            + f": forecast outflow plus {constraints.buffer_percent * 100:.0f}% "
+            f"buffer, for {money(fees_usd)} USD in fees"
+            + (f" ({len(problems)} not covered, see unmet)." if problems else ".")
         ),
         steps=tuple(steps),
         total_amount=money(moved_usd),
@@ -122,6 +134,38 @@ def float_rebalance(snapshot: Snapshot, constraints: Constraints) -> PlanResult:
         details=details,
         **base,
     )
+
+
+def _receivable(
+    snapshot: Snapshot, accounts: list[AccountSnapshot], constraints: Constraints
+) -> tuple[list[AccountSnapshot], list[dict[str, str]]]:
+    """The accounts of one currency that may take part, and why the others
+    short of their need may not: an account whose bank the safety rule stops
+    from receiving may still send its surplus, never receive."""
+    kept: list[AccountSnapshot] = []
+    refused: list[dict[str, str]] = []
+    for account in accounts:
+        why = refusal(
+            snapshot, account.bank_id, account.currency, allow=constraints.allow_banks
+        )
+        if why is None or account.balance >= need_of(account, constraints):
+            kept.append(account)
+            continue
+        bank = snapshot.bank(account.bank_id)
+        short = need_of(account, constraints) - account.balance
+        refused.append(
+            unmet(
+                "safety",
+                why,
+                f"{account.currency}: the account at "
+                f"{bank.name if bank else account.bank_id} is short "
+                f"{money(short)} {account.currency} but its bank may not "
+                f"receive ({why})",
+                bank_id=account.bank_id,
+                currency=account.currency,
+            )
+        )
+    return kept, refused
 
 
 def _rebalance(

@@ -9,10 +9,13 @@
    ``assignment.py`` plus one value cap per (currency, bank), solved as a MIP
    by HiGHS (the caps' amount coefficients end total unimodularity).
 
-A cap no assignment can meet (too few banks serve the currency, capacity is
-short) makes the plan infeasible, naming the currency, the bank and the best
-share reachable. Payouts of a paused bank that no other bank may take stay
-where they are (a pause makes them wait), counted in ``details``. A bank's
+Payouts only move to banks the safety rule lets receive (``safety.py``). A
+cap no assignment can meet (too few banks serve the currency, capacity is
+short) does not sink the plan: the pauses and every other move stay, and
+``details.unmet`` names the currency, the bank and the best share reachable.
+Only a plan with no step at all and something unmet is infeasible. Payouts of
+a paused bank that no other bank may take stay where they are (a pause makes
+them wait), counted in ``details`` and listed in ``unmet``. A bank's
 share may exceed the cap by less than one payout: payouts do not split.
 The MIP stops at a 1 % gap or after ``TIME_LIMIT_SECONDS`` with the best
 assignment found (100,000 payouts with a 15 % cap reach the limit; ``details``
@@ -26,7 +29,8 @@ from dataclasses import replace
 from decimal import Decimal
 
 from plans.planner import assignment, flows, lp
-from plans.planner.routing import infeasibility_reason
+from plans.planner.routing import infeasibility_reason, stranded_unmet
+from plans.planner.safety import unmet
 from plans.planner.types import (
     RISK,
     STATUS_INFEASIBLE,
@@ -62,7 +66,9 @@ def risk_mitigation(snapshot: Snapshot, constraints: Constraints) -> PlanResult:
         ),
     )
     model = assignment.build(
-        after_pauses, min_success_rate=constraints.min_success_rate
+        after_pauses,
+        min_success_rate=constraints.min_success_rate,
+        allow=constraints.allow_banks - paused_ids,
     )
     before = assignment.cost_before(assignment.build(snapshot, min_success_rate=None))
     share = float(constraints.max_bank_share)
@@ -92,7 +98,7 @@ def risk_mitigation(snapshot: Snapshot, constraints: Constraints) -> PlanResult:
             estimated_cost_after=before,
             **base,
         )
-    over = _over_cap(model, answer, share)
+    missed = [*_over_cap(model, answer, share), *stranded_unmet(model)]
     moved = flows.moves(model, answer.flows)
     details = {
         "paused_bank_ids": sorted(paused_ids),
@@ -102,9 +108,11 @@ def risk_mitigation(snapshot: Snapshot, constraints: Constraints) -> PlanResult:
             model.snapshot.payout_classes[i].count for i in model.stranded
         ),
         "solver_status": answer.solution.status,
+        "unmet": missed,
     }
-    if over:
-        reason = "; ".join(over)
+    steps = [*pauses, *moved.steps]
+    if not steps and missed:
+        reason = "; ".join(u["message"] for u in missed)
         return PlanResult(
             status=STATUS_INFEASIBLE,
             summary=reason,
@@ -113,7 +121,6 @@ def risk_mitigation(snapshot: Snapshot, constraints: Constraints) -> PlanResult:
             details=details,
             **base,
         )
-    steps = [*pauses, *moved.steps]
     if not steps:
         return PlanResult(
             status=STATUS_NOTHING,
@@ -126,7 +133,8 @@ def risk_mitigation(snapshot: Snapshot, constraints: Constraints) -> PlanResult:
     summary = (
         f"Pause {len(pauses)} bank(s); reroute {moved.count} pending payouts "
         f"({moved.value_usd} USD) so no bank holds more than "
-        f"{constraints.max_bank_share} of a currency's pending value."
+        f"{constraints.max_bank_share} of a currency's pending value"
+        + (f" ({len(missed)} limit(s) not met, see unmet)." if missed else ".")
     )
     return PlanResult(
         status=STATUS_OK,
@@ -172,7 +180,7 @@ def _pause_step(bank: BankSnapshot, constraints: Constraints) -> PlanStep:
 
 def _over_cap(
     model: assignment.Model, answer: assignment.Assignment, share: float
-) -> list[str]:
+) -> list[dict[str, str]]:
     """Caps missed by more than one payout of the currency's largest group."""
     largest: dict[str, float] = {}
     total: dict[str, float] = {}
@@ -186,9 +194,16 @@ def _over_cap(
         reached = Decimal(str(share + excess / total[currency])).quantize(
             Decimal("0.001")
         )
+        holder = model.snapshot.banks[bank]
         out.append(
-            f"{currency}: {model.snapshot.banks[bank].name} would still hold "
-            f"{reached} of the pending value (max_bank_share {share}); no other "
-            "allowed bank can take more"
+            unmet(
+                "max_bank_share",
+                "max_bank_share_unreachable",
+                f"{currency}: {holder.name} would still hold {reached} of the "
+                f"pending value (max_bank_share {share}); no other allowed bank "
+                "can take more",
+                bank_id=holder.id,
+                currency=currency,
+            )
         )
     return out

@@ -3,9 +3,12 @@
 Minimise the total fee ``sum fee_percent * amount + fee_fixed * count`` (USD)
 over every pending payout, subject to each bank's capacity, the currencies it
 serves, ``min_success_rate`` (a bank below it keeps what it has but receives
-nothing new) and pauses/open circuits (such a bank takes nothing; what waits
-there moves if another bank can take it). ``max_cost`` caps the cheapest
-total: above it the plan is infeasible, with both figures in the reason.
+nothing new; 0.90 when omitted) and the safety rule (``safety.py``: a paused,
+frozen, red or half-open/open-breaker bank receives nothing; a paused, frozen
+or open one keeps nothing either: what waits there moves if another bank can
+take it). Payouts that nowhere safe can take are listed in ``details.unmet``.
+``max_cost`` caps the cheapest total: above it the plan is infeasible, with
+both figures in the reason.
 
 It is a transportation LP over payout groups (``assignment.py``), solved by
 HiGHS's simplex; its basic optimum is integral (total unimodularity, see
@@ -20,6 +23,7 @@ import time
 from collections import defaultdict
 
 from plans.planner import assignment, flows, lp
+from plans.planner.safety import unmet
 from plans.planner.types import (
     ROUTING,
     STATUS_INFEASIBLE,
@@ -35,7 +39,11 @@ from plans.planner.types import (
 
 def routing_optimization(snapshot: Snapshot, constraints: Constraints) -> PlanResult:
     started = time.perf_counter()
-    model = assignment.build(snapshot, min_success_rate=constraints.min_success_rate)
+    model = assignment.build(
+        snapshot,
+        min_success_rate=constraints.min_success_rate,
+        allow=constraints.allow_banks,
+    )
     built = time.perf_counter()
     before = assignment.cost_before(model)
     penalty = float(constraints.min_saving_per_payout)
@@ -71,6 +79,17 @@ def routing_optimization(snapshot: Snapshot, constraints: Constraints) -> PlanRe
             summary=reason,
             reason=reason,
             estimated_cost_after=after,
+            details=details,
+            **base,
+        )
+    missed = stranded_unmet(model)
+    if not moved.steps and missed:
+        reason = "; ".join(u["message"] for u in missed)
+        return PlanResult(
+            status=STATUS_INFEASIBLE,
+            summary=reason,
+            reason=reason,
+            estimated_cost_after=before,
             details=details,
             **base,
         )
@@ -111,7 +130,31 @@ def details_of(
         "savings_usd": str(moved.savings_usd),
         "moved_by_currency": moved.by_currency,
         "stranded_payouts": sum(c.count for c in stranded),
+        "unmet": stranded_unmet(model),
     }
+
+
+def stranded_unmet(model: assignment.Model) -> list[dict[str, str]]:
+    """Payouts waiting at a bank that may not keep them (paused, frozen,
+    breaker open), which no bank may safely take: one entry per currency."""
+    banks = model.snapshot.banks
+    count: dict[str, int] = defaultdict(int)
+    where: dict[str, set[str]] = defaultdict(set)
+    for i in model.stranded:
+        cls = model.snapshot.payout_classes[i]
+        count[cls.currency] += cls.count
+        origin = model.bank_index.get(cls.bank_id)
+        where[cls.currency].add(banks[origin].name if origin is not None else "?")
+    return [
+        unmet(
+            "safety",
+            "no_safe_bank",
+            f"{count[c]} pending {c} payouts wait at {', '.join(sorted(where[c]))} "
+            f"and no bank may safely take {c}",
+            currency=c,
+        )
+        for c in sorted(count)
+    ]
 
 
 def infeasibility_reason(model: assignment.Model) -> str:

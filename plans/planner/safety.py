@@ -16,9 +16,13 @@ an unknown bank stays unknown.
 from __future__ import annotations
 
 from collections.abc import Collection
-from decimal import Decimal
+from dataclasses import replace
 
-from plans.planner.types import BankSnapshot, Snapshot
+from plans.planner.types import (  # noqa: F401  (re-exported: the rule's default)
+    DEFAULT_MIN_SUCCESS_RATE,
+    BankSnapshot,
+    Snapshot,
+)
 
 UNKNOWN_BANK = "unknown_bank"
 PAUSED = "paused"
@@ -30,11 +34,6 @@ CURRENCY_NOT_SERVED = "currency_not_served"
 
 # what an override may lift: the bank's state, not what it physically serves
 OVERRIDABLE = frozenset({PAUSED, FROZEN, RED, BREAKER_OPEN, BREAKER_HALF_OPEN})
-
-# payouts/health.py: below YELLOW_MIN_SUCCESS a bank is red. The planner stays
-# Django-free, so the figure is repeated here; tests/plans/test_planner_safety.py
-# holds the two equal.
-DEFAULT_MIN_SUCCESS_RATE = Decimal("0.90")
 
 
 def refusal(
@@ -76,3 +75,48 @@ def _state_refusal(bank: BankSnapshot) -> str | None:
     if bank.health == "red":
         return RED
     return None
+
+
+def scoped(
+    snapshot: Snapshot,
+    currencies: Collection[str] | None = None,
+    banks: Collection[str] | None = None,
+) -> Snapshot:
+    """The part of ``snapshot`` a plan may touch (``plan_params.currencies``
+    and ``plan_params.banks``): other banks neither send nor receive, other
+    currencies' payouts and accounts are left out. A share (``max_bank_share``)
+    is then a share of what the scope holds."""
+    if currencies is None and banks is None:
+        return snapshot
+    cur = None if currencies is None else frozenset(currencies)
+    ids = None if banks is None else frozenset(str(b) for b in banks)
+
+    def keep(bank_id: str, currency: str | None) -> bool:
+        in_banks = ids is None or bank_id in ids
+        return in_banks and (cur is None or currency is None or currency in cur)
+
+    return replace(
+        snapshot,
+        banks=tuple(b for b in snapshot.banks if keep(b.id, None)),
+        payout_classes=tuple(
+            c for c in snapshot.payout_classes if keep(c.bank_id, c.currency)
+        ),
+        accounts=tuple(a for a in snapshot.accounts if keep(a.bank_id, a.currency)),
+    )
+
+
+def unmet(
+    constraint: str,
+    reason: str,
+    message: str,
+    *,
+    bank_id: str | None = None,
+    currency: str | None = None,
+) -> dict[str, str]:
+    """One entry of ``details.unmet``: what a plan could not do, and why."""
+    entry = {"constraint": constraint, "reason": reason, "message": message}
+    if bank_id is not None:
+        entry["bank_id"] = bank_id
+    if currency is not None:
+        entry["currency"] = currency
+    return entry

@@ -12,7 +12,11 @@ Figures derived here (the choices a reviewer should see):
   less the payouts it is processing now;
 * ``failure_rate``: the circuit breaker's window once it holds
   ``PAYOUT_BREAKER_MIN_CALLS`` outcomes, else ``1 - success_rate``;
-* ``paused``: a pause or a freeze of the bank in force (``payouts.gates``);
+* ``paused``: a pause of the bank in force; ``frozen``: a freeze of the bank
+  or a global freeze in force (both read through ``payouts.gates``);
+* ``health``: the worse of the bank's recorded status and what
+  ``payouts.health.status`` makes of its success rate, latency and breaker
+  (the safety rule keeps a red bank from receiving);
 * ``forecast_outflow`` of an account: the pending payouts of its bank and
   currency, plus the bank's average daily paid-out value of the past 7 days
   over the timeframe;
@@ -32,8 +36,8 @@ from django.db.models import Count, F, Max, Min, Sum
 from django.db.models.functions import Floor, Log
 from django.utils import timezone
 
-from payouts import gates
-from payouts.choices import PayoutStatus
+from payouts import gates, health
+from payouts.choices import BankStatus, PayoutStatus
 from payouts.models import BankProfile, CurrencyRate, Payout, TreasuryAccount
 from payouts.rates import DEFAULT_RATES
 from plans.planner.assignment import BUCKETS_PER_OCTAVE
@@ -95,10 +99,21 @@ def _banks(hours: int) -> tuple[BankSnapshot, ...]:
                 fee_fixed=bank.fee_fixed,
                 capacity=max(capacity, 0),
                 avg_latency_ms=bank.avg_latency_ms,
-                paused=bank.id in blocked.banks,
+                paused=blocked.banks.get(bank.id) == gates.BANK_PAUSE,
+                frozen=blocked.global_freeze
+                or blocked.banks.get(bank.id) == gates.BANK_FREEZE,
+                health=_health(bank),
             )
         )
     return tuple(out)
+
+
+_WORSE: dict[str, int] = {BankStatus.GREEN: 0, BankStatus.YELLOW: 1, BankStatus.RED: 2}
+
+
+def _health(bank: BankProfile) -> str:
+    measured = health.status(bank.success_rate, bank.avg_latency_ms, bank.circuit_state)
+    return max(measured, bank.status, key=lambda s: _WORSE.get(s, 2))
 
 
 def _failure_rate(bank: BankProfile) -> Decimal:

@@ -246,17 +246,32 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+# payouts/health.py: below YELLOW_MIN_SUCCESS a bank is red, so an omitted
+# ``min_success_rate`` keeps new payouts off banks that are about to turn red.
+# The planner stays Django-free, so the figure is repeated here;
+# tests/plans/test_planner_safety.py holds the two equal.
+DEFAULT_MIN_SUCCESS_RATE = Decimal("0.90")
+
+
 @dataclass(frozen=True)
 class Constraints:
-    """What a plan must respect. ``from_params`` validates operator input."""
+    """What a plan must respect. ``from_params`` validates operator input.
+
+    ``given`` names the constraints the operator set (the others are
+    defaults, which ``used()`` says); ``allow_banks`` are the bank ids an
+    operator's override lets receive despite the safety rule (``safety.py``).
+    """
 
     max_cost: Decimal | None = None  # USD: total fees after the plan
-    min_success_rate: Decimal | None = None  # banks below receive nothing new
+    # banks below receive nothing new (None: no limit, for direct callers)
+    min_success_rate: Decimal | None = DEFAULT_MIN_SUCCESS_RATE
     max_bank_share: Decimal = Decimal("0.5")  # of a currency's pending value
     failure_rate_threshold: Decimal = Decimal("0.2")
     buffer_percent: Decimal = Decimal("0.10")  # over forecast outflow
     # per moved payout, USD: a move must save more than this to be proposed
     min_saving_per_payout: Decimal = Decimal("0.001")
+    given: frozenset[str] = frozenset()
+    allow_banks: frozenset[str] = frozenset()
 
     LIMITS = {
         "max_cost": (Decimal(0), Decimal("1e12")),
@@ -296,7 +311,18 @@ class Constraints:
             values[key] = value
         if errors:
             raise ConstraintError(errors)
-        return cls(**values)
+        return cls(**values, given=frozenset(values))
+
+    def used(self) -> dict[str, dict[str, Any]]:
+        """Every constraint with the value the plan used and whether the
+        operator gave it or it is the default: ``details.constraints_used``."""
+        return {
+            name: {
+                "value": None if (v := getattr(self, name)) is None else str(v),
+                "default": name not in self.given,
+            }
+            for name in self.LIMITS
+        }
 
 
 @dataclass(frozen=True)

@@ -119,14 +119,22 @@ def test_share_checked_per_currency():
     assert result.steps == ()
 
 
-def test_unreachable_share_is_infeasible_with_the_best_share():
+def test_unreachable_share_keeps_the_plan_and_names_the_best_share():
     banks = [bank("a"), bank("b"), bank("bad", failure="0.9")]
     classes = [usd("a", 10), usd("bad", 10)]
     result = mitigate(banks, classes, max_bank_share="0.3")
-    assert result.status == "infeasible"
-    assert result.steps == ()
-    assert "USD" in result.reason
-    assert "0.5" in result.reason  # two banks left: the best is half each
+    # the cap cannot hold (two banks left: the best is half each), yet the
+    # failing bank is still paused and its payouts still spread
+    assert result.status == "ok"
+    assert result.steps[0].action == "pause_bank"
+    assert result.steps[0].fields["bank_profile_id"] == "bad"
+    assert sum(s.fields["count"] for s in result.steps[1:]) == 10
+    unmet = result.details["unmet"]
+    assert unmet and all(u["constraint"] == "max_bank_share" for u in unmet)
+    assert {u["currency"] for u in unmet} == {"USD"}
+    assert all(u["reason"] == "max_bank_share_unreachable" for u in unmet)
+    assert any("0.5" in u["message"] for u in unmet)
+    assert "see unmet" in result.summary
 
 
 def test_payouts_no_one_can_take_wait_at_the_paused_bank():

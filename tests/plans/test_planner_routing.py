@@ -205,9 +205,20 @@ def test_min_success_rate_bank_keeps_its_own_but_receives_nothing_new():
     assert [
         (s.fields["from_bank_id"], s.fields["to_bank_id"]) for s in result.steps
     ] == [("dear", "ok")]
-    # without the constraint the cheap flaky bank takes it
-    free = route(banks, classes)
+    # omitted, the default (0.90, red below it) still keeps the flaky bank out
+    default = route(banks, classes)
+    assert [s.fields["to_bank_id"] for s in default.steps] == ["ok"]
+    assert default.details["constraints_used"]["min_success_rate"] == {
+        "value": "0.90",
+        "default": True,
+    }
+    # only an explicit 0 lets the cheap flaky bank take it
+    free = route(banks, classes, min_success_rate="0")
     assert [s.fields["to_bank_id"] for s in free.steps] == ["flaky"]
+    assert free.details["constraints_used"]["min_success_rate"] == {
+        "value": "0",
+        "default": False,
+    }
 
 
 @pytest.mark.parametrize(
@@ -233,8 +244,19 @@ def test_payouts_with_nowhere_to_go_stay_and_are_counted():
     banks = [bank("gone", currencies=("EUR",), paused=True), bank("a", pct="0.02")]
     classes = payouts("gone", "EUR", "100") + payouts("a", "USD", "100")
     result = route(banks, classes)
-    assert result.status == "nothing_to_improve"
+    # nothing else to do and something that cannot be done: the plan fails, saying why
+    assert result.status == "infeasible"
     assert result.details["stranded_payouts"] == 1
+    assert result.details["unmet"] == [
+        {
+            "constraint": "safety",
+            "reason": "no_safe_bank",
+            "currency": "EUR",
+            "message": "1 pending EUR payouts wait at Bank gone and no bank "
+            "may safely take EUR",
+        }
+    ]
+    assert "no bank may safely take EUR" in result.reason
 
 
 def test_max_cost_too_low_is_infeasible_with_both_figures():
