@@ -6,11 +6,15 @@ can take. Against the real development server on 127.0.0.1."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings as django_settings
 from django.utils import timezone
 
 from controls.keys import pause_bank_key
@@ -23,10 +27,11 @@ from plans.models import Plan, PlanStep
 from plans.planner.types import BankSnapshot, Snapshot
 from plans.sira_steps import StepRefused, resolve_steps
 from tests.factories import BankProfileFactory, PayoutFactory
-from tests.helpers import post_action
+from tests.helpers import free_port, post_action
 from tests.plans.plan_helpers import generate, rails
 from tests.plans.sira_helpers import running
 from tests.plans.test_execute_plan_support import execute
+from tests.plans.test_sira_client import _wait_for as wait_for
 
 
 @pytest.fixture
@@ -265,6 +270,32 @@ def test_the_devserver_answers_in_the_seed_shape(
     assert step.fields["currency"] == "XOF"
     (by_id,) = ids["plan"]["steps"]
     assert by_id["from_bank_id"] == "b1" and "from_bank" not in by_id
+
+
+def test_the_command_line_server_takes_a_shape(fast_sira: Any) -> None:
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "plans.sira_devserver", "--host", "127.0.0.1"),
+            *("--port", str(port), "--shape", "seed"),
+        ],
+        cwd=Path(django_settings.BASE_DIR),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        wait_for(port, proc)
+        fast_sira.SIRA_URL = f"http://127.0.0.1:{port}"
+        answer = sira_client.request_plan(
+            {"plan_type": "routing_optimization", "snapshot": _snapshot()}
+        )
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    (said,) = answer.raw["plan"]["steps"]
+    assert (said["from_bank"], said["to_bank"]) == ("Ecobank", "Orabank")
+    (step,) = answer.plan["steps"]
+    assert (step["from_bank_id"], step["to_bank_id"], step["count"]) == ("b1", "b2", 4)
 
 
 # --- resolution, without a server -----------------------------------------------------
