@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -22,14 +21,12 @@ from controls.models import TreasuryControl
 from payouts.models import Payout
 from plans import crypto, sira_client
 from plans.choices import PlanStatus, StepStatus
-from plans.execution.recovery import inverse_steps
 from plans.models import Plan, PlanStep
-from plans.planner.types import BankSnapshot, Snapshot
-from plans.sira_steps import StepRefused, resolve_steps
-from tests.factories import BankProfileFactory, PayoutFactory
-from tests.helpers import free_port, post_action
+from tests.factories import BankProfileFactory
+from tests.helpers import free_port
 from tests.plans.plan_helpers import generate, rails
 from tests.plans.sira_helpers import running
+from tests.plans.sira_step_helpers import aged, seed_step, snapshot_dict
 from tests.plans.test_execute_plan_support import execute
 from tests.plans.test_sira_client import _wait_for as wait_for
 
@@ -53,31 +50,6 @@ def answer(*steps: dict[str, Any]) -> dict[str, Any]:
         "total_amount": "12.00",
         "approval_required": False,
     }
-
-
-def seed_step(from_bank: str, to_bank: str, count: int, **extra: Any) -> dict[str, Any]:
-    return {
-        "action": "reroute_payouts",
-        "from_bank": from_bank,
-        "to_bank": to_bank,
-        "count": count,
-        "estimated_savings": 234.50,
-        **extra,
-    }
-
-
-def aged(bank: Any, n: int, *, currency: str = "XOF", start_hours: int = 10) -> list:
-    """``n`` pending payouts of ``bank``, oldest first."""
-    now = timezone.now()
-    return [
-        PayoutFactory(
-            bank_profile=bank,
-            currency=currency,
-            amount=Decimal("1500.00"),
-            created_at=now - timedelta(hours=start_hours - i),
-        )
-        for i in range(n)
-    ]
 
 
 def generated(client: Any, capture: Any, settings: Any, url: str) -> Plan:
@@ -253,7 +225,7 @@ def test_the_devserver_answers_in_the_seed_shape(
         ids, _n, _ms = sira_client.call(
             "POST",
             "/api/plan",
-            body={"plan_type": "routing_optimization", "snapshot": _snapshot()},
+            body={"plan_type": "routing_optimization", "snapshot": snapshot_dict()},
             headers={"X-Sira-Shape": "ids"},
         )
     raw = crypto.decrypt_json(Plan.objects.get(pk=plan.id).plan_data)["answer"]
@@ -287,7 +259,7 @@ def test_the_command_line_server_takes_a_shape(fast_sira: Any) -> None:
         wait_for(port, proc)
         fast_sira.SIRA_URL = f"http://127.0.0.1:{port}"
         answer = sira_client.request_plan(
-            {"plan_type": "routing_optimization", "snapshot": _snapshot()}
+            {"plan_type": "routing_optimization", "snapshot": snapshot_dict()}
         )
     finally:
         proc.terminate()
@@ -296,175 +268,3 @@ def test_the_command_line_server_takes_a_shape(fast_sira: Any) -> None:
     assert (said["from_bank"], said["to_bank"]) == ("Ecobank", "Orabank")
     (step,) = answer.plan["steps"]
     assert (step["from_bank_id"], step["to_bank_id"], step["count"]) == ("b1", "b2", 4)
-
-
-# --- resolution, without a server -----------------------------------------------------
-
-
-def _bank(bank_id: str, name: str, **kw: Any) -> BankSnapshot:
-    values: dict[str, Any] = {
-        "id": bank_id,
-        "name": name,
-        "currencies": ("XOF",),
-        "success_rate": Decimal("0.99"),
-        "failure_rate": Decimal("0.01"),
-        "circuit_state": "closed",
-        "fee_percent": Decimal("0.02") if bank_id == "b1" else Decimal("0.01"),
-        "fee_fixed": Decimal("0.10"),
-        "capacity": 100,
-        **kw,
-    }
-    return BankSnapshot(**values)
-
-
-def _snapshot(*extra: BankSnapshot) -> dict[str, Any]:
-    from plans.planner.types import PayoutClass
-
-    return Snapshot(
-        banks=(_bank("b1", "Ecobank"), _bank("b2", "Orabank"), *extra),
-        payout_classes=(PayoutClass("b1", "XOF", 4, Decimal("6000.00")),),
-        usd_rates={"XOF": Decimal("0.0016")},
-    ).as_dict()
-
-
-@pytest.mark.parametrize(
-    ("extra", "to_bank", "currency", "reason"),
-    [
-        ((), "Orabank", "USD", "currency_not_served"),
-        ((_bank("b3", "Coris", circuit_state="open"),), "coris", None, "breaker_open"),
-        ((_bank("b3", "Coris", circuit_state="half_open"),), "b3", None, None),
-        ((_bank("b3", "Coris", frozen=True),), "CORIS", None, "frozen"),
-        ((_bank("b3", "Coris", health="red"),), "Coris", "XOF", "red"),
-        ((), "Ecobank", None, "same_bank"),
-    ],
-)
-def test_each_safety_refusal_names_its_reason(
-    extra: tuple[BankSnapshot, ...],
-    to_bank: str,
-    currency: str | None,
-    reason: str | None,
-) -> None:
-    step = seed_step("ecobank", to_bank, 1)
-    if currency:
-        step["currency"] = currency
-    with pytest.raises(StepRefused) as caught:
-        resolve_steps([step], _snapshot(*extra))
-    assert caught.value.reason == (reason or "breaker_half_open")
-    assert caught.value.index == 0
-
-
-def test_an_override_lets_a_named_bank_receive_but_never_a_foreign_currency() -> None:
-    snapshot = _snapshot(_bank("b3", "Coris", paused=True))
-    (step,) = resolve_steps([seed_step("Ecobank", "Coris", 1)], snapshot, allow={"b3"})
-    assert step["to_bank_id"] == "b3"
-    with pytest.raises(StepRefused) as caught:
-        resolve_steps(
-            [seed_step("Ecobank", "Coris", 1, currency="USD")], snapshot, allow={"b3"}
-        )
-    assert caught.value.reason == "currency_not_served"
-
-
-def test_a_seed_amount_without_a_currency_is_quoted_not_a_cap() -> None:
-    (step,) = resolve_steps([seed_step("b1", "b2", 2, amount=99)], _snapshot())
-    assert step["quoted_amount"] == 99 and "amount" not in step
-    (step,) = resolve_steps(
-        [seed_step("b1", "b2", 2, amount=99, currency="XOF")], _snapshot()
-    )
-    assert step["amount"] == 99
-
-
-def test_transfers_and_pauses_must_name_what_the_snapshot_holds() -> None:
-    transfer = {
-        "action": "transfer_funds",
-        "from_account_id": "a1",
-        "to_account_id": "a2",
-        "currency": "XOF",
-        "amount": "10.00",
-    }
-    with pytest.raises(StepRefused) as caught:
-        resolve_steps([transfer], _snapshot())
-    assert caught.value.reason == "unknown_account"
-    with pytest.raises(StepRefused) as caught:
-        resolve_steps(
-            [{"action": "pause_bank", "bank_profile_id": "nope", "reason": "x"}],
-            _snapshot(),
-        )
-    assert caught.value.reason == "unknown_bank"
-
-
-@pytest.mark.parametrize(
-    ("step", "valid"),
-    [
-        (seed_step("bank-a", "bank-b", 567), True),
-        ({"action": "reroute_payouts", "from_bank": "a", "to_bank": "b"}, False),
-        (seed_step("bank-a", "", 1), False),
-        (seed_step("bank-a", "bank-b", 0), False),
-        (seed_step("bank-a", "bank-b", 1, currency="xof"), False),
-        (seed_step("bank-a", "bank-b", 1, estimated_savings=-3.5), True),
-        (seed_step("bank-a", "bank-b", 1, estimated_savings="lots"), False),
-        ({"action": "reroute_payouts", "from_bank_id": "x", "count": 1}, False),
-    ],
-)
-def test_the_schema_takes_the_seed_shape(step: dict[str, Any], valid: bool) -> None:
-    plan = {"summary": "x", "steps": [step], "total_amount": 1}
-    plan["approval_required"] = False
-    if valid:
-        assert sira_client.unwrap_plan({"plan": plan})["steps"] == [step]
-    else:
-        with pytest.raises(ValueError, match="steps/0"):
-            sira_client.unwrap_plan({"plan": plan})
-
-
-# --- the action, without a currency ---------------------------------------------------
-
-
-def test_reroute_without_a_currency_takes_what_the_destination_serves(
-    db: None, pay_admin: Any
-) -> None:
-    source = BankProfileFactory(currencies=["XOF", "USD", "GHS"])
-    destination = BankProfileFactory(currencies=["XOF", "USD"])
-    xof = aged(source, 1, start_hours=30)
-    aged(source, 1, currency="GHS", start_hours=20)  # oldest but one: not served
-    usd = aged(source, 2, currency="USD", start_hours=10)
-    body = {
-        "from_bank_id": str(source.id),
-        "to_bank_id": str(destination.id),
-        "count": 3,
-    }
-    resp = post_action(pay_admin, "reroute-payouts", body)
-    assert resp.status_code == 200, resp.json()
-    moved = resp.json()["reroute"]
-    assert moved["payout_ids"] == [str(p.id) for p in xof + usd]
-    assert moved["currency"] is None and moved["amount"] is None
-    assert moved["amounts"] == {"USD": "3000.00", "XOF": "1500.00"}
-    capped = post_action(pay_admin, "reroute-payouts", {**body, "amount": "10.00"})
-    assert capped.status_code == 400
-    assert "amount" in capped.json()["error"]["fields"]
-
-
-def test_a_mixed_currency_step_rolls_back_by_its_ids(
-    db: None, pay_admin: Any, django_capture_on_commit_callbacks: Any
-) -> None:
-    from tests.plans.test_execute_plan_support import make_plan
-
-    source = BankProfileFactory(currencies=["XOF", "USD"])
-    destination = BankProfileFactory(currencies=["XOF", "USD"])
-    aged(source, 1)
-    aged(source, 1, currency="USD")
-    plan = make_plan(
-        (
-            "reroute_payouts",
-            {
-                "from_bank_id": str(source.id),
-                "to_bank_id": str(destination.id),
-                "count": 2,
-            },
-        ),
-        plan_type="routing_optimization",
-    )
-    with django_capture_on_commit_callbacks(execute=True):
-        assert execute(pay_admin, plan).status_code == 202
-    (inverse,) = inverse_steps(plan)
-    assert "currency" not in inverse.fields
-    assert inverse.fields["to_bank_id"] == str(source.id)
-    assert len(inverse.fields["payout_ids"]) == 2
