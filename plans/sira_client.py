@@ -5,8 +5,10 @@ One attempt has ``SIRA_TIMEOUT_SECONDS`` (5 s) for each of connect, send and
 read; a timeout, a connection or TLS failure, or a 5xx is retried
 ``SIRA_RETRIES`` (2) times with exponential backoff (tenacity: base
 ``SIRA_BACKOFF_SECONDS``, doubling, with jitter). A 4xx, or a 200 whose body is
-not JSON or does not match the schema below, is not retried: asking again
-would get the same answer. Every failure ends as :class:`SiraUnavailable` with
+not JSON, does not match the schema below, or has a step that names a bank
+the plan's snapshot does not hold or breaks the safety rule
+(``plans.sira_steps``), is not retried: asking again would get the same
+answer. Every failure ends as :class:`SiraUnavailable` with
 a short ``reason`` (``timeout``, ``connection_error``, ``tls_error``,
 ``server_error``, ``client_error``, ``invalid_response``) that the caller
 records as the plan's ``fallback_reason`` before the local planner takes over.
@@ -22,6 +24,7 @@ import json
 import logging
 import ssl
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
@@ -39,6 +42,7 @@ from tenacity import (
 )
 
 from plans.choices import STEP_ACTIONS
+from plans.sira_steps import StepRefused, resolve_steps
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +65,17 @@ AMOUNT = {
         {"type": "string", "pattern": r"^[0-9]{1,15}(\.[0-9]{1,2})?$"},
     ]
 }
+SIGNED_AMOUNT = {
+    "oneOf": [
+        {"type": "number", "minimum": -1e15, "maximum": 1e15},
+        {"type": "string", "pattern": r"^-?[0-9]{1,15}(\.[0-9]{1,2})?$"},
+    ]
+}
 UUID = {"type": "string", "format": "uuid", "pattern": "^[0-9a-fA-F-]{32,36}$"}
 CURRENCY = {"type": "string", "pattern": "^[A-Z]{3}$"}
+# a bank as the seed names it: its id or its name (plans/sira_steps.py)
+BANK_REF = {"type": "string", "minLength": 1, "maxLength": 255}
+MAX_REROUTE = 100_000  # what one reroute_payouts may move
 
 
 def _step(action: str, fields: dict[str, Any]) -> dict[str, Any]:
@@ -72,23 +85,36 @@ def _step(action: str, fields: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-# Each step carries the fields its execution needs (plans/execution), as the
-# local planner writes them.
+# A reroute comes in either shape: the local planner's (bank ids, currency,
+# amount) or the seed's (banks by id or name, count, estimated savings,
+# currency and amount optional); plans/sira_steps.py resolves both to ids.
+REROUTE_STEP: dict[str, Any] = {
+    "if": {"properties": {"action": {"const": "reroute_payouts"}}},
+    "then": {
+        "required": ["count"],
+        "properties": {
+            "from_bank_id": UUID,
+            "to_bank_id": UUID,
+            "from_bank": BANK_REF,
+            "to_bank": BANK_REF,
+            "currency": CURRENCY,
+            "count": {"type": "integer", "minimum": 1, "maximum": MAX_REROUTE},
+            "amount": AMOUNT,
+            "estimated_savings": SIGNED_AMOUNT,
+        },
+        "anyOf": [
+            {"required": ["from_bank_id", "to_bank_id", "currency", "amount"]},
+            {"required": ["from_bank", "to_bank"]},
+        ],
+    },
+}
+# Each step carries the fields its execution needs (plans/execution).
 STEP_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["action"],
     "properties": {"action": {"enum": list(STEP_ACTIONS)}},
     "allOf": [
-        _step(
-            "reroute_payouts",
-            {
-                "from_bank_id": UUID,
-                "to_bank_id": UUID,
-                "currency": CURRENCY,
-                "count": {"type": "integer", "minimum": 1},
-                "amount": AMOUNT,
-            },
-        ),
+        REROUTE_STEP,
         _step(
             "transfer_funds",
             {
@@ -151,13 +177,22 @@ SUGGESTIONS_SCHEMA: dict[str, Any] = {
 
 
 class SiraUnavailable(Exception):
-    """SIRA gave no usable answer; ``reason`` says why, for the fallback."""
+    """SIRA gave no usable answer; ``reason`` says why, for the fallback, and
+    ``step`` which step of the answer was refused (index, step, reason)."""
 
-    def __init__(self, reason: str, detail: str, *, attempts: int) -> None:
+    def __init__(
+        self,
+        reason: str,
+        detail: str,
+        *,
+        attempts: int,
+        step: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(f"{reason}: {detail}")
         self.reason = reason
         self.detail = detail
         self.attempts = attempts
+        self.step = step
 
 
 @dataclass
@@ -314,15 +349,31 @@ def unwrap_plan(data: Any) -> dict[str, Any]:
     return cast(dict[str, Any], plan)  # the schema requires an object
 
 
-def request_plan(payload: dict[str, Any]) -> SiraAnswer:
+def request_plan(
+    payload: dict[str, Any], *, allow_banks: Collection[str] = ()
+) -> SiraAnswer:
     """Ask SIRA for a plan over ``payload`` (type, timeframe, constraints,
-    snapshot); a valid answer or :class:`SiraUnavailable`."""
+    snapshot); a valid answer, its steps resolved against the snapshot
+    (banks as ids, the safety rule held: plans/sira_steps.py), or
+    :class:`SiraUnavailable`. ``allow_banks``: the banks an operator's
+    override lets receive despite their state."""
     data, attempts, elapsed = call("POST", "/api/plan", body=payload)
     try:
         plan = unwrap_plan(data)
     except ValueError as exc:
         raise SiraUnavailable("invalid_response", str(exc), attempts=attempts) from exc
-    return SiraAnswer(plan=plan, raw=data, attempts=attempts, elapsed_ms=elapsed)
+    try:
+        steps = resolve_steps(
+            plan["steps"], payload.get("snapshot") or {}, allow=allow_banks
+        )
+    except StepRefused as exc:
+        raise SiraUnavailable(
+            "invalid_response", str(exc)[:300], attempts=attempts, step=exc.as_dict()
+        ) from None
+    # a copy: ``raw`` stays what SIRA said
+    return SiraAnswer(
+        plan={**plan, "steps": steps}, raw=data, attempts=attempts, elapsed_ms=elapsed
+    )
 
 
 def fetch_suggestions() -> list[dict[str, Any]]:

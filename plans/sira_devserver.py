@@ -2,6 +2,7 @@
 
     python -m plans.sira_devserver --port 8085 [--host 127.0.0.1]
         [--mode good|bare|slow|error|garbage|schema] [--slow-seconds 30]
+        [--shape ids|seed]
         [--cert server.pem --key server.key [--client-ca ca.pem]]
 
 ``POST /api/plan`` answers a plan for the posted snapshot (a simple greedy
@@ -12,6 +13,13 @@ heuristic: it only has to be a valid, plausible answer), under ``"plan"``
 A request may pick its own mode with the ``X-Sira-Mode`` header (and its delay
 with ``X-Sira-Delay``), so one server serves every test. ``GET
 /api/suggestions`` answers a couple of suggestions the same ways.
+
+Reroute steps come in one of two shapes (``--shape``, or per request the
+``X-Sira-Shape`` header): ``ids``, as the local planner writes them
+(``from_bank_id``, ``to_bank_id``, ``currency``, ``amount``), or ``seed``,
+the seed's own (``from_bank``/``to_bank`` by name, ``count``,
+``estimated_savings``, ``currency``). A server made with ``answer=`` (tests)
+answers that plan object, whatever it is asked.
 
 With ``--cert``/``--key`` it speaks HTTPS; with ``--client-ca`` as well it
 requires a client certificate signed by that CA (mTLS). Standard library only:
@@ -30,6 +38,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 MODES = ("good", "bare", "slow", "error", "garbage", "schema")
+SHAPES = ("ids", "seed")
 VERSION = "sira-devserver/1"
 log = logging.getLogger("sira_devserver")
 
@@ -41,7 +50,7 @@ def _d(value: Any) -> Decimal:
         return Decimal(0)
 
 
-def heuristic_plan(body: dict[str, Any]) -> dict[str, Any]:
+def heuristic_plan(body: dict[str, Any], shape: str = "ids") -> dict[str, Any]:
     """A plausible plan: move each bank's pending payouts of a currency to the
     cheapest healthy bank serving it (routing, risk), or top up the lowest
     float account of each currency from the highest (float)."""
@@ -55,6 +64,8 @@ def heuristic_plan(body: dict[str, Any]) -> dict[str, Any]:
     total = sum(
         (_d(s.get("amount_usd", s.get("amount", 0))) for s in steps), Decimal(0)
     )
+    if shape == "seed":
+        steps = [_seed_step(s, snapshot) for s in steps]
     count = sum(int(s.get("count", 0)) for s in steps)
     return {
         "summary": f"SIRA dev server: {len(steps)} step(s) for {plan_type}",
@@ -106,6 +117,26 @@ def _routing_steps(snapshot: dict[str, Any]) -> list[dict[str, Any]]:
             }
         )
     return steps
+
+
+def _seed_step(step: dict[str, Any], snapshot: dict[str, Any]) -> dict[str, Any]:
+    """A reroute as the seed writes it: banks by name, with its savings (the
+    fee difference on the step's USD value and per payout)."""
+    if step["action"] != "reroute_payouts":
+        return step
+    banks = {str(b.get("id")): b for b in snapshot.get("banks", []) or []}
+    source, destination = banks[step["from_bank_id"]], banks[step["to_bank_id"]]
+    savings = _d(step["amount_usd"]) * (
+        _d(source.get("fee_percent")) - _d(destination.get("fee_percent"))
+    ) + step["count"] * (_d(source.get("fee_fixed")) - _d(destination.get("fee_fixed")))
+    return {
+        "action": "reroute_payouts",
+        "from_bank": source.get("name"),
+        "to_bank": destination.get("name"),
+        "currency": step["currency"],
+        "count": step["count"],
+        "estimated_savings": float(savings.quantize(Decimal("0.01"))),
+    }
 
 
 def _float_steps(snapshot: dict[str, Any]) -> list[dict[str, Any]]:
@@ -166,6 +197,10 @@ class SiraHandler(BaseHTTPRequestHandler):
         mode = self.headers.get("X-Sira-Mode") or self.server.mode
         return mode if mode in MODES else "good"
 
+    def _shape(self) -> str:
+        shape = self.headers.get("X-Sira-Shape") or self.server.shape
+        return shape if shape in SHAPES else "ids"
+
     def _send(self, status: int, body: bytes, content_type: str) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
@@ -206,7 +241,9 @@ class SiraHandler(BaseHTTPRequestHandler):
         except ValueError:
             self._json(400, {"error": "the body is not JSON"})
             return
-        plan = heuristic_plan(body if isinstance(body, dict) else {})
+        plan = self.server.answer or heuristic_plan(
+            body if isinstance(body, dict) else {}, self._shape()
+        )
         self._answer({"plan": plan}, plan)
 
     def do_GET(self) -> None:
@@ -232,9 +269,13 @@ class SiraServer(ThreadingHTTPServer):
         mode: str = "good",
         slow_seconds: float = 30.0,
         tls: ssl.SSLContext | None = None,
+        shape: str = "ids",
+        answer: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(address, SiraHandler)
         self.mode = mode
+        self.shape = shape
+        self.answer = answer
         self.slow_seconds = slow_seconds
         self.tls = tls
         self.stopping = threading.Event()
@@ -307,6 +348,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8085)
     parser.add_argument("--mode", choices=MODES, default="good")
     parser.add_argument("--slow-seconds", type=float, default=30.0)
+    parser.add_argument(
+        "--shape", choices=SHAPES, default="ids", help="how reroute steps name banks"
+    )
     parser.add_argument("--cert", help="server certificate (PEM): serve HTTPS")
     parser.add_argument("--key", help="the server certificate's private key (PEM)")
     parser.add_argument("--client-ca", help="require client certificates from this CA")
@@ -316,9 +360,13 @@ def main(argv: list[str] | None = None) -> None:
     tls = server_tls(args.cert, args.key, args.client_ca) if args.cert else None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     server = SiraServer(
-        (args.host, args.port), mode=args.mode, slow_seconds=args.slow_seconds, tls=tls
+        (args.host, args.port),
+        mode=args.mode,
+        slow_seconds=args.slow_seconds,
+        tls=tls,
+        shape=args.shape,
     )
-    log.info("SIRA dev server (%s) on %s", args.mode, server.url)
+    log.info("SIRA dev server (%s, %s) on %s", args.mode, args.shape, server.url)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

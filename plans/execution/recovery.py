@@ -120,10 +120,11 @@ def inverse_steps(plan: Plan) -> list[Inverse]:
                 fields = {
                     "from_bank_id": moved["to_bank_id"],
                     "to_bank_id": moved["from_bank_id"],
-                    "currency": moved["currency"],
                     "count": len(moved["payout_ids"]),
                     "payout_ids": moved["payout_ids"],
                 }
+                if moved.get("currency"):  # a seed-shaped step may move several
+                    fields["currency"] = moved["currency"]
                 others.append(
                     Inverse(step.index, "reroute_payouts", {**fields, "reason": reason})
                 )

@@ -301,12 +301,16 @@ def _ask_sira(
                 "constraints": plan.params.get("constraints", {}),
                 "input_hash": record["input_hash"],
                 "snapshot": _jsonable(snapshot),
-            }
+            },
+            # an operator's override holds for SIRA's steps as for the planner's
+            allow_banks=(plan.params.get("override") or {}).get("allow_banks") or (),
         )
     except sira_client.SiraUnavailable as exc:
         timings["sira_ms"] = _ms(t)
         record["fallback_reason"] = exc.reason
         record["sira"] = {"attempts": exc.attempts, "error": exc.detail[:300]}
+        if exc.step is not None:  # the step that made the answer unusable
+            record["sira"]["refused_step"] = exc.step
         return None
     timings["sira_ms"] = answer.elapsed_ms
     record.update(

@@ -1,5 +1,11 @@
 """reroute_payouts: move pending payouts of a currency from one bank to
-another (oldest first), unless a control forbids it (``guards``)."""
+another (oldest first), unless a control forbids it (``guards``).
+
+Without a currency (a step in SIRA's seed shape: "move ``count`` payouts from
+bank A to bank B") it moves the oldest pending payouts of the source in any
+currency the destination serves. Its answer says how many of ``count`` it
+moved and, when not all, why (``shortfall``), so a plan's progress can.
+"""
 
 from __future__ import annotations
 
@@ -33,7 +39,8 @@ class ReroutePayoutsInput(serializers.Serializer):
     target_fields = ("from_bank_id", "to_bank_id", "currency")
     from_bank_id = UUIDStringField()
     to_bank_id = UUIDStringField()
-    currency = serializers.RegexField(r"^[A-Z]{3}$", max_length=3)
+    # absent: any currency the destination serves
+    currency = serializers.RegexField(r"^[A-Z]{3}$", max_length=3, required=False)
     count = AsciiIntegerField(min_value=1, max_value=MAX_REROUTE)
     # a cap on the value moved: payouts are taken oldest first while it holds
     amount = AsciiDecimalField(
@@ -64,22 +71,28 @@ class ReroutePayoutsInput(serializers.Serializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         must_differ(attrs, "from_bank_id", "to_bank_id")
+        if attrs.get("amount") is not None and not attrs.get("currency"):
+            # a cap adding up several currencies would mean nothing
+            raise serializers.ValidationError(
+                {"amount": [_("A cap needs a currency.")]}
+            )
         return attrs
 
 
 def _reroute_candidates(
     *,
     source: uuid.UUID,
-    currency: str,
+    currencies: list[str],
     count: int,
     cap: Decimal | None,
     payout_ids: list[uuid.UUID] | None,
     amount_min: Decimal | None = None,
     amount_max: Decimal | None = None,
-) -> list[tuple[uuid.UUID, Decimal]]:
+) -> tuple[list[tuple[uuid.UUID, str, Decimal]], bool]:
+    """The payouts to move, oldest first, and whether the cap left any out."""
     rows = Payout.objects.filter(
         bank_profile_id=source,
-        currency=currency,
+        currency__in=currencies,
         status=PayoutStatus.PENDING,
         disputed=False,
     )
@@ -94,16 +107,37 @@ def _reroute_candidates(
         # lock what we take and skip what it holds (it is sending those); on
         # SQLite the IMMEDIATE transaction already runs one writer at a time.
         rows = rows.select_for_update(skip_locked=True, of=("self",))
-    chosen: list[tuple[uuid.UUID, Decimal]] = []
+    chosen: list[tuple[uuid.UUID, str, Decimal]] = []
     total = Decimal("0")
-    for pk, amount in rows.order_by("created_at", "id").values_list("id", "amount"):
+    capped = False
+    ordered = rows.order_by("created_at", "id")
+    for pk, row_currency, amount in ordered.values_list("id", "currency", "amount"):
         if len(chosen) == count:
             break
         if cap is not None and total + amount > cap:
+            capped = True
             continue
-        chosen.append((pk, amount))
+        chosen.append((pk, row_currency, amount))
         total += amount
-    return chosen
+    return chosen, capped
+
+
+def _shortfall(
+    count: int, chosen: int, moved: int, capped: bool
+) -> dict[str, Any] | None:
+    """Why fewer than ``count`` moved: ``source_short`` (the source held
+    fewer pending payouts the destination can take), ``amount_cap`` (the
+    step's cap left some out) or ``changed_meanwhile`` (some were no longer
+    pending at the source when moved: the dispatcher took them)."""
+    if moved >= count:
+        return None
+    if moved < chosen:
+        reason = "changed_meanwhile"
+    elif capped:
+        reason = "amount_cap"
+    else:
+        reason = "source_short"
+    return {"missing": count - moved, "reason": reason}
 
 
 @ops_action(
@@ -117,19 +151,20 @@ def reroute_payouts(
     *,
     from_bank_id: uuid.UUID,
     to_bank_id: uuid.UUID,
-    currency: str,
     count: int,
+    currency: str | None = None,
     amount: Decimal | None = None,
     amount_min: Decimal | None = None,
     amount_max: Decimal | None = None,
     payout_ids: list[uuid.UUID] | None = None,
     reason: str = "",
 ) -> Outcome:
-    """Move up to ``count`` pending, undisputed payouts of a currency from one
-    bank to another (oldest first, their value capped by ``amount``)."""
+    """Move up to ``count`` pending, undisputed payouts of a currency (else
+    of any the destination serves) from one bank to another (oldest first,
+    their value capped by ``amount``)."""
     source = bank_or_404(from_bank_id, field="from_bank_id")
     destination = bank_or_404(to_bank_id, field="to_bank_id")
-    if currency not in (destination.currencies or []):
+    if currency is not None and currency not in (destination.currencies or []):
         raise OpsError(
             "currency_not_supported",
             _("The destination bank does not serve %(currency)s.")
@@ -138,9 +173,9 @@ def reroute_payouts(
             fields={"currency": [_("Not served by the destination bank.")]},
         )
     refuse_if_blocked(source=source.id, destination=destination.id)
-    chosen = _reroute_candidates(
+    chosen, capped = _reroute_candidates(
         source=source.id,
-        currency=currency,
+        currencies=[currency] if currency else list(destination.currencies or []),
         count=count,
         cap=amount,
         payout_ids=payout_ids,
@@ -148,7 +183,7 @@ def reroute_payouts(
         amount_max=amount_max,
     )
     now = timezone.now()
-    ids = [pk for pk, _amount in chosen]
+    ids = [pk for pk, _currency, _amount in chosen]
     for chunk in chunks(ids):
         # conditional: only payouts still pending and undisputed at the source
         Payout.objects.filter(
@@ -164,15 +199,25 @@ def reroute_payouts(
         ).values_list("id", flat=True)
     moved_set = set(moved)
     moved_ids = [str(pk) for pk in ids if pk in moved_set]
-    total = sum((a for pk, a in chosen if pk in moved_set), Decimal("0"))
+    amounts: dict[str, Decimal] = {}
+    for pk, row_currency, value in chosen:
+        if pk in moved_set:
+            amounts[row_currency] = amounts.get(row_currency, Decimal("0")) + value
+    if currency is None and len(amounts) == 1:
+        currency = next(iter(amounts))
     data = {
         "from_bank_id": str(source.id),
         "to_bank_id": str(destination.id),
         "currency": currency,
         "requested_count": count,
         "moved": len(moved_ids),
-        "amount": str(total),
+        # a total only where it adds up one currency; per currency always
+        "amount": str(sum(amounts.values(), Decimal("0")))
+        if len(amounts) <= 1
+        else None,
+        "amounts": {c: str(v) for c, v in sorted(amounts.items())},
         "payout_ids": moved_ids,
+        "shortfall": _shortfall(count, len(chosen), len(moved_ids), capped),
     }
     ctx.emit("payouts.payouts.rerouted", data)
     return Outcome(
