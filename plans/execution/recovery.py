@@ -304,7 +304,7 @@ def render(lines: Iterable[Line], *, back: bool, verbose: bool = False) -> list[
     for line in lines:
         out.append(describe(line, back=back))
         if verbose:
-            out.extend(f"    payout {pid}" for pid in line.payout_ids)
+            out.extend(f"    payout {pid}" for pid in sorted(line.payout_ids))
     return out
 
 

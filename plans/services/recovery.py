@@ -225,12 +225,15 @@ def rollback_precheck(ctx: ActionContext, *, plan_id: uuid.UUID, **_: Any) -> No
 def rollback_facts(ctx: ActionContext, data: dict[str, Any]) -> dict[str, Any]:
     """What a rollback's approval summary names: the plan, what moves back."""
     plan = plan_or_404(data["plan_id"])
-    totals, count = _totals(_pending_inverses(plan))
+    inverses = _pending_inverses(plan)
+    totals, count = _totals(inverses)
     usd = _usd(totals)
     single = next(iter(totals.items())) if len(totals) == 1 else None
     return {
-        "what": gettext_noop("roll back plan %(plan)s (%(count)s payouts back)"),
-        "what_args": {"plan": str(plan.id), "count": count},
+        "what": gettext_noop(
+            "roll back plan %(plan)s: %(steps)s steps, %(count)s payouts back"
+        ),
+        "what_args": {"plan": str(plan.id), "steps": len(inverses), "count": count},
         "target": {"plan_id": str(plan.id), "plan_type": plan.plan_type},
         "totals": {c: str(a) for c, a in sorted(totals.items())},
         "amount": str(single[1]) if single else str(usd),
