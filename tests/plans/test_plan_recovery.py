@@ -450,3 +450,30 @@ def test_resume_command_sums_up_and_lists_steps_when_verbose(
     assert lines[5].startswith(f"plan {plan.id} queued again")
     row = OpsActionLog.objects.get(action_type="resume_plan")
     assert (row.actor_id, row.actor_role) == ("amadou", "pay_admin")
+
+
+def test_rollback_command_above_the_threshold_asks_for_signatures(
+    client_for: Any,
+) -> None:
+    a = TreasuryAccountFactory(currency="USD", balance=Decimal("150000.00"))
+    b = TreasuryAccountFactory(currency="USD", balance=Decimal("0.00"))
+    plan = make_plan(
+        transfer(a, b, "120000.00"),
+        transfer(a, b, "40000.00"),  # 30,000 left: fails
+        status=PlanStatus.EXECUTING,
+    )
+    assert steps.run_plan(plan.id) == steps.FAILED
+    out = StringIO()
+    call_command("rollback_failed_plan", str(plan.id), "--for-real", stdout=out)
+    approval = ApprovalRequest.objects.get(action_type="rollback_plan")
+    assert out.getvalue().splitlines() == [
+        f"waiting for 3 signatures on approval {approval.id}"
+    ]
+    assert approval.initiator_id == "runbook:rollback_failed_plan"
+    assert account_balances(a, b) == [Decimal("30000.00"), Decimal("120000.00")]
+    for signer, role in (("bruno", "finance_ops"), ("amadou", "pay_admin")):
+        assert sign(client_for(role, sub=signer), str(approval.id)).status_code == 200
+    assert account_balances(a, b) == [Decimal("30000.00"), Decimal("120000.00")]
+    last = sign(client_for("finance_ops", sub="fatou"), str(approval.id))
+    assert last.status_code == 200, last.json()
+    assert account_balances(a, b) == [Decimal("150000.00"), Decimal("0.00")]
