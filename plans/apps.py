@@ -13,6 +13,7 @@ class PlansConfig(AppConfig):
             generation,
             plan_progress,
             plan_records,
+            recovery,
             suggestion_refresh,
             suggestions,
         )

@@ -33,8 +33,12 @@ class ExecuteStuckPlanInput(PlanIdInput):
     orphaned_only = serializers.BooleanField(required=False, default=False)
 
 
-class RecordPlanRollbackInput(serializers.Serializer):
-    target_fields = ("plan_id",)
-    plan_id = UUIDStringField()
-    steps = serializers.ListField(child=serializers.DictField(), allow_empty=True)
-    complete = serializers.BooleanField()
+class ResumePlanInput(PlanIdInput):
+    reason = serializers.CharField(
+        max_length=500, required=False, allow_blank=True, default=""
+    )
+
+
+class RollbackPlanInput(PlanIdInput):
+    # money moves back: whoever asks says why (the approval summary quotes it)
+    reason = serializers.CharField(max_length=500)

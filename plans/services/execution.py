@@ -1,5 +1,5 @@
-"""execute_plan / cancel_plan, and the runbook's execute_stuck_plan and
-rollback_failed_plan (DESIGN §8). The steps themselves run on the workers:
+"""execute_plan / cancel_plan (DESIGN §8); recovery (resume, roll back) is in
+``plans.services.recovery``. The steps themselves run on the workers:
 ``plans.execution`` explains how each runs at most once.
 """
 
@@ -12,21 +12,14 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from molam_ops.actions import idempotency, runner
 from molam_ops.actions.context import ActionContext, Outcome
 from molam_ops.actions.ports import ports
 from molam_ops.actions.registry import ops_action
 from molam_ops.errors import OpsError
-from molam_ops.identity import SYSTEM_ROLE, Principal
 from molam_ops.lib.fields import iso_utc
 from plans.choices import STEP_ACTIONS, PlanStatus, StepStatus
-from plans.execution import locks, progress, recovery, steps
-from plans.execution.inputs import (
-    CancelPlanInput,
-    ExecutePlanInput,
-    ExecuteStuckPlanInput,
-    RecordPlanRollbackInput,
-)
+from plans.execution import progress
+from plans.execution.inputs import CancelPlanInput, ExecutePlanInput
 from plans.execution_tasks import queue_plan
 from plans.models import Plan, PlanStep
 from plans.serializers import PlanSerializer, approvals_of
@@ -47,7 +40,7 @@ def plan_or_404(plan_id: uuid.UUID) -> Plan:
     return plan
 
 
-def _plan_json(plan: Plan, ctx: ActionContext) -> dict[str, Any]:
+def plan_json(plan: Plan, ctx: ActionContext) -> dict[str, Any]:
     approvals = approvals_of([plan], viewer_id=ctx.actor_id)
     return PlanSerializer(plan, context={"approvals": approvals}).data
 
@@ -148,7 +141,7 @@ def execute_plan(
     transaction.on_commit(lambda: queue_plan(plan.id), robust=True)
     return Outcome(
         target={"plan_id": str(plan.id), "plan_type": plan.plan_type},
-        resource={"plan": _plan_json(plan, ctx)},
+        resource={"plan": plan_json(plan, ctx)},
         details={
             "steps": len(rows),
             "approval_id": approval_id,
@@ -224,7 +217,7 @@ def cancel_plan(ctx: ActionContext, *, plan_id: uuid.UUID, reason: str) -> Outco
     progress.count_terminal(plan, PlanStatus.CANCELLED)
     return Outcome(
         target={"plan_id": str(plan.id), "plan_type": plan.plan_type},
-        resource={"plan": _plan_json(plan, ctx)},
+        resource={"plan": plan_json(plan, ctx)},
         details={
             "reason": reason,
             "previous_status": previous,
@@ -233,170 +226,3 @@ def cancel_plan(ctx: ActionContext, *, plan_id: uuid.UUID, reason: str) -> Outco
             "steps_still_running": running,
         },
     )
-
-
-# --- execute_stuck_plan (runbook) ----------------------------------------------------
-
-
-def _settle(ctx: ActionContext, plan: Plan, item: recovery.StuckStep) -> None:
-    step = PlanStep.objects.get(plan=plan, index=item.index)
-    if item.decision == recovery.MARK_DONE:
-        outcome = steps.StepOutcome("done", body=item.response or {})
-        progress.finish(
-            step, StepStatus.DONE, result=steps.step_result(outcome), within=ctx
-        )
-    elif item.decision == recovery.RESET:
-        # its effect did not commit: an open reservation would refuse the rerun
-        idempotency.release(
-            scope=progress.EXECUTOR.id, key=progress.step_key(plan.id, item.index)
-        )
-        progress.finish(
-            step,
-            StepStatus.PENDING,
-            result={},
-            error="reset by execute_stuck_plan: its effect had not committed",
-            within=ctx,
-        )
-
-
-@ops_action(
-    "execute_stuck_plan",
-    roles={SYSTEM_ROLE},
-    input=ExecuteStuckPlanInput,
-    resource="plan",
-    http=False,
-)
-def execute_stuck_plan(
-    ctx: ActionContext, *, plan_id: uuid.UUID, orphaned_only: bool = False
-) -> Outcome:
-    """Recover an executing plan whose worker is gone, and queue it again
-    (the runbook's command, and beat once a step's lease has run out)."""
-    plan = plan_or_404(plan_id)
-    if plan.status != PlanStatus.EXECUTING:
-        raise OpsError(
-            "plan_not_executing",
-            _("Only an executing plan can be stuck (this one is %(status)s).")
-            % {"status": plan.status},
-            status=409,
-            fields={"status": [plan.status]},
-        )
-    if not locks.plan_free_in_transaction(plan.id):
-        raise OpsError(
-            "plan_busy", _("A worker is running this plan right now."), status=409
-        )
-    review = recovery.review_stuck(plan, lock_free=True)
-    if orphaned_only and not recovery.settles(review):
-        raise OpsError(
-            "plan_not_stuck",
-            _("No step of this plan is left by a dead worker."),
-            status=409,
-            fields={"plan_id": [str(plan.id)]},
-        )
-    for item in review:
-        _settle(ctx, plan, item)
-    plan = progress.refresh_details(plan.id)
-    # robust: the action has committed; with the broker down the answer
-    # stands and beat takes the idle plan up (plans/execution/takeup.py)
-    transaction.on_commit(lambda: queue_plan(plan.id), robust=True)
-    return Outcome(
-        target={"plan_id": str(plan.id), "plan_type": plan.plan_type},
-        resource={"plan": _plan_json(plan, ctx)},
-        details={"steps": [item.as_dict() for item in review]},
-    )
-
-
-# --- rollback_failed_plan (runbook) ---------------------------------------------------
-
-
-def _failed_plan(plan_id: uuid.UUID) -> Plan:
-    plan = plan_or_404(plan_id)
-    if plan.status != PlanStatus.FAILED:
-        raise OpsError(
-            "plan_not_failed",
-            _("Only a failed plan can be rolled back (this one is %(status)s).")
-            % {"status": plan.status},
-            status=409,
-            fields={"status": [plan.status]},
-        )
-    return plan
-
-
-@ops_action(
-    "record_plan_rollback",
-    roles={SYSTEM_ROLE},
-    input=RecordPlanRollbackInput,
-    resource="plan",
-    http=False,
-)
-def record_plan_rollback(
-    ctx: ActionContext,
-    *,
-    plan_id: uuid.UUID,
-    steps: list[dict[str, Any]],
-    complete: bool,
-) -> Outcome:
-    """Record in a failed plan's details what its rollback undid."""
-    plan = _failed_plan(plan_id)
-    rollback = {
-        "by": ctx.actor_id,
-        "at": iso_utc(timezone.now()),
-        "complete": complete,
-        "steps": steps,
-    }
-    plan = progress.refresh_details(plan.id, rollback=rollback)
-    ctx.emit(
-        "plans.plan.rolled_back" if complete else "plans.plan.rollback_incomplete",
-        {"plan_id": str(plan.id), "plan_type": plan.plan_type, "steps": len(steps)},
-    )
-    return Outcome(
-        target={"plan_id": str(plan.id), "plan_type": plan.plan_type},
-        resource={"plan": _plan_json(plan, ctx)},
-        details=rollback,
-    )
-
-
-def _undo(
-    plan: Plan,
-    inverse: recovery.Inverse,
-    *,
-    principal: Principal,
-    operator: Principal | None,
-) -> dict[str, Any]:
-    entry: dict[str, Any] = inverse.as_dict()
-    # resume_bank stays with people (DESIGN §4, controls.services.banks)
-    who = operator if inverse.action == "resume_bank" else principal
-    if who is None:
-        return {**entry, "status": "skipped", "code": "operator_required"}
-    key = recovery.rollback_key(plan.id, inverse)
-    # a refusal committed nothing: a rerun of the runbook tries again
-    idempotency.forget_refusal(scope=who.id, key=key)
-    try:
-        result = runner.run(inverse.action, who, inverse.fields, idempotency_key=key)
-    except OpsError as exc:
-        if (inverse.action, exc.code) == ("resume_bank", "bank_not_paused"):
-            return {**entry, "status": "noop", "code": exc.code}
-        return {**entry, "status": "failed", "code": exc.code, "message": str(exc)}
-    if result.status != 200:
-        return {**entry, "status": "failed", "code": f"http_{result.status}"}
-    row = result.body.get("log") or {}
-    return {**entry, "status": "done", "log_id": row.get("id")}
-
-
-def rollback_failed_plan(
-    plan_id: uuid.UUID, *, principal: Principal, operator: Principal | None = None
-) -> dict[str, Any]:
-    """Run the inverse of each done step of a failed plan (recovery.inverse_steps),
-    each through the runner and audited, stopping at the first that cannot
-    run; then record the result in the plan. Rerunning it replays what was
-    undone and goes on from there."""
-    plan = _failed_plan(plan_id)
-    done: list[dict[str, Any]] = []
-    for inverse in recovery.inverse_steps(plan):
-        entry = _undo(plan, inverse, principal=principal, operator=operator)
-        done.append(entry)
-        if entry["status"] not in ("done", "noop"):
-            break
-    complete = all(entry["status"] in ("done", "noop") for entry in done)
-    body = {"plan_id": str(plan.id), "steps": done, "complete": complete}
-    runner.run("record_plan_rollback", principal, body)
-    return body

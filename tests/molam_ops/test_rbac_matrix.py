@@ -32,6 +32,8 @@ DESIGN_MATRIX: dict[str, frozenset[str]] = {
     "unfreeze_payouts": frozenset({PA, FO}),
     "generate_plan": frozenset({PA, OPS}),
     "execute_plan": frozenset({PA, FO}),
+    "resume_plan": frozenset({PA, FO}),
+    "rollback_plan": frozenset({PA, FO}),
     "retry_payout": frozenset({PA, OPS}),
     "retry_failed_payouts": frozenset({PA, OPS}),
     "mark_dispute": frozenset({PA, FO}),

@@ -1,7 +1,8 @@
 """The runbook commands for a plan a worker left behind (DESIGN §8):
-``execute_stuck_plan`` settles each step by its idempotency record, and
-``rollback_failed_plan`` undoes what a failed plan did; both are dry runs
-unless ``--for-real``, and both act as the system."""
+``execute_stuck_plan`` settles each step by its idempotency record (the
+``resume_plan`` action), and ``rollback_failed_plan`` undoes what a failed
+plan did (the ``rollback_plan`` action); both are dry runs unless
+``--for-real``, and both act as the system unless ``--operator`` names one."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from molam_ops.errors import OpsError
 from plans.choices import PlanStatus
 from plans.execution import steps
 from tests.factories import BankProfileFactory, PayoutFactory, TreasuryAccountFactory
+from tests.payouts.helpers import seed_rates
 from tests.plans.test_execute_plan_support import (
     ALICE,
     account_balances,
@@ -39,6 +41,11 @@ from tests.plans.test_execute_plan_support import (
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _rates(db: None) -> None:
+    seed_rates()  # a rollback's approval rule prices what it moves back
+
+
 # --- execute_stuck_plan ---------------------------------------------------------------
 
 
@@ -54,11 +61,16 @@ def test_execute_stuck_plan_is_a_dry_run_by_default(accounts: Any) -> None:
     call_command("execute_stuck_plan", str(plan.id), stdout=out)
 
     text = out.getvalue()
-    assert '"decision": "mark_done"' in text
-    assert '"decision": "requeue"' in text
+    assert "2 unfinished steps (1 mark_done, 1 requeue)" in text
+    assert f"{b.bank_profile.name} XOF: 1 step to run, 20.00 XOF to transfer" in text
+    assert '"decision"' not in text  # the step list is for --verbose
     assert "dry run" in text
     assert steps_of(plan) == ["running", "pending"]
-    assert not OpsActionLog.objects.filter(action_type="execute_stuck_plan").exists()
+    assert not OpsActionLog.objects.filter(action_type="resume_plan").exists()
+
+    out = StringIO()
+    call_command("execute_stuck_plan", str(plan.id), "--verbose", stdout=out)
+    assert '"decision": "mark_done"' in out.getvalue()
 
 
 def test_execute_stuck_plan_settles_each_step_by_its_key(
@@ -80,7 +92,8 @@ def test_execute_stuck_plan_settles_each_step_by_its_key(
     with django_capture_on_commit_callbacks(execute=True):
         call_command("execute_stuck_plan", str(plan.id), "--for-real", stdout=out)
 
-    row = OpsActionLog.objects.get(action_type="execute_stuck_plan")
+    assert "3 unfinished steps (1 mark_done, 1 requeue, 1 reset)" in out.getvalue()
+    row = OpsActionLog.objects.get(action_type="resume_plan")
     assert (row.status, row.actor_id, row.actor_role) == (
         "executed",
         "runbook:execute_stuck_plan",
@@ -101,7 +114,7 @@ def test_execute_stuck_plan_refuses_a_plan_not_executing() -> None:
         call_command("execute_stuck_plan", str(plan.id))
     with pytest.raises(CommandError, match="plan_not_executing"):
         call_command("execute_stuck_plan", str(plan.id), "--for-real")
-    rejected = OpsActionLog.objects.get(action_type="execute_stuck_plan")
+    rejected = OpsActionLog.objects.get(action_type="resume_plan")
     assert rejected.status == "rejected"
     with pytest.raises(CommandError, match="not a plan id"):
         call_command("execute_stuck_plan", "42")
@@ -132,20 +145,26 @@ def failed_risk_plan(django_capture_on_commit_callbacks: Any) -> dict[str, Any]:
     return {"plan": plan, "risky": risky, "safe": safe, "a": a, "b": b, "p": payouts}
 
 
-def test_rollback_dry_run_lists_the_inverses_latest_first(
+def test_rollback_dry_run_sums_up_per_bank_and_currency(
     failed_risk_plan: dict[str, Any],
 ) -> None:
-    plan = failed_risk_plan["plan"]
+    f = failed_risk_plan
     out = StringIO()
-    call_command("rollback_failed_plan", str(plan.id), stdout=out)
+    call_command("rollback_failed_plan", str(f["plan"].id), stdout=out)
     lines = out.getvalue().splitlines()
-    assert [line.split('"action": "')[1].split('"')[0] for line in lines[:-1]] == [
-        "resume_bank",
-        "transfer_funds",
-        "reroute_payouts",
+    total = sum((p.amount for p in f["p"]), Decimal("0"))
+    risky = f["risky"].name
+    assert lines == [
+        f"{risky}: resumed",
+        f"{risky} XOF: 2 payouts back, {total:,.2f} XOF, 60.00 XOF transferred back",
+        "3 steps to undo; dry run: nothing changed (add --for-real)",
     ]
-    assert "dry run" in lines[-1]
-    assert failed_risk_plan["safe"].payouts.count() == 2
+    assert f["safe"].payouts.count() == 2
+
+    out = StringIO()
+    call_command("rollback_failed_plan", str(f["plan"].id), "--verbose", stdout=out)
+    ids = sorted(line.split()[-1] for line in out.getvalue().splitlines()[2:4])
+    assert ids == sorted(str(p.id) for p in f["p"])
 
 
 def test_rollback_undoes_each_done_step_once(
@@ -175,6 +194,7 @@ def test_rollback_undoes_each_done_step_once(
     )
 
     assert "rolled back" in out.getvalue()
+    assert "2 payouts back" in out.getvalue()
     assert not TreasuryControl.objects.get(key=pause_bank_key(f["risky"].id)).enabled
     assert f["risky"].payouts.count() == 2
     assert account_balances(f["a"], f["b"]) == [Decimal("100.00"), Decimal("0.00")]
@@ -185,22 +205,26 @@ def test_rollback_undoes_each_done_step_once(
     assert [s["status"] for s in rollback["steps"]] == ["done"] * 3
     resumed = OpsActionLog.objects.get(action_type="resume_bank", status="executed")
     assert (resumed.actor_id, resumed.actor_role) == ("amadou", "pay_admin")
-    assert resumed.idempotency_key == f"plan:{plan.id}:rollback:0"
     back = OpsActionLog.objects.get(
-        idempotency_key=f"plan:{plan.id}:rollback:2", status="executed"
+        action_type="reroute_payouts", status="executed", actor_id="plan-recovery"
     )
-    assert back.actor_id == "runbook:rollback_failed_plan"
-    assert OpsActionLog.objects.filter(action_type="record_plan_rollback").count() == 2
+    assert back.actor_role == "system"
+    actions = OpsActionLog.objects.filter(action_type="rollback_plan")
+    assert [(r.actor_id, r.status) for r in actions.order_by("seq")] == [
+        ("runbook:rollback_failed_plan", "executed"),
+        ("amadou", "executed"),
+    ]
 
-    # run again: every inverse replays, nothing moves twice
-    call_command(
-        "rollback_failed_plan",
-        str(plan.id),
-        "--for-real",
-        "--operator",
-        "amadou",
-        stdout=StringIO(),
-    )
+    # run again: refused, nothing moves twice
+    with pytest.raises(CommandError, match="plan_already_rolled_back"):
+        call_command(
+            "rollback_failed_plan",
+            str(plan.id),
+            "--for-real",
+            "--operator",
+            "amadou",
+            stdout=StringIO(),
+        )
     assert account_balances(f["a"], f["b"]) == [Decimal("100.00"), Decimal("0.00")]
     assert f["risky"].payouts.count() == 2
 
@@ -218,29 +242,23 @@ def test_rollback_leaves_a_bank_the_plan_did_not_pause() -> None:
     assert plan.details["rollback"] | {"at": None} == {
         "at": None,
         "by": "runbook:rollback_failed_plan",
+        "reason": "manage.py rollback_failed_plan",
         "complete": True,
         "steps": [],
     }
 
 
-def test_rollback_refuses_a_plan_that_did_not_fail() -> None:
-    plan = make_plan(status=PlanStatus.EXECUTED)
+def test_rollback_refuses_a_plan_that_did_not_run() -> None:
+    plan = make_plan(status=PlanStatus.PENDING)
     with pytest.raises(CommandError, match="not failed"):
         call_command("rollback_failed_plan", str(plan.id), "--for-real")
     assert not OpsActionLog.objects.exists()
 
 
-def test_the_runbook_actions_are_system_only() -> None:
+def test_beat_take_up_action_is_system_only() -> None:
     plan = make_plan(status=PlanStatus.EXECUTING)
-    for action, body in (
-        ("execute_stuck_plan", {"plan_id": str(plan.id)}),
-        (
-            "record_plan_rollback",
-            {"plan_id": str(plan.id), "steps": [], "complete": True},
-        ),
-    ):
-        with pytest.raises(OpsError, match="roles do not allow"):
-            runner.run(action, ALICE, body)
+    with pytest.raises(OpsError, match="roles do not allow"):
+        runner.run("execute_stuck_plan", ALICE, {"plan_id": str(plan.id)})
 
 
 def test_reroute_rollback_moves_back_only_what_the_step_moved(

@@ -1,74 +1,95 @@
-"""``manage.py rollback_failed_plan <plan_id> [--for-real] [--operator SUB]``.
+"""``manage.py rollback_failed_plan <plan_id> [--for-real] [--operator SUB]
+[--reason TEXT] [--verbose]``.
 
-The seed's runbook "roll back failed plan": the inverse of each done step of a
-failed plan — payouts moved back, funds transferred back, a bank the plan
-paused resumed — each through the runner as its own audited action, then what
-was undone recorded in the plan's details (``record_plan_rollback``). Without
-``--for-real`` it only lists the inverse steps (STYLE rule 10).
+The command-line path to ``POST /api/ops/rollback-plan`` (and the admin's
+"Roll back"): the inverse of each done step of a failed or executed plan —
+payouts moved back, funds transferred back, a bank the plan paused resumed —
+each an audited action, recorded in the plan's details. Without
+``--for-real`` it only shows what it would move back (STYLE rule 10).
 
-Resuming a bank stays with people (DESIGN §4; the system may pause, never
-resume), so a rollback that must resume one needs ``--operator <sub>``: the
-pay_admin on whose behalf the command resumes it, recorded as the actor.
+It runs the ``rollback_plan`` action as the system
+(``runbook:rollback_failed_plan``) or as ``--operator <sub>``, a pay_admin:
+resuming a bank stays with people (DESIGN §4), so a rollback that must resume
+one needs the operator. Above the approval thresholds the action waits for
+signatures like any other (the command prints the approval's id).
+The summary is per bank and currency; ``--verbose`` lists the payout ids.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from molam_ops.actions import runner
 from molam_ops.errors import OpsError
-from molam_ops.identity import Principal, system_principal
 from plans.choices import PlanStatus
 from plans.execution import recovery
-from plans.management.commands.execute_stuck_plan import plan_id_arg
+from plans.management.commands.execute_stuck_plan import (
+    acting_principal,
+    add_common_arguments,
+)
 from plans.models import Plan
-from plans.services import execution
 
 ACTOR = "runbook:rollback_failed_plan"
+ROLLBACKABLE = (PlanStatus.FAILED, PlanStatus.EXECUTED)
 
 
 class Command(BaseCommand):
-    help = "Undo the done steps of a failed plan, latest first."
+    help = "Undo the done steps of a failed or executed plan, latest first."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("plan_id", type=plan_id_arg)
-        parser.add_argument(
-            "--for-real", action="store_true", help="act; without it, a dry run"
+        add_common_arguments(
+            parser, operator_help="the pay_admin (token sub) who resumes banks"
         )
         parser.add_argument(
-            "--operator",
-            default="",
-            help="the pay_admin (token sub) who resumes banks the plan paused",
+            "--reason", default="manage.py rollback_failed_plan", help="why"
         )
 
     def handle(self, *args: Any, **opts: Any) -> None:
         plan = Plan.objects.filter(pk=opts["plan_id"]).first()
         if plan is None:
             raise CommandError(f"no plan {opts['plan_id']}")
-        if plan.status != PlanStatus.FAILED:
+        if plan.status not in ROLLBACKABLE:
             raise CommandError(f"plan {plan.id} is {plan.status}, not failed")
         if not opts["for_real"]:
-            for inverse in recovery.inverse_steps(plan):
-                self.stdout.write(json.dumps(inverse.as_dict(), sort_keys=True))
-            self.stdout.write("dry run: nothing changed (add --for-real)")
-            return
-        operator = (
-            Principal(
-                id=opts["operator"], roles=frozenset({"pay_admin"}), kind="session"
+            inverses = recovery.inverse_steps(
+                plan, undone=recovery.undone_indexes(plan)
             )
-            if opts["operator"]
-            else None
-        )
+            self._write(recovery.rollback_lines(inverses), opts["verbose"])
+            self.stdout.write(
+                f"{len(inverses)} steps to undo; dry run: nothing changed "
+                "(add --for-real)"
+            )
+            return
         try:
-            result = execution.rollback_failed_plan(
-                plan.id, principal=system_principal(ACTOR), operator=operator
+            result = runner.run(
+                "rollback_plan",
+                acting_principal(opts["operator"], ACTOR),
+                {"plan_id": str(plan.id), "reason": opts["reason"]},
             )
         except OpsError as exc:
             raise CommandError(f"{exc.code}: {exc.message}") from exc
-        for entry in result["steps"]:
-            self.stdout.write(json.dumps(entry, sort_keys=True, default=str))
-        if not result["complete"]:
+        if result.status == 202:
+            approval = result.body["approval"]
+            self.stdout.write(
+                f"waiting for {approval['required_approvals']} signatures "
+                f"on approval {approval['id']}"
+            )
+            return
+        plan.refresh_from_db()
+        self._write(recovery.rolled_back_lines(plan), opts["verbose"])
+        details = result.body["log"]["details"]
+        for entry in details["steps"]:
+            if entry["status"] not in ("done", "noop"):
+                self.stdout.write(
+                    f"step {entry['of_index']} ({entry['action']}): "
+                    f"{entry['status']} {entry.get('code', '')}".rstrip()
+                )
+        if not details["complete"]:
             raise CommandError("rollback incomplete; fix the cause and run it again")
         self.stdout.write(f"plan {plan.id} rolled back")
+
+    def _write(self, lines: list[recovery.Line], verbose: bool) -> None:
+        for text in recovery.render(lines, back=True, verbose=verbose):
+            self.stdout.write(text)
