@@ -235,7 +235,8 @@ class MolamPlanPanel extends MolamElement {
       !empty && this.me.actions.execute_plan && (plan.status === "approved" || (plan.status === "pending" && !plan.approval_required));
     const started = ["executing", "executed", "failed", "cancelled"].includes(plan.status) && details.total;
     this.$(".plan").innerHTML = `<h3 data-field="summary">${esc(plan.summary || gettext("Plan"))}</h3>
-      <p class="muted" data-field="status">${esc(interpolate(gettext("%(type)s · status: %(status)s"), { type: TYPES()[plan.plan_type] || plan.plan_type, status: statusText(plan.status) }))}</p>
+      <p class="muted"><span data-field="type">${esc(TYPES()[plan.plan_type] || plan.plan_type)}</span> ·
+        <span data-field="status">${esc(interpolate(gettext("Status: %(status)s"), { status: statusText(plan.status) }))}</span></p>
       ${MOVING.has(plan.status) ? `<progress aria-label="${esc(gettext("In progress"))}" ${started ? `max="${details.total}" value="${details.done || 0}"` : ""}></progress>` : ""}
       ${started ? `<p data-field="progress">${esc(interpolate(gettext("%(done)s of %(total)s steps done"), { done: number(details.done || 0), total: number(details.total) }))}</p>` : ""}
       ${empty && !MOVING.has(plan.status) ? `<p class="message info" role="status" data-field="empty">${esc(gettext("Nothing to do: this plan has no step."))}</p>` : ""}

@@ -79,8 +79,10 @@ class MolamSuggestions extends MolamElement {
         :host { position: fixed; right: 1.5rem; bottom: 1.5rem; z-index: 20; display: block; }
         .badge { border-radius: 999px; padding: 0.7rem 1.1rem; font-weight: 600; background: #1d4ed8;
           color: #ffffff; border-color: #1d4ed8; box-shadow: 0 6px 20px rgb(0 0 0 / 0.2); }
-        /* as tall as its content (the shared .card fills its cell) */
-        .panel { position: absolute; right: 0; bottom: 3.75rem; width: min(24rem, 90vw); height: auto; max-height: 70vh; overflow: auto;
+        /* as tall as its content: the shared .card fills its grid cell, and
+           this host is only as tall as the badge (the adopted sheet comes
+           after this one, hence .card.panel) */
+        .card.panel { position: absolute; right: 0; bottom: 3.75rem; width: min(24rem, 90vw); height: auto; max-height: 70vh; overflow: auto;
           box-shadow: 0 12px 30px rgb(0 0 0 / 0.25); }
         .proposed { font-size: 0.9rem; }
         .count { background: #ffffff; color: #1d4ed8; border-radius: 999px; padding: 0 0.5rem; margin-left: 0.4rem; }
@@ -157,6 +159,15 @@ class MolamSuggestions extends MolamElement {
               <textarea id="decline-reason" name="reason" required maxlength="500" rows="3"></textarea>`,
         confirmLabel: accepting ? gettext("Accept") : gettext("Decline"),
         danger: accepting && ["freeze_payouts", "pause_bank"].includes(suggestion.action?.action_type),
+        onOpen: (dialog) => {
+          // spaces are no reason: the form will not send them
+          const reason = dialog.querySelector("textarea");
+          if (!reason) return;
+          const check = () => reason.setCustomValidity(reason.value.trim() ? "" : gettext("Say why you decline."));
+          reason.addEventListener("input", check);
+          check();
+          reason.focus();
+        },
         onConfirm: (values) =>
           runAction(this.me, action, accepting ? {} : { reason: values.reason.trim() }, intent, { suggestion_id: suggestion.id }),
       });
