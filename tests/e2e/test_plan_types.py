@@ -19,6 +19,7 @@ import pytest
 
 from molam_ops.tokens import mint
 from tests.e2e.pages import login, wait_loaded
+from tests.e2e.plan_data import carried
 from tests.e2e.server import Server, live_server
 
 PANEL = "main molam-plan-panel"
@@ -317,3 +318,47 @@ def test_the_sira_bubble(browser: Any, server: Server, pages: dict[str, Any]) ->
     (declined,) = api(server, "GET", "/api/ops/suggestions?status=declined")["results"]
     assert declined["id"] == other_id
     assert declined["result"] == {"reason": "maintenance window announced by the bank"}
+
+
+@pytest.mark.parametrize(
+    ("lang", "moved", "why", "usd"),
+    [
+        ("en", "18 of 26 payouts moved", "5 no longer pending", "$1,234.56"),
+        (
+            "fr",
+            "18 paiements déplacés sur 26",
+            "5 plus en attente",
+            "1\u202f234,56\u00a0$US",
+        ),
+    ],
+)
+def test_a_plan_with_its_preview_and_progress_reads_true(
+    browser: Any,
+    server: Server,
+    pages: dict[str, Any],
+    lang: str,
+    moved: str,
+    why: str,
+    usd: str,
+) -> None:
+    page = open_as(browser, server, pages, "fatou")
+    in_language(page, lang)
+    banks = api(server, "GET", "/api/metrics/summary")["summary"]["banks"]
+    plan = carried([b["id"] for b in banks])
+    page.evaluate(f"p => document.querySelector('{PANEL}').preview(p)", plan)
+    shown = page.locator(f"{PANEL} .plan")
+    step = shown.locator('table.steps tr[data-step="0"]')
+    assert banks[0]["name"] in step.inner_text()
+    assert banks[1]["name"] in step.inner_text()
+    assert step.get_attribute("data-partial") == ""
+    progress = step.locator('[data-field="step-progress"]').inner_text()
+    assert moved in progress and why in progress, progress
+    # the CFA francs by their ISO codes, French grouping in French
+    rows = shown.locator("section.preview tbody tr")
+    assert "XOF" in rows.nth(0).locator('[data-field="amount"]').inner_text()
+    assert "XAF" in rows.nth(1).locator('[data-field="balance"]').inner_text()
+    assert rows.nth(0).locator('[data-field="balance"]').inner_text() == "\u2013"
+    assert shown.locator('[data-field="amount-moved"]').inner_text() == usd
+    assert shown.locator('[data-field="total"]').inner_text() == usd
+    # executed: nothing more to run
+    assert shown.locator("button.execute").count() == 0
