@@ -35,6 +35,7 @@ from molam_ops.identity import system_principal
 from payouts import health
 from payouts.choices import CircuitState
 from payouts.models import BankProfile
+from payouts.signals import bank_health_changed
 
 log = logging.getLogger("payouts.breaker")
 
@@ -171,6 +172,7 @@ def record_outcome(
         BankProfile.objects.select_for_update()
         .only(
             "id",
+            "status",
             "circuit_state",
             "consecutive_failures",
             "recent_outcomes",
@@ -198,6 +200,7 @@ def record_outcome(
     if after.state != before.state:
         changes["circuit_trial_at"] = None
     BankProfile.objects.filter(pk=bank_profile_id).update(**changes)
+    _health_moved(bank_profile_id, (bank.status, before.state), changes)
     if after.state == before.state:
         return None
     transition = Transition(
@@ -259,16 +262,35 @@ def admit(now: datetime, *, held: Collection[uuid.UUID] = ()) -> Admission:
     return Admission(frozenset(blocked), frozenset(trial))
 
 
+def _health_moved(
+    bank_id: uuid.UUID, before: tuple[str, str], changes: dict[str, Any]
+) -> None:
+    """Tell followers (the suggestions' refresh) when the colour or the
+    breaker's state moved; most outcomes change neither."""
+    after = (changes["status"], changes["circuit_state"])
+    if after != before:
+        bank_health_changed.send(
+            sender=BankProfile, bank_profile_id=bank_id, before=before, after=after
+        )
+
+
 def _half_open(bank_id: uuid.UUID, success: Decimal, now: datetime) -> None:
     moved = BankProfile.objects.filter(pk=bank_id, circuit_state=CircuitState.OPEN)
+    # probing: at best yellow until the trial answers
+    colour = health.status(success, 0, CircuitState.HALF_OPEN)
     if moved.update(
         circuit_state=CircuitState.HALF_OPEN,
         circuit_trial_at=None,
-        # probing: at best yellow until the trial answers
-        status=health.status(success, 0, CircuitState.HALF_OPEN),
+        status=colour,
         last_health_check_at=now,
     ):
         log.info("breaker of bank %s: open -> half_open (cooldown over)", bank_id)
+        bank_health_changed.send(
+            sender=BankProfile,
+            bank_profile_id=bank_id,
+            before=(None, CircuitState.OPEN),
+            after=(colour, CircuitState.HALF_OPEN),
+        )
 
 
 def release_trial(bank_id: uuid.UUID) -> None:

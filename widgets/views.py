@@ -53,6 +53,7 @@ def shell_files() -> list[str]:
         "widgets/live.js",
         "widgets/i18n.js",
         "widgets/signing.js",
+        "widgets/plan-view.js",
         "widgets/icon.svg",
         "widgets/icon-192.png",
     ]

@@ -2,9 +2,11 @@
 when it answers, else derived from bank health and the local planner
 (:mod:`plans.services.suggestion_candidates`).
 
-Beat refreshes them every ``SUGGESTIONS_REFRESH_SECONDS``, and an operator
-may ask for it at once (``POST /api/ops/refresh-suggestions``, which queues
-the same task): never inside a read, which would pay SIRA's timeout. The
+Beat refreshes them every ``SUGGESTIONS_REFRESH_SECONDS``, a bank's health
+changing queues a refresh (at most one per ``SUGGESTIONS_DEBOUNCE_SECONDS``),
+and an operator may ask for it at once (``POST /api/ops/refresh-suggestions``,
+which queues the same task): never inside a read, which would pay SIRA's
+timeout. The
 system action ``update_suggestions`` writes only when something changed (a
 new proposal, new figures, or one no longer proposed, which expires). A
 suggestion accepted or declined is not proposed again for ``DECIDED_SNOOZE``
@@ -14,10 +16,13 @@ being generated and signed).
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework import serializers
@@ -42,6 +47,8 @@ SUGGESTION_ROLES = {"pay_admin", "finance_ops", "ops"}
 DECIDED_SNOOZE = timedelta(hours=24)
 COMPARED = ("source", *TEXT_FIELDS, "confidence", "action_type", "payload")
 REFRESH_TASK = "plans.tasks.refresh_suggestions"
+# set for the debounce window after a health change queued a refresh
+DEBOUNCE_KEY = "plans:suggestions:refresh-queued"
 
 
 def _differs(stored: Suggestion, new: dict[str, Any]) -> bool:
@@ -186,11 +193,36 @@ class RefreshSuggestionsInput(serializers.Serializer):
     )
 
 
-def _queue_refresh() -> None:
+def _queue_refresh(countdown: float = 0) -> None:
     from celery import current_app
 
     # found by name: the tasks module imports the services, not the reverse
-    current_app.tasks[REFRESH_TASK].delay()
+    current_app.tasks[REFRESH_TASK].apply_async(countdown=countdown)
+
+
+def _queue_after_health_change() -> None:
+    """One refresh per burst: the first change queues it to run when the
+    window ends, the changes within the window find the key and leave it to
+    that refresh, which reads them. (One landing as the refresh reads the
+    banks, just before the key expires, waits for beat.)"""
+    window = float(settings.SUGGESTIONS_DEBOUNCE_SECONDS)
+    if window <= 0 or cache.add(DEBOUNCE_KEY, 1, timeout=math.ceil(window)):
+        _queue_refresh(window)
+
+
+def on_bank_health_changed(**_: Any) -> None:
+    """Receiver of ``payouts.signals.bank_health_changed``: after the commit
+    (the refresh reads what it wrote), robust (a broker or cache that is down
+    loses the nudge; beat refreshes anyway)."""
+    transaction.on_commit(_queue_after_health_change, robust=True)
+
+
+def connect_health() -> None:
+    from payouts.signals import bank_health_changed
+
+    bank_health_changed.connect(
+        on_bank_health_changed, dispatch_uid="plans.suggestions.health"
+    )
 
 
 @ops_action(

@@ -34,9 +34,9 @@ class SuggestionIdInput(serializers.Serializer):
 
 
 class DeclineSuggestionInput(SuggestionIdInput):
-    reason = serializers.CharField(
-        max_length=500, required=False, allow_blank=True, default=""
-    )
+    # why it was declined is what the next reader (and SIRA's people) need:
+    # required, and blank (spaces) is no reason
+    reason = serializers.CharField(max_length=500, trim_whitespace=True)
 
 
 def _open_suggestion(suggestion_id: uuid.UUID) -> Suggestion:
@@ -165,7 +165,7 @@ def accept_suggestion(ctx: ActionContext, *, suggestion_id: uuid.UUID) -> Outcom
     route="suggestions/<uuid:suggestion_id>/decline",
 )
 def decline_suggestion(
-    ctx: ActionContext, *, suggestion_id: uuid.UUID, reason: str = ""
+    ctx: ActionContext, *, suggestion_id: uuid.UUID, reason: str
 ) -> Outcome:
     """Decline a suggestion; it is not proposed again while its cause lasts."""
     suggestion = _open_suggestion(suggestion_id)

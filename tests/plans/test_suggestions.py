@@ -187,7 +187,9 @@ def test_status_filter_and_roles(
     failing: Any, outsider: APIClient, anonymous: APIClient, finance_ops: APIClient
 ) -> None:
     (item,) = listed(finance_ops)
-    declined = decline(finance_ops, Suggestion.objects.get(pk=item["id"]))
+    declined = decline(
+        finance_ops, Suggestion.objects.get(pk=item["id"]), {"reason": "planned"}
+    )
     assert declined.status_code == 200
     assert listed(finance_ops) == []
     assert [s["id"] for s in listed(finance_ops, "?status=declined")] == [item["id"]]
@@ -392,7 +394,7 @@ def test_decline_records_the_decision(failing: Any, ops: APIClient) -> None:
 
     again = decline(ops, suggestion, {"reason": "known maintenance"}, key="dec-1")
     assert again.json() == body and again.headers["Idempotent-Replayed"] == "true"
-    other = decline(ops, suggestion, key="dec-2")
+    other = decline(ops, suggestion, {"reason": "again"}, key="dec-2")
     assert other.status_code == 409
     assert other.json()["error"]["code"] == "suggestion_closed"
     assert accept(ops, suggestion).status_code in {403, 409}
@@ -403,12 +405,16 @@ def test_decline_records_the_decision(failing: Any, ops: APIClient) -> None:
 def test_decline_refusals(failing: Any, outsider: APIClient, ops: APIClient) -> None:
     (item,) = listed(ops)
     suggestion = Suggestion.objects.get(pk=item["id"])
-    assert decline(outsider, suggestion).status_code == 403
-    resp = decline(ops, suggestion, {"reason": "x" * 501})
-    assert resp.status_code == 400
-    assert "reason" in resp.json()["error"]["fields"]
-    assert decline(ops, suggestion, key=None).status_code == 400
-    resp = post_action(ops, f"suggestions/{uuid.uuid4()}/decline", {})
+    assert decline(outsider, suggestion, {"reason": "no"}).status_code == 403
+    # a reason is required, and spaces are none
+    for body in ({}, {"reason": ""}, {"reason": "   "}, {"reason": "x" * 501}):
+        resp = decline(ops, suggestion, body)
+        assert resp.status_code == 400, body
+        assert "reason" in resp.json()["error"]["fields"], body
+    assert decline(ops, suggestion, {"reason": "no"}, key=None).status_code == 400
+    resp = post_action(
+        ops, f"suggestions/{uuid.uuid4()}/decline", {"reason": "unknown"}
+    )
     assert resp.status_code == 404
     suggestion.refresh_from_db()
     assert suggestion.status == "open"

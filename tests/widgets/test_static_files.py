@@ -75,7 +75,8 @@ def test_the_service_worker_precaches_the_shell_and_hashed_files(
     files = re.findall(r'"([^"]+)"', listed.group(1))
     assert files[0] == "/shell/"
     scripts = [f for f in files if f.endswith(".js")]
-    assert len(scripts) == 15 and all(HASHED_JS.fullmatch(s) for s in scripts)
+    # the 8 modules (plan-view.js among them) and the 8 elements
+    assert len(scripts) == 16 and all(HASHED_JS.fullmatch(s) for s in scripts)
     assert "/static/widgets/base.js" not in text
     # a release (another hash) is another cache: browsers install it anew
     assert re.search(r'const CACHE = "molam-ops-shell-[0-9a-f]{16}";', text)

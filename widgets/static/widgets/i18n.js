@@ -83,6 +83,20 @@ export function money(amount, currency) {
   return new Intl.NumberFormat(current, { style: "currency", currency }).format(Number(amount));
 }
 
+// Currencies whose symbol another shares in some locale (both CFA francs
+// read "F CFA" in French): beside other currencies they show their ISO code.
+const AMBIGUOUS = new Set(["XOF", "XAF"]);
+
+// Money in a table of several currencies: "XOF 1 234" rather than a symbol
+// two currencies share.
+export function moneyCode(amount, currency) {
+  return new Intl.NumberFormat(current, {
+    style: "currency",
+    currency,
+    currencyDisplay: AMBIGUOUS.has(currency) ? "code" : "symbol",
+  }).format(Number(amount));
+}
+
 export function number(value) {
   return new Intl.NumberFormat(current).format(Number(value));
 }

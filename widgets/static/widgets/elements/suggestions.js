@@ -1,11 +1,27 @@
 // <molam-suggestions>: SIRA's suggestions as a floating badge with the open
-// count; it expands into a panel with each suggestion's confidence and
-// accept / decline through the API.
+// count (the live summary's, refreshed by the server on beat and when a
+// bank's health changes); it expands into a panel, as tall as its content,
+// with each suggestion's confidence. Accept opens a confirmation naming the
+// action and its target before running it; decline asks for a reason.
 
 import { get, Intent, me, runAction } from "../api.js";
-import { errorText, esc, MolamElement } from "../base.js";
-import { gettext, interpolate, number, percent } from "../i18n.js";
+import { confirmDialog, errorText, esc, MolamElement } from "../base.js";
+import { bankName, gettext, interpolate, number, percent } from "../i18n.js";
 import { subscribe } from "../live.js";
+
+const ACTIONS = () => ({
+  freeze_payouts: gettext("Freeze payouts"),
+  unfreeze_payouts: gettext("Unfreeze payouts"),
+  pause_bank: gettext("Pause the bank"),
+  resume_bank: gettext("Resume the bank"),
+  retry_failed_payouts: gettext("Retry failed payouts"),
+  generate_plan: gettext("Generate a plan"),
+});
+const PLAN_TYPES = () => ({
+  routing_optimization: gettext("Routing optimization"),
+  float_rebalance: gettext("Float rebalance"),
+  risk_mitigation: gettext("Risk mitigation"),
+});
 
 class MolamSuggestions extends MolamElement {
   async start() {
@@ -25,10 +41,34 @@ class MolamSuggestions extends MolamElement {
     });
     this.unsubscribe = subscribe(({ summary }) => {
       if (!summary) return;
+      this.banks = summary.banks || [];
       const changed = JSON.stringify(summary.suggestions) !== JSON.stringify(this.suggestions);
       this.suggestions = summary.suggestions;
-      if (changed) this.show();
+      if (changed && !this.deciding) this.show();
     });
+  }
+
+  // The badge's count, without repainting the open panel.
+  setCount(count) {
+    this.suggestions = { ...this.suggestions, open: count };
+    this.$(".count").textContent = number(count);
+    this.$(".badge .visually-hidden").textContent = `: ${interpolate(gettext("SIRA suggestions: %(count)s open"), { count: number(count) })}`;
+  }
+
+  // What accepting runs, in words: the action and its target.
+  target(action) {
+    const payload = action?.payload || {};
+    const bankId = payload.bank_profile_id;
+    if (bankId) {
+      const bank = this.banks.find((b) => String(b.id) === String(bankId));
+      return bank ? bankName(bank) : String(bankId);
+    }
+    if (action?.action_type === "generate_plan") {
+      const type = payload.plan_params?.type;
+      return PLAN_TYPES()[type] || type || "";
+    }
+    if (payload.scope === "global") return gettext("all payouts");
+    return payload.currency || "";
   }
 
   show(message = "") {
@@ -39,8 +79,12 @@ class MolamSuggestions extends MolamElement {
         :host { position: fixed; right: 1.5rem; bottom: 1.5rem; z-index: 20; display: block; }
         .badge { border-radius: 999px; padding: 0.7rem 1.1rem; font-weight: 600; background: #1d4ed8;
           color: #ffffff; border-color: #1d4ed8; box-shadow: 0 6px 20px rgb(0 0 0 / 0.2); }
-        .panel { position: absolute; right: 0; bottom: 3.75rem; width: min(24rem, 90vw); max-height: 60vh; overflow: auto;
+        /* as tall as its content: the shared .card fills its grid cell, and
+           this host is only as tall as the badge (the adopted sheet comes
+           after this one, hence .card.panel) */
+        .card.panel { position: absolute; right: 0; bottom: 3.75rem; width: min(24rem, 90vw); height: auto; max-height: 70vh; overflow: auto;
           box-shadow: 0 12px 30px rgb(0 0 0 / 0.25); }
+        .proposed { font-size: 0.9rem; }
         .count { background: #ffffff; color: #1d4ed8; border-radius: 999px; padding: 0 0.5rem; margin-left: 0.4rem; }
       </style>
       <button type="button" class="badge" aria-expanded="${this.open}" aria-controls="panel">
@@ -62,7 +106,9 @@ class MolamSuggestions extends MolamElement {
     const list = this.$(".list");
     let items;
     try {
-      items = (await get("/api/ops/suggestions?status=open")).body.results;
+      const body = (await get("/api/ops/suggestions?status=open")).body;
+      items = body.results;
+      this.setCount(body.count ?? items.length); // the list is newer than the summary
     } catch (err) {
       list.innerHTML = `<p class="message error" role="alert">${esc(errorText(err))}</p>`;
       return;
@@ -76,6 +122,7 @@ class MolamSuggestions extends MolamElement {
         (s) => `<li style="margin-bottom:1rem" data-id="${esc(s.id)}">
           <h3>${esc(s.title)}</h3>
           <p class="muted">${esc(s.description || "")}</p>
+          <p class="proposed" data-field="proposed">${esc(interpolate(gettext("Proposes: %(action)s — %(target)s"), { action: ACTIONS()[s.action?.action_type] || s.action?.action_type || "", target: this.target(s.action) }))}</p>
           <p>${esc(interpolate(gettext("Confidence %(value)s"), { value: percent(s.confidence ?? 0) }))}</p>
           <div class="row">
             <button type="button" class="primary accept" ${this.me.actions.accept_suggestion ? "" : "disabled"}>${esc(gettext("Accept"))}</button>
@@ -83,18 +130,53 @@ class MolamSuggestions extends MolamElement {
           </div></li>`,
       )
       .join("")}</ul>`;
+    const byId = new Map(items.map((s) => [String(s.id), s]));
     for (const item of list.querySelectorAll("li[data-id]")) {
-      const decide = async (action) => {
-        try {
-          await runAction(this.me, action, {}, new Intent(), { suggestion_id: item.dataset.id });
-          item.remove();
-          this.emit("success", { action, suggestion_id: item.dataset.id });
-        } catch (err) {
-          item.insertAdjacentHTML("beforeend", `<p class="message error" role="alert">${esc(errorText(err))}</p>`);
-        }
-      };
-      item.querySelector(".accept").addEventListener("click", () => decide("accept_suggestion"));
-      item.querySelector(".decline").addEventListener("click", () => decide("decline_suggestion"));
+      const suggestion = byId.get(item.dataset.id);
+      item.querySelector(".accept").addEventListener("click", () => this.decide(item, suggestion, "accept_suggestion"));
+      item.querySelector(".decline").addEventListener("click", () => this.decide(item, suggestion, "decline_suggestion"));
+    }
+  }
+
+  // Accept: a confirmation that names the action and its target; decline:
+  // a reason, required, sent with the decision.
+  async decide(item, suggestion, action) {
+    const accepting = action === "accept_suggestion";
+    const what = ACTIONS()[suggestion.action?.action_type] || suggestion.action?.action_type || "";
+    const target = this.target(suggestion.action);
+    const intent = new Intent();
+    this.deciding = true;
+    try {
+      const result = await confirmDialog(this, {
+        title: accepting ? gettext("Accept this suggestion?") : gettext("Decline this suggestion?"),
+        text: accepting
+          ? interpolate(gettext("This runs “%(action)s” on %(target)s, as you."), { action: what, target })
+          : suggestion.title,
+        fields: accepting
+          ? `<dl data-field="run"><dt>${esc(gettext("Action"))}</dt><dd data-field="action">${esc(what)}</dd>
+              <dt>${esc(gettext("Target"))}</dt><dd data-field="target">${esc(target)}</dd></dl>`
+          : `<label for="decline-reason">${esc(gettext("Why decline it? (required)"))}</label>
+              <textarea id="decline-reason" name="reason" required maxlength="500" rows="3"></textarea>`,
+        confirmLabel: accepting ? gettext("Accept") : gettext("Decline"),
+        danger: accepting && ["freeze_payouts", "pause_bank"].includes(suggestion.action?.action_type),
+        onOpen: (dialog) => {
+          // spaces are no reason: the form will not send them
+          const reason = dialog.querySelector("textarea");
+          if (!reason) return;
+          const check = () => reason.setCustomValidity(reason.value.trim() ? "" : gettext("Say why you decline."));
+          reason.addEventListener("input", check);
+          check();
+          reason.focus();
+        },
+        onConfirm: (values) =>
+          runAction(this.me, action, accepting ? {} : { reason: values.reason.trim() }, intent, { suggestion_id: suggestion.id }),
+      });
+      if (!result) return;
+      item.remove();
+      this.setCount(Math.max(0, (this.suggestions.open || 0) - 1));
+      this.emit("success", { action, suggestion_id: suggestion.id });
+    } finally {
+      this.deciding = false;
     }
   }
 }
