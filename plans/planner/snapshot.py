@@ -109,16 +109,22 @@ def _failure_rate(bank: BankProfile) -> Decimal:
     return Decimal(1) - bank.success_rate
 
 
-def _classes() -> tuple[PayoutClass, ...]:
-    rows = (
+def class_rows() -> Any:
+    """The pending payouts' classes as one aggregate query (also what
+    benchmarks/planner_e2e.py times as its floor)."""
+    return (
         Payout.objects.filter(status=PayoutStatus.PENDING, disputed=False)
         .annotate(bucket=Floor(Log(2, F("amount")) * BUCKETS_PER_OCTAVE))
         .values("bank_profile_id", "currency", "bucket")
         .annotate(
-            n=Count("id"), total=Sum("amount"), low=Min("amount"), high=Max("amount")
+            n=Count("*"), total=Sum("amount"), low=Min("amount"), high=Max("amount")
         )
         .order_by("bank_profile_id", "currency", "bucket")
     )
+
+
+def _classes() -> tuple[PayoutClass, ...]:
+    rows = class_rows()
     return tuple(
         PayoutClass(
             bank_id=str(r["bank_profile_id"]),
