@@ -13,8 +13,8 @@ Figures derived here (the choices a reviewer should see):
 * ``failure_rate``: the circuit breaker's window once it holds
   ``PAYOUT_BREAKER_MIN_CALLS`` outcomes, else ``1 - success_rate``;
 * ``paused``: a pause or a freeze of the bank in force (``payouts.gates``);
-* ``forecast_outflow`` of an account: the pending payouts of its bank and
-  currency, plus the bank's average daily paid-out value of the past 7 days
+* ``forecast_outflow`` of an account: the pending, non-disputed payouts of
+  its bank and currency, plus the bank's average daily paid-out value of the past 7 days
   over the timeframe;
 * ``usd_rates``: the rates table, the demo defaults where it has no row.
 """
@@ -139,7 +139,8 @@ def _classes() -> tuple[PayoutClass, ...]:
 
 
 def _accounts(hours: int) -> tuple[AccountSnapshot, ...]:
-    pending = _sums(Payout.objects.filter(status=PayoutStatus.PENDING))
+    # disputed payouts never leave (the dispatcher skips them), as in _classes
+    pending = _sums(Payout.objects.filter(status=PayoutStatus.PENDING, disputed=False))
     since = timezone.now() - timedelta(days=HISTORY_DAYS)
     paid = _sums(
         Payout.objects.filter(

@@ -12,11 +12,12 @@ import pytest
 from django.db import connection
 
 from plans.planner.snapshot import class_rows, read_snapshot
-from tests.factories import BankProfileFactory, PayoutFactory
+from tests.factories import BankProfileFactory, PayoutFactory, TreasuryAccountFactory
 
-pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+pytestmark = pytest.mark.django_db
 
 
+@pytest.mark.postgres
 def test_the_class_aggregate_is_an_index_only_scan() -> None:
     bank = BankProfileFactory()
     for amount in ("10.00", "10.50", "1000.00"):
@@ -33,3 +34,12 @@ def test_the_class_aggregate_is_an_index_only_scan() -> None:
     assert "Index Only Scan using payout_pending_class" in plan, plan
     classes = read_snapshot("routing_optimization").payout_classes
     assert sorted(c.count for c in classes) == [1, 2]  # the disputed one left out
+
+
+def test_a_disputed_payout_is_no_forecast_outflow() -> None:
+    bank = BankProfileFactory()
+    TreasuryAccountFactory(bank_profile=bank, currency="XOF")
+    PayoutFactory(bank_profile=bank, amount=Decimal("700.00"))
+    PayoutFactory(bank_profile=bank, amount=Decimal("5000.00"), disputed=True)
+    (account,) = read_snapshot("float_rebalance").accounts
+    assert account.forecast_outflow == Decimal("700.00")
