@@ -16,8 +16,9 @@ balance may go below ``min_float`` or below zero, which is what the float
 widget and the float rebalance plan are there to show and fix. A payout whose
 bank holds no account in its currency is settled without a debit, logged, and
 counted in ``molam_ops_settlement_unbooked_total{currency}``: the money left
-an account the plane does not mirror, and the counter tells an operator the
-mirror has a gap.
+an account the plane does not mirror. The dispatcher's pod is not scraped, so
+the web's ``/metrics`` shows the gap itself as well
+(``molam_ops_treasury_accounts_missing``, ``payouts.metrics``).
 """
 
 from __future__ import annotations

@@ -13,8 +13,10 @@ from typing import Any
 
 import pytest
 from django.db.models import Sum
+from django.test import Client
 from django.utils import timezone
 from prometheus_client import REGISTRY
+from prometheus_client.parser import text_string_to_metric_families
 
 from molam_ops.actions import runner
 from molam_ops.identity import system_principal
@@ -128,6 +130,21 @@ def test_a_payout_without_an_account_settles_unbooked_and_is_counted() -> None:
     assert Payout.objects.get(pk=orphan.pk).status == PayoutStatus.SETTLED
     assert unbooked("EUR") == before + 1
     assert balance(xof) == Decimal("-50.00")
+    # what the web's scrape shows, whichever process settled
+    assert missing_gauge() == {"EUR": 1.0, "XOF": 0.0}
+    TreasuryAccountFactory(bank_profile=bank, currency="EUR")
+    assert missing_gauge() == {"EUR": 0.0, "XOF": 0.0}
+
+
+def missing_gauge() -> dict[str, float]:
+    resp = Client().get("/metrics")
+    assert resp.status_code == 200
+    return {
+        sample.labels["currency"]: sample.value
+        for family in text_string_to_metric_families(resp.content.decode())
+        if family.name == "molam_ops_treasury_accounts_missing"
+        for sample in family.samples
+    }
 
 
 @pytest.mark.django_db
