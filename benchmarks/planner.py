@@ -314,4 +314,9 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
+    if "--e2e" in sys.argv:  # end to end on PostgreSQL: benchmarks/planner_e2e.py
+        from benchmarks.harness import main_entry
+        from benchmarks.planner_e2e import main as e2e_main
+
+        main_entry(lambda argv: e2e_main([a for a in argv if a != "--e2e"]))
     sys.exit(main(sys.argv[1:]))

@@ -1,4 +1,11 @@
-"""Demo rails: banks, treasury accounts and a few thousand payouts."""
+"""Demo rails: banks, treasury accounts and a few thousand payouts.
+
+Written as the rails would have left them: no timestamp after the seeding's
+``now``, and every float account's balance is its opening balance
+(:func:`opening_balance`) less the payouts of its bank and currency seeded as
+settled, debited by the settlement's own code (``payouts.treasury``) — so
+opening balance - settled payouts = balance holds from the first page view.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +16,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from payouts import treasury
 from payouts.choices import BankStatus, CircuitState, PayoutStatus
 from payouts.models import BankProfile, CurrencyRate, Payout, TreasuryAccount
 from payouts.rates import DEFAULT_RATES
@@ -87,6 +95,16 @@ TYPICAL_AMOUNT = {
 }
 
 
+def opening_balance(code: str, currency: str, *, seed: int, payouts: int) -> Decimal:
+    """An account's balance before the seeded payouts settled: a few hundred
+    to two thousand typical payouts, more when more payouts are seeded (so the
+    settled ones, about two typical amounts each, leave it positive). Its own
+    random stream per account, so a test can name it."""
+    rng = random.Random(f"{seed}:{code}:{currency}")  # noqa: S311 - demo data
+    scale = max(1, payouts // 3000)
+    return Decimal(TYPICAL_AMOUNT[currency] * rng.randint(200, 2000) * scale)
+
+
 def _health(success: Decimal, latency: int) -> tuple[str, str]:
     if success < Decimal("0.90") or latency > 800:
         return BankStatus.RED, CircuitState.HALF_OPEN
@@ -131,7 +149,7 @@ def seed(*, payouts: int = 3000, seed: int = 7) -> dict[str, int]:
             bank_profile=b,
             name=f"{b.name} {cur} float",
             currency=cur,
-            balance=Decimal(TYPICAL_AMOUNT[cur] * rng.randint(200, 2000)),
+            balance=opening_balance(b.code, cur, seed=seed, payouts=payouts),
             min_float=Decimal(TYPICAL_AMOUNT[cur] * 100),
         )
         for b in banks
@@ -160,8 +178,17 @@ def seed(*, payouts: int = 3000, seed: int = 7) -> dict[str, int]:
                 failure_reason="bank_timeout" if status == PayoutStatus.FAILED else "",
                 attempts=0 if status == PayoutStatus.PENDING else 1,
                 created_at=created,
-                updated_at=created + timedelta(minutes=rng.randint(0, 60)),
+                # a payout seeded a minute ago cannot have changed an hour later
+                updated_at=min(created + timedelta(minutes=rng.randint(0, 60)), now),
             )
         )
     Payout.objects.bulk_create(rows, batch_size=1000)
+    treasury.debit_settled(
+        (
+            (p.pk, p.bank_profile_id, p.currency, p.amount)
+            for p in rows
+            if p.status == PayoutStatus.SETTLED
+        ),
+        now=now,
+    )
     return {"banks": len(banks), "accounts": len(accounts), "payouts": len(rows)}

@@ -13,6 +13,12 @@ multi-process mode, left out of a scrape when the database cannot be read):
 
 Payouts held back by a control or a breaker are left out of both: waiting is
 what they should do.
+
+- ``molam_ops_treasury_accounts_missing{currency}``: banks that serve the
+  currency but hold no treasury account in it. Their settled payouts debit no
+  balance (``payouts.treasury``, which also counts each one in
+  ``molam_ops_settlement_unbooked_total`` where the settling process is
+  scraped; the dispatcher's pod is not, this gauge is read by the web's).
 """
 
 from __future__ import annotations
@@ -29,13 +35,14 @@ from prometheus_client.registry import Collector, CollectorRegistry
 from molam_ops.metrics import register_once
 from payouts import gates
 from payouts.choices import CircuitState, PayoutStatus
-from payouts.models import BankProfile, Payout
+from payouts.models import BankProfile, Payout, TreasuryAccount
 
 log = logging.getLogger(__name__)
 
 CIRCUIT_OPEN = "molam_ops_bank_circuit_open"
 DISPATCH_BACKLOG = "molam_ops_dispatch_backlog"
 DISPATCH_OLDEST = "molam_ops_dispatch_oldest_wait_seconds"
+ACCOUNTS_MISSING = "molam_ops_treasury_accounts_missing"
 
 
 def _circuit_family() -> GaugeMetricFamily:
@@ -70,16 +77,37 @@ def dispatch_figures() -> tuple[list[tuple[str, str, int]], int, float]:
     return circuits, waiting["count"], max(age, 0.0)
 
 
+def missing_accounts() -> dict[str, int]:
+    """currency → banks serving it with no treasury account in it (0 listed)."""
+    held = set(TreasuryAccount.objects.values_list("bank_profile_id", "currency"))
+    missing: dict[str, int] = {}
+    for pk, currencies in BankProfile.objects.values_list("id", "currencies"):
+        for currency in currencies or ():
+            missing[currency] = missing.get(currency, 0) + ((pk, currency) not in held)
+    return missing
+
+
+def _missing_family() -> GaugeMetricFamily:
+    return GaugeMetricFamily(
+        ACCOUNTS_MISSING,
+        "Banks serving the currency with no treasury account in it: their"
+        " settled payouts debit no balance.",
+        labels=["currency"],
+    )
+
+
 class RailsCollector(Collector):
     def describe(self) -> Iterator[GaugeMetricFamily]:
         # declared, so registering does not query at boot
         yield _circuit_family()
         yield GaugeMetricFamily(DISPATCH_BACKLOG, "")
         yield GaugeMetricFamily(DISPATCH_OLDEST, "")
+        yield _missing_family()
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         try:
             circuits, backlog, age = dispatch_figures()
+            missing = missing_accounts()
         except (DatabaseError, gates.GateNotInstalled):
             log.warning("rails gauges: cannot be read", exc_info=True)
             return
@@ -97,6 +125,10 @@ class RailsCollector(Collector):
             "Seconds the oldest of them has waited since it became pending.",
             value=age,
         )
+        accounts = _missing_family()
+        for currency, count in sorted(missing.items()):
+            accounts.add_metric([currency], count)
+        yield accounts
 
 
 def install(registry: CollectorRegistry = REGISTRY) -> None:

@@ -22,7 +22,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from payouts import breaker
+from payouts import breaker, treasury
 from payouts.choices import PayoutStatus
 from payouts.connector import SendResult
 from payouts.models import Payout
@@ -145,18 +145,30 @@ def record_result(
 
 def settle_sent(*, older_than: timedelta, limit: int) -> int:
     """Standalone rails only: the bank confirms sent payouts after a while
-    (sent → settled), oldest first, ``limit`` at a time."""
+    (sent → settled), oldest first, ``limit`` at a time. The money leaves the
+    float account of each payout's bank and currency in the same transaction
+    (:func:`treasury.debit_settled`), so a settled payout is debited exactly
+    once: it is the only way into ``settled`` and there is none out of it."""
     now = timezone.now()
-    ids = list(
-        Payout.objects.filter(
+    with transaction.atomic():
+        candidates = Payout.objects.filter(
             status=PayoutStatus.SENT, updated_at__lte=now - older_than
         )
-        .order_by("updated_at")
-        .values_list("id", flat=True)[:limit]
-    )
-    settled = Payout.objects.filter(pk__in=ids, status=PayoutStatus.SENT).update(
-        status=PayoutStatus.SETTLED, updated_at=now
-    )
+        if connection.vendor == "postgresql":
+            # another settler skips the rows this one holds (SQLite's IMMEDIATE
+            # transaction already runs one writer at a time)
+            candidates = candidates.select_for_update(skip_locked=True, of=("self",))
+        rows = list(
+            candidates.order_by("updated_at").values_list(
+                "id", "bank_profile_id", "currency", "amount"
+            )[:limit]
+        )
+        settled = Payout.objects.filter(
+            pk__in=[r[0] for r in rows], status=PayoutStatus.SENT
+        ).update(status=PayoutStatus.SETTLED, updated_at=now)
+        if settled != len(rows):  # cannot happen under the locks above
+            raise RuntimeError("sent payouts changed while being settled")
+        treasury.debit_settled(rows, now=now)
     if settled:
         log.info("settled %d payouts", settled)
     return settled

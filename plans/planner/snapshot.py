@@ -17,8 +17,9 @@ Figures derived here (the choices a reviewer should see):
 * ``health``: the worse of the bank's recorded status and what
   ``payouts.health.status`` makes of its success rate, latency and breaker
   (the safety rule keeps a red bank from receiving);
-* ``forecast_outflow`` of an account: the pending payouts of its bank and
-  currency, plus the bank's average daily paid-out value of the past 7 days
+* ``forecast_outflow`` of an account: the pending, non-disputed payouts of
+  its bank and currency, plus the bank's average daily paid-out value of the
+  past 7 days
   over the timeframe;
 * ``usd_rates``: the rates table, the demo defaults where it has no row.
 """
@@ -124,16 +125,22 @@ def _failure_rate(bank: BankProfile) -> Decimal:
     return Decimal(1) - bank.success_rate
 
 
-def _classes() -> tuple[PayoutClass, ...]:
-    rows = (
+def class_rows() -> Any:
+    """The pending payouts' classes as one aggregate query (also what
+    benchmarks/planner_e2e.py times as its floor)."""
+    return (
         Payout.objects.filter(status=PayoutStatus.PENDING, disputed=False)
         .annotate(bucket=Floor(Log(2, F("amount")) * BUCKETS_PER_OCTAVE))
         .values("bank_profile_id", "currency", "bucket")
         .annotate(
-            n=Count("id"), total=Sum("amount"), low=Min("amount"), high=Max("amount")
+            n=Count("*"), total=Sum("amount"), low=Min("amount"), high=Max("amount")
         )
         .order_by("bank_profile_id", "currency", "bucket")
     )
+
+
+def _classes() -> tuple[PayoutClass, ...]:
+    rows = class_rows()
     return tuple(
         PayoutClass(
             bank_id=str(r["bank_profile_id"]),
@@ -148,7 +155,8 @@ def _classes() -> tuple[PayoutClass, ...]:
 
 
 def _accounts(hours: int) -> tuple[AccountSnapshot, ...]:
-    pending = _sums(Payout.objects.filter(status=PayoutStatus.PENDING))
+    # disputed payouts never leave (the dispatcher skips them), as in _classes
+    pending = _sums(Payout.objects.filter(status=PayoutStatus.PENDING, disputed=False))
     since = timezone.now() - timedelta(days=HISTORY_DAYS)
     paid = _sums(
         Payout.objects.filter(

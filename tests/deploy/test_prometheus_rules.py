@@ -47,6 +47,8 @@ EXTRA: dict[str, tuple[str, set[str]]] = {
     "molam_ops_bank_paused": ("gauge", {"bank", "bank_name"}),
     "molam_ops_dispatch_backlog": ("gauge", set()),
     "molam_ops_dispatch_oldest_wait_seconds": ("gauge", set()),
+    "molam_ops_settlement_unbooked_total": ("counter", {"currency"}),
+    "molam_ops_treasury_accounts_missing": ("gauge", {"currency"}),
     "molam_ops_dependency_fallback_total": ("counter", {"dependency", "use"}),
     "molam_ops_dependency_degraded": ("gauge", {"dependency"}),
     "molam_ops_audit_consistency_failures_total": ("counter", set()),
