@@ -92,7 +92,7 @@ def test_a_running_step_finishes_after_cancel(
 
     # the worker finishes its step; the plan stays cancelled, step 1 never runs
     outcome = steps._call(plan, claimed, step_key(plan.id, 0))
-    steps._record(claimed, step_key(plan.id, 0), outcome)
+    steps._record(plan, claimed, step_key(plan.id, 0), outcome)
     assert steps.run_plan(plan.id) == steps.STOPPED
     assert steps_of(plan) == ["done", "cancelled"]
     plan.refresh_from_db()
