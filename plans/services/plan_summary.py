@@ -15,7 +15,7 @@ from typing import Any
 
 from django.utils import formats
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext
 
 from plans.choices import PlanType
 
@@ -132,7 +132,8 @@ def render(f: dict[str, Any]) -> str:
         return _("%(kind)s: nothing to change.") % {"kind": _capital(kind)}
     return _("%(kind)s: %(actions)s.") % {
         "kind": _capital(kind),
-        "actions": "; ".join(parts),
+        # French sets a space before the semicolon
+        "actions": pgettext("between the actions of a plan", "; ").join(parts),
     }
 
 
