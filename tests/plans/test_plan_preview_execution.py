@@ -6,12 +6,13 @@ the plan's approval summary quotes the preview's totals."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 from rest_framework.test import APIClient
 
 from payouts.choices import PayoutStatus
@@ -28,9 +29,12 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def _rates_and_local_planner(settings: Any, db: None) -> None:
+def _rates_and_local_planner(settings: Any, db: None) -> Iterator[None]:
     settings.SIRA_URL = ""
     seed_rates()
+    # a request leaves its language active: the next test starts in English
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture
