@@ -110,17 +110,22 @@ def _run_step(plan: Plan, step: PlanStep, *, recovering: bool) -> str | None:
         idempotency.release(scope=progress.EXECUTOR.id, key=key)
     renew = partial(leases.renew_step, claimed.pk, claimed.attempts)
     with leases.renewing(renew, f"plan {plan.id} step {step.index}"):
-        outcome = _call(plan, claimed, key)
-        return _record(plan, claimed, key, outcome)
+        # read once per attempt: a plan may move 100,000 payouts in one step
+        chosen = selected(plan, claimed)
+        outcome = _call(plan, claimed, key, chosen=chosen)
+        return _record(claimed, key, outcome, chosen=chosen)
 
 
 def step_payload(plan: Plan, step: PlanStep) -> dict[str, Any]:
     """The step's fields as its action's input; a bank pause gets a reason
     naming the plan when the planner gave none."""
+    return _payload(plan, step, selected(plan, step))
+
+
+def _payload(plan: Plan, step: PlanStep, ids: list[str] | None) -> dict[str, Any]:
     payload = dict(step.fields or {})
     if step.action == "pause_bank" and not payload.get("reason"):
         payload["reason"] = f"plan {plan.id} step {step.index} ({plan.plan_type})"
-    ids = selected(plan, step)
     if ids:
         # exactly the payouts the preview named (those still pending there);
         # the band and the value cap chose them already, at build time
@@ -138,15 +143,17 @@ def selected(plan: Plan, step: PlanStep) -> list[str] | None:
     return preview.selected_ids(plan, step.index)
 
 
-def _call(plan: Plan, step: PlanStep, key: str) -> StepOutcome:
-    if selected(plan, step) == []:
+def _call(
+    plan: Plan, step: PlanStep, key: str, *, chosen: list[str] | None
+) -> StepOutcome:
+    if chosen == []:
         # the preview moved nothing here (no payout matched at build time)
         return StepOutcome("done", code="nothing_selected", message="no payouts")
     try:
         result = runner.run(
             step.action,
             progress.EXECUTOR,
-            step_payload(plan, step),
+            _payload(plan, step, chosen),
             idempotency_key=key,
         )
     except OpsError as exc:
@@ -201,7 +208,9 @@ def step_result(outcome: StepOutcome) -> dict[str, Any]:
     }
 
 
-def _record(plan: Plan, step: PlanStep, key: str, outcome: StepOutcome) -> str | None:
+def _record(
+    step: PlanStep, key: str, outcome: StepOutcome, *, chosen: list[str] | None
+) -> str | None:
     if outcome.kind == "busy":
         return BUSY
     if outcome.kind == "blocked":
@@ -224,7 +233,7 @@ def _record(plan: Plan, step: PlanStep, key: str, outcome: StepOutcome) -> str |
         return FAILED
     result = step_result(outcome)
     # how many of its payouts the step moved, and why not the rest
-    result.update(progress.tally(step, result, selected(plan, step)))
+    result.update(progress.tally(step, result, chosen))
     progress.finish(step, StepStatus.DONE, result=result)
     return None
 
