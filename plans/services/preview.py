@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Sum
 
 from payouts.choices import PayoutStatus
@@ -80,32 +80,42 @@ class Move:
     amount: Decimal
 
 
-def _choose(step: dict[str, Any], taken: set[uuid.UUID]) -> list[Move] | None:
-    """The payouts one reroute step moves; None when the step names no
-    payouts this way (then execution applies its own rule, as before)."""
-    source, count = _uuid(step.get("from_bank_id")), _count(step.get("count"))
-    currency = step.get("currency")
-    if source is None or count is None or not isinstance(currency, str):
-        return None
+Pending = list[tuple[uuid.UUID, Decimal]]
+
+
+def _pending_at(source: uuid.UUID, currency: str) -> Pending:
+    """The pending, undisputed payouts of one bank and currency, oldest first
+    (read once for all the steps that leave it)."""
     rows = Payout.objects.filter(
         bank_profile_id=source,
         currency=currency,
         status=PayoutStatus.PENDING,
         disputed=False,
-    )
+    ).order_by("created_at", "id")
+    # one fetch: a server-side cursor (iterator()) outside a transaction is
+    # WITH HOLD on PostgreSQL, materialised at commit, several times slower
+    return list(rows.values_list("id", "amount"))
+
+
+def _choose(
+    step: dict[str, Any], pending: Pending, taken: set[uuid.UUID]
+) -> list[Move]:
+    """The payouts one reroute step moves: the rule the reroute action
+    applies (oldest first inside the amount band, while the value cap
+    holds), skipping those an earlier step of the plan took."""
+    count = _count(step.get("count")) or 0
     low, high = _dec(step.get("amount_min")), _dec(step.get("amount_max"))
-    if low is not None:
-        rows = rows.filter(amount__gte=low)
-    if high is not None:
-        rows = rows.filter(amount__lte=high)
     cap = _dec(step.get("amount"))
     chosen: list[Move] = []
     total = Decimal(0)
-    ordered = rows.order_by("created_at", "id").values_list("id", "amount")
-    for pk, amount in ordered.iterator(chunk_size=2000):
+    for pk, amount in pending:
         if len(chosen) == count:
             break
-        if pk in taken or (cap is not None and total + amount > cap):
+        if pk in taken or (low is not None and amount < low):
+            continue
+        if (high is not None and amount > high) or (
+            cap is not None and total + amount > cap
+        ):
             continue
         chosen.append(Move(pk, amount))
         taken.add(pk)
@@ -113,35 +123,71 @@ def _choose(step: dict[str, Any], taken: set[uuid.UUID]) -> list[Move] | None:
     return chosen
 
 
+def _source(step: dict[str, Any]) -> tuple[uuid.UUID, str] | None:
+    """(bank, currency) a reroute step takes its payouts from; None when it
+    names no payouts this way (then execution applies the action's own rule,
+    as before)."""
+    source, currency = _uuid(step.get("from_bank_id")), step.get("currency")
+    if step.get("action") != REROUTE or _count(step.get("count")) is None:
+        return None
+    if source is None or _uuid(step.get("to_bank_id")) is None:
+        return None
+    return (source, currency) if isinstance(currency, str) else None
+
+
 def select(plan_id: uuid.UUID, steps: list[dict[str, Any]]) -> dict[int, list[Move]]:
     """Choose and store each reroute step's payouts (replacing what an
     earlier, interrupted run of the same generation stored)."""
     taken: set[uuid.UUID] = set()
     chosen: dict[int, list[Move]] = {}
+    pending: dict[tuple[uuid.UUID, str], Pending] = {}
     for index, step in enumerate(steps):
-        if step.get("action") == REROUTE:
-            moves = _choose(step, taken)
-            if moves is not None:
-                chosen[index] = moves
+        source = _source(step)
+        if source is None:
+            continue
+        if source not in pending:
+            pending[source] = _pending_at(*source)
+        chosen[index] = _choose(step, pending[source], taken)
+    rows = []
+    for index, moves in chosen.items():
+        step = steps[index]
+        ends = (_uuid(step["from_bank_id"]), _uuid(step["to_bank_id"]))
+        rows += [
+            (plan_id, index, m.payout_id, *ends, str(step["currency"]), m.amount)
+            for m in moves
+        ]
     with transaction.atomic():
         PlanPayout.objects.filter(plan_id=plan_id).delete()
-        PlanPayout.objects.bulk_create(
-            (
-                PlanPayout(
-                    plan_id=plan_id,
-                    step_index=index,
-                    payout_id=move.payout_id,
-                    from_bank_id=steps[index]["from_bank_id"],
-                    to_bank_id=steps[index]["to_bank_id"],
-                    currency=steps[index]["currency"],
-                    amount=move.amount,
-                )
-                for index, moves in chosen.items()
-                for move in moves
-            ),
-            batch_size=5000,
-        )
+        _store(rows)
     return chosen
+
+
+_COLUMNS = (
+    "plan_id",
+    "step_index",
+    "payout_id",
+    "from_bank_id",
+    "to_bank_id",
+    "currency",
+    "amount",
+)
+
+
+def _store(rows: list[tuple[Any, ...]]) -> None:
+    """Insert the chosen payouts: COPY on PostgreSQL (65,000 rows: 9 s as
+    model instances through bulk_create, well under 1 s copied), model
+    instances elsewhere (SQLite stores UUIDs its own way)."""
+    if connection.vendor == "postgresql":
+        table = PlanPayout._meta.db_table
+        sql = f"COPY {table} ({', '.join(_COLUMNS)}) FROM STDIN"
+        with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    PlanPayout.objects.bulk_create(
+        (PlanPayout(**dict(zip(_COLUMNS, row, strict=True))) for row in rows),
+        batch_size=2000,
+    )
 
 
 def selected_ids(plan: Plan, index: int) -> list[str] | None:
