@@ -23,7 +23,7 @@ from tests.factories import PayoutFactory
 from tests.helpers import bearer_client
 from tests.payouts.helpers import seed_rates
 from tests.plans.plan_helpers import generate, rails
-from tests.plans.test_execute_plan_support import execute
+from tests.plans.test_execute_plan_support import execute, make_plan, reroute
 
 pytestmark = pytest.mark.django_db
 
@@ -210,3 +210,25 @@ def test_approval_summary_quotes_the_preview_totals(
         f"déplace 4 paiements, d'une valeur de 9{nb}900,00 USD ; frais "
         f"199,60 USD → 49,90 USD ; 0 banque en pause"
     ) in fr
+
+
+def test_a_step_whose_preview_chose_nothing_moves_nothing(
+    pay_admin: APIClient, on_commit: Any
+) -> None:
+    """No payout matched the step when the plan was built: it is done without
+    moving the payouts that arrived since (the old rule would take them)."""
+    plan = make_plan(
+        reroute(rails["src"], rails["dst"], 2), plan_type="risk_mitigation"
+    )
+    Plan.objects.filter(pk=plan.pk).update(details={"selection": {"0": 0}})
+
+    with on_commit():
+        execute(pay_admin, plan, key="exec-none")
+
+    plan.refresh_from_db()
+    assert plan.status == PlanStatus.EXECUTED
+    assert rails["dst"].payouts.count() == 0
+    step = PlanStep.objects.get(plan=plan, index=0)
+    assert step.result["noop"] == "nothing_selected"
+    assert (step.result["expected"], step.result["moved"]) == (0, 0)
+    assert step.result["partial"] is False
