@@ -217,9 +217,8 @@ def test_a_step_whose_preview_chose_nothing_moves_nothing(
 ) -> None:
     """No payout matched the step when the plan was built: it is done without
     moving the payouts that arrived since (the old rule would take them)."""
-    plan = make_plan(
-        reroute(rails["src"], rails["dst"], 2), plan_type="risk_mitigation"
-    )
+    dear, cheap = rails(count=2)
+    plan = make_plan(reroute(dear, cheap, 2), plan_type="risk_mitigation")
     Plan.objects.filter(pk=plan.pk).update(details={"selection": {"0": 0}})
 
     with on_commit():
@@ -227,7 +226,7 @@ def test_a_step_whose_preview_chose_nothing_moves_nothing(
 
     plan.refresh_from_db()
     assert plan.status == PlanStatus.EXECUTED
-    assert rails["dst"].payouts.count() == 0
+    assert cheap.payouts.count() == 0 and dear.payouts.count() == 2
     step = PlanStep.objects.get(plan=plan, index=0)
     assert step.result["noop"] == "nothing_selected"
     assert (step.result["expected"], step.result["moved"]) == (0, 0)
