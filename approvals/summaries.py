@@ -16,6 +16,7 @@ from typing import Any
 
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from approvals.choices import ApprovalStatus
 from approvals.lifecycle import effective_status
@@ -61,6 +62,28 @@ def _amount(facts: dict[str, Any]) -> str:
     }
 
 
+def plan_preview(totals: dict[str, Any]) -> str:
+    """A plan's preview totals (plans/services/preview.py): what signing it
+    changes."""
+    count = int(totals.get("payouts_moved") or 0)
+    paused = int(totals.get("banks_paused") or 0)
+    return _(
+        "moves %(payouts)s, worth %(amount)s; fees %(before)s → %(after)s; %(paused)s"
+    ) % {
+        "payouts": ngettext("%(n)s payout", "%(n)s payouts", count)
+        % {"n": _count(count)},
+        "amount": money(totals.get("amount_moved_usd") or 0, "USD"),
+        "before": money(totals.get("fees_before_usd") or 0, "USD"),
+        "after": money(totals.get("fees_after_usd") or 0, "USD"),
+        "paused": ngettext("%(n)s bank paused", "%(n)s banks paused", paused)
+        % {"n": _count(paused)},
+    }
+
+
+def _count(n: int) -> str:
+    return str(formats.number_format(n, 0, use_l10n=True, force_grouping=True))
+
+
 def signers_line(approval: ApprovalRequest) -> str:
     approvers = [
         s.signer_id for s in approval.signatures.all() if s.decision == "approve"
@@ -89,6 +112,8 @@ def summary(approval: ApprovalRequest) -> str:
     amount = _amount(facts)
     if amount:
         parts.append(amount)
+    if approval.action_type == "execute_plan" and facts.get("preview"):
+        parts.append(plan_preview(facts["preview"]))
     if facts.get("reason"):
         parts.append(_("reason: “%(reason)s”") % {"reason": facts["reason"]})
     parts.append(signers_line(approval))

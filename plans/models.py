@@ -153,3 +153,36 @@ class Suggestion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.title} ({self.status})"
+
+
+class PlanPayout(models.Model):
+    """A payout a plan's step will move, chosen when the plan is built.
+
+    The preview an approver signs names these payouts; execution moves exactly
+    these (those still pending at their bank), so what is signed is what runs.
+    A table, not ``plan_data``: a plan may move 100,000 payouts, listed page by
+    page (``GET /api/ops/plans/<id>/payouts``) without decrypting the plan."""
+
+    id = models.BigAutoField(primary_key=True)
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="moves")
+    step_index = models.PositiveIntegerField()
+    payout_id = models.UUIDField()
+    from_bank_id = models.UUIDField()
+    to_bank_id = models.UUIDField()
+    currency = models.CharField(max_length=3)
+    amount = models.DecimalField(max_digits=20, decimal_places=2)
+
+    class Meta:
+        db_table = "sira_plan_payouts"
+        ordering = ["plan", "step_index", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["plan", "payout_id"], name="one_move_per_plan_payout"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["plan", "step_index", "id"], name="plan_payout_step"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan_id}#{self.step_index} {self.payout_id}"

@@ -7,7 +7,7 @@ import uuid
 from django.db.models import QuerySet
 
 from plans.choices import SuggestionStatus
-from plans.models import Plan, Suggestion
+from plans.models import Plan, PlanPayout, Suggestion
 
 
 def plan_list() -> QuerySet[Plan]:
@@ -17,6 +17,11 @@ def plan_list() -> QuerySet[Plan]:
 
 def plan_get(plan_id: uuid.UUID) -> Plan | None:
     return plan_list().filter(pk=plan_id).first()
+
+
+def plan_payout_list(plan_id: uuid.UUID) -> QuerySet[PlanPayout]:
+    """The payouts a plan moves, in step order (its preview's list)."""
+    return PlanPayout.objects.filter(plan_id=plan_id).order_by("step_index", "id")
 
 
 def suggestion_list() -> QuerySet[Suggestion]:

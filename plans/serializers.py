@@ -10,6 +10,7 @@ from rest_framework.fields import SkipField
 
 from molam_ops.actions.ports import ports
 from plans.models import Plan, Suggestion
+from plans.services import plan_summary
 
 
 class _EmptyAsNull:
@@ -54,6 +55,8 @@ class PlanSerializer(serializers.ModelSerializer):
     params = serializers.DictField()
     fallback_reason = _OptionalChar(allow_null=True)
     approval = _PlanApproval(required=False)
+    # rendered for the reader from details.summary_facts (plan_summary.py)
+    summary = serializers.SerializerMethodField()
 
     class Meta:
         model = Plan
@@ -80,6 +83,9 @@ class PlanSerializer(serializers.ModelSerializer):
             "approval",
         ]
         read_only_fields = fields
+
+    def get_summary(self, plan: Plan) -> str:
+        return plan_summary.text(plan.summary, plan.details)
 
 
 def approvals_of(plans: Iterable[Plan], *, viewer_id: str | None) -> dict[str, Any]:

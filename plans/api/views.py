@@ -17,9 +17,9 @@ from rest_framework.views import APIView
 
 from molam_ops.errors import OpsError
 from molam_ops.identity import request_principal
-from plans.filters import PlanFilter, SuggestionFilter
-from plans.models import Plan, Suggestion
-from plans.selectors import plan_get, plan_list, suggestion_list
+from plans.filters import PlanFilter, PlanPayoutFilter, SuggestionFilter
+from plans.models import Plan, PlanPayout, Suggestion
+from plans.selectors import plan_get, plan_list, plan_payout_list, suggestion_list
 from plans.serializers import PlanSerializer, SuggestionSerializer, approvals_of
 
 
@@ -65,6 +65,40 @@ class PlanDetailApi(APIView):
         approvals = approvals_of([plan], viewer_id=_viewer(request))
         data = PlanSerializer(plan, context={"approvals": approvals}).data
         return Response({"ok": True, "plan": data})
+
+
+class PlanPayoutSerializer(serializers.ModelSerializer):
+    step_index = serializers.IntegerField()
+
+    class Meta:
+        model = PlanPayout
+        fields = [
+            "payout_id",
+            "step_index",
+            "from_bank_id",
+            "to_bank_id",
+            "currency",
+            "amount",
+        ]
+        read_only_fields = fields
+
+
+@extend_schema(tags=["plans"])
+class PlanPayoutListApi(generics.ListAPIView):
+    """The payouts a plan moves (chosen when it was built; execution moves
+    those still pending), in step order; filters step, bank_id (leaving or
+    joining), currency."""
+
+    serializer_class = PlanPayoutSerializer
+    filterset_class = PlanPayoutFilter
+
+    def get_queryset(self) -> QuerySet[PlanPayout]:
+        if getattr(self, "swagger_fake_view", False):  # the schema's dry run
+            return PlanPayout.objects.none()
+        plan_id = self.kwargs["plan_id"]
+        if not plan_list().filter(pk=plan_id).exists():
+            raise OpsError("plan_not_found", _("No plan with this id."), status=404)
+        return plan_payout_list(plan_id)
 
 
 @extend_schema(tags=["plans"])

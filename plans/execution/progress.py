@@ -21,6 +21,8 @@ from molam_ops.actions.context import ActionContext
 from molam_ops.errors import OpsError
 from molam_ops.identity import system_principal
 from molam_ops.metrics import PLAN_EXECUTIONS
+from payouts.choices import PayoutStatus
+from payouts.models import Payout
 from plans.choices import PlanStatus, StepStatus
 from plans.models import Plan, PlanStep
 
@@ -52,11 +54,22 @@ def summary(plan_id: uuid.UUID | str) -> dict[str, Any]:
                 }
             )
     done = sum(row.status == StepStatus.DONE for row in rows)
+    counted = [_counts(row) for row in rows]
     return {
         "done": done,
         "total": len(rows),
-        # the shape generation first wrote, kept true
-        "progress": {"done": done, "total": len(rows)},
+        # the shape generation first wrote, kept true, with each step's count
+        # of payouts: a step done with fewer moved than expected is
+        # ``partial`` (its status stays ``done``: the plan went on)
+        "progress": {
+            "done": done,
+            "total": len(rows),
+            "partial": sum(bool(c["partial"]) for c in counted),
+            "steps": [
+                {"index": row.index, "action": row.action, "status": row.status, **c}
+                for row, c in zip(rows, counted, strict=True)
+            ],
+        },
         "steps": [
             {
                 "index": row.index,
@@ -69,6 +82,69 @@ def summary(plan_id: uuid.UUID | str) -> dict[str, Any]:
         ],
         "errors": errors,
     }
+
+
+def _counts(row: PlanStep) -> dict[str, Any]:
+    result = row.result or {}
+    if "expected" not in result:
+        return {"expected": None, "moved": None, "reasons": {}, "partial": False}
+    return {k: result.get(k) for k in ("expected", "moved", "reasons", "partial")}
+
+
+def tally(
+    step: PlanStep, result: dict[str, Any], chosen: list[str] | None
+) -> dict[str, Any]:
+    """A done reroute step's ``expected``, ``moved`` and ``reasons`` (why
+    the others did not move), for its result; {} for other actions.
+
+    ``chosen``: the payouts its plan's preview named; without them (a plan
+    built before previews) the step expected its ``count``."""
+    if step.action != "reroute_payouts":
+        return {}
+    body = result.get("reroute") or {}
+    moved_ids = {str(i) for i in body.get("payout_ids") or ()}
+    if chosen is None:
+        expected = int((step.fields or {}).get("count") or 0)
+        moved = int(body.get("moved") or 0)
+        reasons = {"not_found": expected - moved} if moved < expected else {}
+    else:
+        expected = len(chosen)
+        missing = [i for i in chosen if i not in moved_ids]
+        moved = expected - len(missing)
+        reasons = why_not_moved(missing, str(step.fields.get("from_bank_id")))
+    return {
+        "expected": expected,
+        "moved": moved,
+        "reasons": reasons,
+        "partial": moved < expected,
+    }
+
+
+def why_not_moved(ids: list[str], source: str) -> dict[str, int]:
+    """Count the payouts a step did not move by the reason, as they are now:
+    ``not_pending`` (sent, settled… meanwhile), ``disputed``,
+    ``moved_elsewhere`` (no longer at the step's bank), ``not_found``, else
+    ``busy`` (the dispatcher held it at that moment)."""
+    reasons: dict[str, int] = {}
+    found = 0
+    for start in range(0, len(ids), 5000):
+        rows = Payout.objects.filter(pk__in=ids[start : start + 5000]).values_list(
+            "status", "disputed", "bank_profile_id"
+        )
+        for status, disputed, bank in rows:
+            found += 1
+            if status != PayoutStatus.PENDING:
+                reason = "not_pending"
+            elif disputed:
+                reason = "disputed"
+            elif str(bank) != source:
+                reason = "moved_elsewhere"
+            else:
+                reason = "busy"
+            reasons[reason] = reasons.get(reason, 0) + 1
+    if found < len(ids):
+        reasons["not_found"] = len(ids) - found
+    return dict(sorted(reasons.items()))
 
 
 def refresh_details(plan_id: uuid.UUID | str, **extra: Any) -> Plan:

@@ -20,6 +20,7 @@ from plans.choices import PlanStatus, StepStatus
 from plans.execution import leases, locks, progress
 from plans.execution.blockers import step_blockers
 from plans.models import Plan, PlanStep
+from plans.services import preview
 
 log = logging.getLogger("plans.execution")
 
@@ -109,25 +110,50 @@ def _run_step(plan: Plan, step: PlanStep, *, recovering: bool) -> str | None:
         idempotency.release(scope=progress.EXECUTOR.id, key=key)
     renew = partial(leases.renew_step, claimed.pk, claimed.attempts)
     with leases.renewing(renew, f"plan {plan.id} step {step.index}"):
-        outcome = _call(plan, claimed, key)
-        return _record(claimed, key, outcome)
+        # read once per attempt: a plan may move 100,000 payouts in one step
+        chosen = selected(plan, claimed)
+        outcome = _call(plan, claimed, key, chosen=chosen)
+        return _record(claimed, key, outcome, chosen=chosen)
 
 
 def step_payload(plan: Plan, step: PlanStep) -> dict[str, Any]:
     """The step's fields as its action's input; a bank pause gets a reason
     naming the plan when the planner gave none."""
+    return _payload(plan, step, selected(plan, step))
+
+
+def _payload(plan: Plan, step: PlanStep, ids: list[str] | None) -> dict[str, Any]:
     payload = dict(step.fields or {})
     if step.action == "pause_bank" and not payload.get("reason"):
         payload["reason"] = f"plan {plan.id} step {step.index} ({plan.plan_type})"
+    if ids:
+        # exactly the payouts the preview named (those still pending there);
+        # the band and the value cap chose them already, at build time
+        for name in ("amount", "amount_min", "amount_max"):
+            payload.pop(name, None)
+        payload.update(payout_ids=ids, count=len(ids))
     return payload
 
 
-def _call(plan: Plan, step: PlanStep, key: str) -> StepOutcome:
+def selected(plan: Plan, step: PlanStep) -> list[str] | None:
+    """The payouts a reroute step chose when its plan was built; None when it
+    chose none that way (then the action's own rule applies, as before)."""
+    if step.action != "reroute_payouts":
+        return None
+    return preview.selected_ids(plan, step.index)
+
+
+def _call(
+    plan: Plan, step: PlanStep, key: str, *, chosen: list[str] | None
+) -> StepOutcome:
+    if chosen == []:
+        # the preview moved nothing here (no payout matched at build time)
+        return StepOutcome("done", code="nothing_selected", message="no payouts")
     try:
         result = runner.run(
             step.action,
             progress.EXECUTOR,
-            step_payload(plan, step),
+            _payload(plan, step, chosen),
             idempotency_key=key,
         )
     except OpsError as exc:
@@ -182,7 +208,9 @@ def step_result(outcome: StepOutcome) -> dict[str, Any]:
     }
 
 
-def _record(step: PlanStep, key: str, outcome: StepOutcome) -> str | None:
+def _record(
+    step: PlanStep, key: str, outcome: StepOutcome, *, chosen: list[str] | None
+) -> str | None:
     if outcome.kind == "busy":
         return BUSY
     if outcome.kind == "blocked":
@@ -203,7 +231,10 @@ def _record(step: PlanStep, key: str, outcome: StepOutcome) -> str | None:
             error=f"{outcome.code}: {outcome.message}",
         )
         return FAILED
-    progress.finish(step, StepStatus.DONE, result=step_result(outcome))
+    result = step_result(outcome)
+    # how many of its payouts the step moved, and why not the rest
+    result.update(progress.tally(step, result, chosen))
+    progress.finish(step, StepStatus.DONE, result=result)
     return None
 
 

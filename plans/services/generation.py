@@ -32,6 +32,7 @@ from plans.choices import PlanSource, PlanStatus
 from plans.execution import leases
 from plans.models import Plan
 from plans.serializers import PlanSerializer
+from plans.services import preview
 from plans.services.plan_inputs import GeneratePlanInput
 
 log = logging.getLogger(__name__)
@@ -259,6 +260,8 @@ def _build(plan_id: str) -> str:
                 outcome=_from_planner(result),
             )
             answer = result.as_dict()
+        # what the plan changes, before anyone signs (plans/services/preview.py)
+        record["details"] = preview.build(plan, snapshot, record["outcome"])
     except (OperationalError, InterfaceError):
         raise  # the database, not the plan: the task retries
     except Exception as exc:  # a bug or a broken snapshot: fail the plan, say so

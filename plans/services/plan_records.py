@@ -53,6 +53,7 @@ def _initiator_ctx(plan: Plan, ctx: ActionContext) -> ActionContext:
 
 def plan_approval_facts(plan: Plan, *, steps: int) -> dict[str, Any]:
     """What the plan's approval summary names (approvals/summaries.py)."""
+    preview = (plan.details or {}).get("preview")
     return {
         "what": gettext_noop(
             "execute plan %(plan)s (%(plan_type)s: %(steps)s steps, "
@@ -68,6 +69,8 @@ def plan_approval_facts(plan: Plan, *, steps: int) -> dict[str, Any]:
         "target": {"plan_id": str(plan.id), "plan_type": plan.plan_type},
         "amount": f"{plan.total_amount:.2f}",
         "currency": plan.currency,
+        # what the signers are shown it changes (approvals/summaries.py)
+        **({"preview": preview["totals"]} if preview else {}),
     }
 
 
@@ -113,6 +116,8 @@ def record_plan(
         **({"sira": record["sira"]} if record.get("sira") else {}),
         # what the planner says of the plan (constraints_used, unmet, ...)
         **(outcome.get("plan_details") or {}),
+        # preview, selection, summary_facts (plans/services/preview.py)
+        **({} if failed else record.get("details") or {}),
     }
     steps = [] if failed else outcome["steps"]
     if failed:

@@ -91,8 +91,8 @@ def test_a_running_step_finishes_after_cancel(
     assert steps_of(plan) == ["running", "cancelled"]
 
     # the worker finishes its step; the plan stays cancelled, step 1 never runs
-    outcome = steps._call(plan, claimed, step_key(plan.id, 0))
-    steps._record(claimed, step_key(plan.id, 0), outcome)
+    outcome = steps._call(plan, claimed, step_key(plan.id, 0), chosen=None)
+    steps._record(claimed, step_key(plan.id, 0), outcome, chosen=None)
     assert steps.run_plan(plan.id) == steps.STOPPED
     assert steps_of(plan) == ["done", "cancelled"]
     plan.refresh_from_db()
