@@ -106,14 +106,14 @@ def test_generate_approve_and_execute_from_the_panel(
 
     # the preview: every step, the totals, the signatures, no execute yet
     preview = panel.locator(".plan")
-    assert preview.locator("tbody tr").count() == len(plan["steps"]) > 0
+    assert preview.locator("table.steps tbody tr").count() == len(plan["steps"]) > 0
     total = alice.evaluate(
         """p => new Intl.NumberFormat('en', {style: 'currency', currency: p.currency})
             .format(Number(p.total_amount))""",
         plan,
     )
     assert preview.locator('[data-field="total"]').inner_text() == total
-    assert preview.locator('[data-field="payouts"]').inner_text() == (
+    assert preview.locator('dd[data-field="payouts"]').inner_text() == (
         f"{plan['payout_count']:,}"
     )
     assert preview.locator('[data-field="signatures"]').inner_text() == "0 of 2"
@@ -172,7 +172,7 @@ def test_generate_approve_and_execute_from_the_panel(
     seen = [s["status"] for s in alice.evaluate("window.__seen")]
     assert "executing" in seen
     assert seen[-1] == "executed"
-    states = preview.locator("tbody tr").evaluate_all(
+    states = preview.locator("table.steps tbody tr").evaluate_all(
         "rows => rows.map(r => r.dataset.state)"
     )
     assert states == ["done"] * len(plan["steps"])
