@@ -9,7 +9,7 @@ from rest_framework import serializers
 from rest_framework.fields import SkipField
 
 from molam_ops.actions.ports import ports
-from plans.models import Plan, Suggestion
+from plans.models import Plan, PlanPayout, Suggestion
 from plans.services import plan_summary
 
 
@@ -122,5 +122,21 @@ class SuggestionSerializer(serializers.ModelSerializer):
             "decided_by",
             "decided_at",
             "result",
+        ]
+        read_only_fields = fields
+
+
+class PlanPayoutSerializer(serializers.ModelSerializer):
+    step_index = serializers.IntegerField()
+
+    class Meta:
+        model = PlanPayout
+        fields = [
+            "payout_id",
+            "step_index",
+            "from_bank_id",
+            "to_bank_id",
+            "currency",
+            "amount",
         ]
         read_only_fields = fields

@@ -20,7 +20,12 @@ from molam_ops.identity import request_principal
 from plans.filters import PlanFilter, PlanPayoutFilter, SuggestionFilter
 from plans.models import Plan, PlanPayout, Suggestion
 from plans.selectors import plan_get, plan_list, plan_payout_list, suggestion_list
-from plans.serializers import PlanSerializer, SuggestionSerializer, approvals_of
+from plans.serializers import (
+    PlanPayoutSerializer,
+    PlanSerializer,
+    SuggestionSerializer,
+    approvals_of,
+)
 
 
 def _viewer(request: Request) -> str | None:
@@ -65,22 +70,6 @@ class PlanDetailApi(APIView):
         approvals = approvals_of([plan], viewer_id=_viewer(request))
         data = PlanSerializer(plan, context={"approvals": approvals}).data
         return Response({"ok": True, "plan": data})
-
-
-class PlanPayoutSerializer(serializers.ModelSerializer):
-    step_index = serializers.IntegerField()
-
-    class Meta:
-        model = PlanPayout
-        fields = [
-            "payout_id",
-            "step_index",
-            "from_bank_id",
-            "to_bank_id",
-            "currency",
-            "amount",
-        ]
-        read_only_fields = fields
 
 
 @extend_schema(tags=["plans"])

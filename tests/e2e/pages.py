@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import urllib.request
+import uuid
 from typing import Any
 
 from tests.e2e.server import Server
@@ -79,3 +82,20 @@ def wait_loaded(page: Any) -> None:
             arg=tag,
             timeout=10_000,
         )
+
+
+def api(server: Server, method: str, path: str, token: str, body: Any = None) -> Any:
+    """One API call to the test's server, as a client would make it (a fresh
+    Idempotency-Key each time); the JSON answer."""
+    request = urllib.request.Request(  # noqa: S310 - our own local server
+        server.url + path,
+        data=None if body is None else json.dumps(body).encode(),
+        method=method,
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Content-Type": "application/json",
+            "Idempotency-Key": uuid.uuid4().hex,
+        },
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        return json.loads(response.read())

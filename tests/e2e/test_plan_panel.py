@@ -7,16 +7,13 @@ through the panel's approve button, which opens the approvals inbox."""
 
 from __future__ import annotations
 
-import json
-import urllib.request
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from molam_ops.tokens import mint
-from tests.e2e.pages import login
+from tests.e2e.pages import api, login
 from tests.e2e.server import Server, live_server
 
 # A routing plan over the demo data moves more than 10,000 USD: two
@@ -53,21 +50,6 @@ def add_panel(page: Any, **attributes: str) -> Any:
         timeout=10_000,
     )
     return page.locator(PANEL)
-
-
-def api(server: Server, method: str, path: str, token: str, body: Any = None) -> Any:
-    request = urllib.request.Request(  # noqa: S310 - our own local server
-        server.url + path,
-        data=None if body is None else json.dumps(body).encode(),
-        method=method,
-        headers={
-            "Authorization": f"Bearer {token}",
-            "Content-Type": "application/json",
-            "Idempotency-Key": uuid.uuid4().hex,
-        },
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-        return json.loads(response.read())
 
 
 @pytest.fixture(scope="module")

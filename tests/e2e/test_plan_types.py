@@ -8,16 +8,14 @@ shows the action and target before running, Decline needs a reason."""
 
 from __future__ import annotations
 
-import json
 import re
-import urllib.request
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from molam_ops.tokens import mint
+from tests.e2e.pages import api as api_call
 from tests.e2e.pages import login, wait_loaded
 from tests.e2e.plan_data import carried
 from tests.e2e.server import Server, live_server
@@ -35,19 +33,10 @@ MOVED = {"en": "payouts moved", "fr": "paiements déplacés"}
 
 
 def api(server: Server, method: str, path: str, body: Any = None) -> Any:
-    token = mint(sub="e2e-reader", roles=["pay_admin"])
-    request = urllib.request.Request(  # noqa: S310 - our own local server
-        server.url + path,
-        data=None if body is None else json.dumps(body).encode(),
-        method=method,
-        headers={
-            "Authorization": f"Bearer {token}",
-            "Content-Type": "application/json",
-            "Idempotency-Key": uuid.uuid4().hex,
-        },
+    """A call as a pay_admin who is not one of the browser's users."""
+    return api_call(
+        server, method, path, mint(sub="e2e-reader", roles=["pay_admin"]), body
     )
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-        return json.loads(response.read())
 
 
 @pytest.fixture(scope="module")
