@@ -20,7 +20,7 @@ from plans.choices import PlanStatus, StepStatus
 from plans.execution import leases, locks, progress
 from plans.execution.blockers import step_blockers
 from plans.models import Plan, PlanStep
-from plans.services import preview
+from plans.services import plan_payouts
 
 log = logging.getLogger("plans.execution")
 
@@ -140,7 +140,7 @@ def selected(plan: Plan, step: PlanStep) -> list[str] | None:
     chose none that way (then the action's own rule applies, as before)."""
     if step.action != "reroute_payouts":
         return None
-    return preview.selected_ids(plan, step.index)
+    return plan_payouts.selected_ids(plan, step.index)
 
 
 def _call(

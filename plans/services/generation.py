@@ -261,7 +261,9 @@ def _build(plan_id: str) -> str:
             )
             answer = result.as_dict()
         # what the plan changes, before anyone signs (plans/services/preview.py)
+        t = time.perf_counter()
         record["details"] = preview.build(plan, snapshot, record["outcome"])
+        timings["preview_ms"] = _ms(t)
     except (OperationalError, InterfaceError):
         raise  # the database, not the plan: the task retries
     except Exception as exc:  # a bug or a broken snapshot: fail the plan, say so

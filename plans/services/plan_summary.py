@@ -18,13 +18,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, pgettext
 
 from plans.choices import PlanType
+from plans.services.plan_payouts import Chosen
 
 
 def facts(
     plan_type: str,
     steps: list[dict[str, Any]],
     preview: dict[str, Any],
-    moved: dict[str, list[Decimal]],
+    moved: dict[str, Chosen],
 ) -> dict[str, Any]:
     """What the summary says, as data (``details.summary_facts``)."""
     totals = preview["totals"]
@@ -44,9 +45,9 @@ def facts(
         "steps": len(steps),
         "payouts_moved": totals["payouts_moved"],
         "moved": [
-            {"currency": c, "payouts": len(v), "amount": str(sum(v, Decimal(0)))}
+            {"currency": c, "payouts": v.payouts, "amount": str(v.amount)}
             for c, v in sorted(moved.items())
-            if v
+            if v.payouts
         ],
         "amount_moved_usd": totals["amount_moved_usd"],
         "fees_before_usd": totals["fees_before_usd"],

@@ -3,13 +3,8 @@
 :func:`build` is called once by the generation worker with the plan's
 snapshot and answer. It
 
-* chooses the payouts each ``reroute_payouts`` step will move, against the
-  pending payouts of that moment, by the rule the reroute action itself
-  applies (its bank and currency, pending and undisputed, inside the step's
-  amount band, oldest first, their value capped by the step's ``amount``),
-  never the same payout for two steps; and stores them as ``PlanPayout``
-  rows, which execution then moves, exactly those that are still pending
-  (plans/execution/steps.py passes them as the action's ``payout_ids``);
+* chooses and stores the payouts each ``reroute_payouts`` step will move
+  (plans/services/plan_payouts.py);
 * adds up, per bank and currency the plan touches, the pending payouts,
   their amount and their fees before and after, and the treasury balances a
   transfer moves (``details.preview``; totals in USD at the snapshot's rates);
@@ -29,13 +24,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db import connection, transaction
 from django.db.models import Count, Sum
 
 from payouts.choices import PayoutStatus
 from payouts.models import BankProfile, Payout, TreasuryAccount
-from plans.models import Plan, PlanPayout
+from plans.models import Plan
 from plans.services import plan_summary
+from plans.services.plan_payouts import Chosen, payouts_url, select
 
 CENT = Decimal("0.01")
 REROUTE = "reroute_payouts"
@@ -60,149 +55,6 @@ def _uuid(value: Any) -> uuid.UUID | None:
         return uuid.UUID(str(value))
     except ValueError:
         return None
-
-
-def _count(value: Any) -> int | None:
-    ok = isinstance(value, int) and not isinstance(value, bool) and value > 0
-    return value if ok else None
-
-
-def payouts_url(plan_id: uuid.UUID | str) -> str:
-    return f"/api/ops/plans/{plan_id}/payouts"
-
-
-# --- which payouts move ----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Move:
-    payout_id: uuid.UUID
-    amount: Decimal
-
-
-Pending = list[tuple[uuid.UUID, Decimal]]
-
-
-def _pending_at(source: uuid.UUID, currency: str) -> Pending:
-    """The pending, undisputed payouts of one bank and currency, oldest first
-    (read once for all the steps that leave it)."""
-    rows = Payout.objects.filter(
-        bank_profile_id=source,
-        currency=currency,
-        status=PayoutStatus.PENDING,
-        disputed=False,
-    ).order_by("created_at", "id")
-    # one fetch: a server-side cursor (iterator()) outside a transaction is
-    # WITH HOLD on PostgreSQL, materialised at commit, several times slower
-    return list(rows.values_list("id", "amount"))
-
-
-def _choose(
-    step: dict[str, Any], pending: Pending, taken: set[uuid.UUID]
-) -> list[Move]:
-    """The payouts one reroute step moves: the rule the reroute action
-    applies (oldest first inside the amount band, while the value cap
-    holds), skipping those an earlier step of the plan took."""
-    count = _count(step.get("count")) or 0
-    low, high = _dec(step.get("amount_min")), _dec(step.get("amount_max"))
-    cap = _dec(step.get("amount"))
-    chosen: list[Move] = []
-    total = Decimal(0)
-    for pk, amount in pending:
-        if len(chosen) == count:
-            break
-        if pk in taken or (low is not None and amount < low):
-            continue
-        if (high is not None and amount > high) or (
-            cap is not None and total + amount > cap
-        ):
-            continue
-        chosen.append(Move(pk, amount))
-        taken.add(pk)
-        total += amount
-    return chosen
-
-
-def _source(step: dict[str, Any]) -> tuple[uuid.UUID, str] | None:
-    """(bank, currency) a reroute step takes its payouts from; None when it
-    names no payouts this way (then execution applies the action's own rule,
-    as before)."""
-    source, currency = _uuid(step.get("from_bank_id")), step.get("currency")
-    if step.get("action") != REROUTE or _count(step.get("count")) is None:
-        return None
-    if source is None or _uuid(step.get("to_bank_id")) is None:
-        return None
-    return (source, currency) if isinstance(currency, str) else None
-
-
-def select(plan_id: uuid.UUID, steps: list[dict[str, Any]]) -> dict[int, list[Move]]:
-    """Choose and store each reroute step's payouts (replacing what an
-    earlier, interrupted run of the same generation stored)."""
-    taken: set[uuid.UUID] = set()
-    chosen: dict[int, list[Move]] = {}
-    pending: dict[tuple[uuid.UUID, str], Pending] = {}
-    for index, step in enumerate(steps):
-        source = _source(step)
-        if source is None:
-            continue
-        if source not in pending:
-            pending[source] = _pending_at(*source)
-        chosen[index] = _choose(step, pending[source], taken)
-    rows = []
-    for index, moves in chosen.items():
-        step = steps[index]
-        ends = (_uuid(step["from_bank_id"]), _uuid(step["to_bank_id"]))
-        rows += [
-            (plan_id, index, m.payout_id, *ends, str(step["currency"]), m.amount)
-            for m in moves
-        ]
-    with transaction.atomic():
-        PlanPayout.objects.filter(plan_id=plan_id).delete()
-        _store(rows)
-    return chosen
-
-
-_COLUMNS = (
-    "plan_id",
-    "step_index",
-    "payout_id",
-    "from_bank_id",
-    "to_bank_id",
-    "currency",
-    "amount",
-)
-
-
-def _store(rows: list[tuple[Any, ...]]) -> None:
-    """Insert the chosen payouts: COPY on PostgreSQL (65,000 rows: 9 s as
-    model instances through bulk_create, well under 1 s copied), model
-    instances elsewhere (SQLite stores UUIDs its own way)."""
-    if connection.vendor == "postgresql":
-        table = PlanPayout._meta.db_table
-        sql = f"COPY {table} ({', '.join(_COLUMNS)}) FROM STDIN"
-        with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
-            for row in rows:
-                copy.write_row(row)
-        return
-    PlanPayout.objects.bulk_create(
-        (PlanPayout(**dict(zip(_COLUMNS, row, strict=True))) for row in rows),
-        batch_size=2000,
-    )
-
-
-def selected_ids(plan: Plan, index: int) -> list[str] | None:
-    """The payouts chosen for step ``index`` at build time, or None when the
-    plan chose none for it (a plan built before this, or a step without a
-    count)."""
-    expected = ((plan.details or {}).get("selection") or {}).get(str(index))
-    if expected is None:
-        return None
-    return [
-        str(pk)
-        for pk in PlanPayout.objects.filter(plan_id=plan.id, step_index=index)
-        .order_by("id")
-        .values_list("payout_id", flat=True)
-    ]
 
 
 # --- before and after ------------------------------------------------------------
@@ -311,7 +163,7 @@ def compute(
     plan_id: uuid.UUID | str,
     snapshot: dict[str, Any],
     steps: list[dict[str, Any]],
-    chosen: dict[int, list[Move]],
+    chosen: dict[int, Chosen],
 ) -> dict[str, Any]:
     """``details.preview`` (see the module docstring)."""
     rows: dict[Pair, _Row] = {}
@@ -333,14 +185,13 @@ def compute(
         elif action == REROUTE and index in chosen:
             moves = chosen[index]
             currency = str(step["currency"])
-            value = sum((m.amount for m in moves), Decimal(0))
             for bank, sign in ((step["from_bank_id"], -1), (step["to_bank_id"], 1)):
                 r = row(str(bank), currency)
-                r.delta_payouts += sign * len(moves)
-                r.delta_amount += sign * value
+                r.delta_payouts += sign * moves.payouts
+                r.delta_amount += sign * moves.amount
                 r.touched_by.add(REROUTE)
-            moved_count += len(moves)
-            moved_usd += value * _rate(rates, currency)
+            moved_count += moves.payouts
+            moved_usd += moves.amount * _rate(rates, currency)
         elif action == TRANSFER:
             amount = _dec(step.get("amount")) or Decimal(0)
             ends = (
@@ -415,13 +266,15 @@ def build(
     steps = [dict(s) for s in outcome.get("steps") or () if isinstance(s, dict)]
     chosen = select(plan.id, steps)
     preview = compute(plan.id, snapshot, steps, chosen)
-    moved: dict[str, list[Decimal]] = {}
+    moved: dict[str, Chosen] = {}
     for index, moves in chosen.items():
-        moved.setdefault(str(steps[index]["currency"]), []).extend(
-            m.amount for m in moves
+        currency = str(steps[index]["currency"])
+        before = moved.get(currency, Chosen(0, Decimal(0)))
+        moved[currency] = Chosen(
+            before.payouts + moves.payouts, before.amount + moves.amount
         )
     return {
         "preview": preview,
-        "selection": {str(i): len(m) for i, m in sorted(chosen.items())},
+        "selection": {str(i): m.payouts for i, m in sorted(chosen.items())},
         "summary_facts": plan_summary.facts(plan.plan_type, steps, preview, moved),
     }
