@@ -1,13 +1,16 @@
-"""locale/: every string of the widgets is translated into French, and the
-committed .mo files are compiled from the .po files beside them."""
+"""locale/: every string of the code is in the French catalogues, translated,
+and the committed .mo files are compiled from the .po files beside them."""
 
 from __future__ import annotations
 
 import gettext
 import re
+import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
+from django.core.management import call_command
 
 LOCALE = Path(__file__).resolve().parents[2] / "locale"
 
@@ -74,3 +77,36 @@ def test_mo_matches_po(lang: str, domain: str) -> None:
     for refs, msgid, msgstr in entries(base / f"{domain}.po"):
         if msgstr and "FUZZY" not in refs:
             assert compiled.gettext(msgid) == msgstr, msgid
+
+
+def test_the_catalogues_hold_every_string_of_the_code(
+    tmp_path: Path, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """makemessages over the code finds no string the French catalogues lack:
+    a new message cannot ship in English only. It runs in a mirror of the
+    project (the code linked, locale/ copied), so the real catalogues are
+    never written."""
+    root = LOCALE.parent
+    for entry in root.iterdir():
+        if entry.name.startswith(".") or entry.name in SKIPPED:
+            continue
+        (tmp_path / entry.name).symlink_to(entry)
+    shutil.copytree(LOCALE, tmp_path / "locale")
+    settings.LOCALE_PATHS = [tmp_path / "locale"]
+    monkeypatch.chdir(tmp_path)
+    for domain in ("django", "djangojs"):
+        call_command(
+            "makemessages",
+            locale=["fr"],
+            domain=domain,
+            symlinks=True,
+            no_obsolete=True,
+            verbosity=0,
+        )
+        po = tmp_path / "locale" / "fr" / "LC_MESSAGES" / f"{domain}.po"
+        untranslated = [m for refs, m, s in entries(po) if not s or "FUZZY" in refs]
+        assert untranslated == [], domain
+
+
+# not the product's messages
+SKIPPED = {"locale", "tests", "benchmarks", "clients", "node_modules"}
