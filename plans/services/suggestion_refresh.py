@@ -2,13 +2,14 @@
 when it answers, else derived from bank health and the local planner
 (:mod:`plans.services.suggestion_candidates`).
 
-Beat refreshes them every ``SUGGESTIONS_REFRESH_SECONDS``, a bank's health
-changing queues a refresh (at most one per ``SUGGESTIONS_DEBOUNCE_SECONDS``),
-and an operator may ask for it at once (``POST /api/ops/refresh-suggestions``,
-which queues the same task): never inside a read, which would pay SIRA's
-timeout. The
-system action ``update_suggestions`` writes only when something changed (a
-new proposal, new figures, or one no longer proposed, which expires). A
+Beat refreshes them every ``SUGGESTIONS_REFRESH_SECONDS``; a bank's health
+changing, or a freeze or a bank's pause being switched on or off (by hand, by
+the breaker, by a plan or by expiry), queues a refresh (at most one per
+``SUGGESTIONS_DEBOUNCE_SECONDS`` for all of them), and an operator may ask for
+it at once (``POST /api/ops/refresh-suggestions``, which queues the same
+task): never inside a read, which would pay SIRA's timeout. The system action
+``update_suggestions`` writes only when something changed (a new proposal,
+new figures, or one no longer proposed, which expires). A
 suggestion accepted or declined is not proposed again for ``DECIDED_SNOOZE``
 (24 h): its cause may last (a declined pause) or take time to go (a plan
 being generated and signed).
@@ -27,6 +28,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework import serializers
 
+from controls.keys import feature_key
 from molam_ops.actions import runner
 from molam_ops.actions.context import ActionContext, Outcome
 from molam_ops.actions.registry import ops_action
@@ -47,7 +49,8 @@ SUGGESTION_ROLES = {"pay_admin", "finance_ops", "ops"}
 DECIDED_SNOOZE = timedelta(hours=24)
 COMPARED = ("source", *TEXT_FIELDS, "confidence", "action_type", "payload")
 REFRESH_TASK = "plans.tasks.refresh_suggestions"
-# set for the debounce window after a health change queued a refresh
+# set for the debounce window after a health change or a control switch
+# queued a refresh
 DEBOUNCE_KEY = "plans:suggestions:refresh-queued"
 
 
@@ -200,7 +203,7 @@ def _queue_refresh(countdown: float = 0) -> None:
     current_app.tasks[REFRESH_TASK].apply_async(countdown=countdown)
 
 
-def _queue_after_health_change() -> None:
+def _queue_debounced() -> None:
     """One refresh per burst: the first change queues it to run when the
     window ends, the changes within the window find the key and leave it to
     that refresh, which reads them. (One landing as the refresh reads the
@@ -214,7 +217,16 @@ def on_bank_health_changed(**_: Any) -> None:
     """Receiver of ``payouts.signals.bank_health_changed``: after the commit
     (the refresh reads what it wrote), robust (a broker or cache that is down
     loses the nudge; beat refreshes anyway)."""
-    transaction.on_commit(_queue_after_health_change, robust=True)
+    transaction.on_commit(_queue_debounced, robust=True)
+
+
+def on_control_switched(*, key: str, **_: Any) -> None:
+    """Receiver of ``controls.signals.control_switched``, as health changes
+    are: a pause or a freeze put on or lifted changes what is worth proposing
+    (a pause already in force is proposed no more). A feature flag lapsing
+    changes nothing here."""
+    if not key.startswith(feature_key("")):
+        transaction.on_commit(_queue_debounced, robust=True)
 
 
 def connect_health() -> None:
@@ -222,6 +234,14 @@ def connect_health() -> None:
 
     bank_health_changed.connect(
         on_bank_health_changed, dispatch_uid="plans.suggestions.health"
+    )
+
+
+def connect_controls() -> None:
+    from controls.signals import control_switched
+
+    control_switched.connect(
+        on_control_switched, dispatch_uid="plans.suggestions.controls"
     )
 
 
