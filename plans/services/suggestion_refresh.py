@@ -17,6 +17,7 @@ being generated and signed).
 
 from __future__ import annotations
 
+import logging
 import math
 from datetime import timedelta
 from decimal import Decimal
@@ -34,6 +35,7 @@ from molam_ops.actions.context import ActionContext, Outcome
 from molam_ops.actions.registry import ops_action
 from molam_ops.identity import SYSTEM_ROLE, system_principal
 from molam_ops.lib.fields import AsciiDecimalField
+from molam_ops.outages import BROKER_DOWN_ERRORS, redis_outage
 from plans import sira_client
 from plans.choices import PlanSource, SuggestionStatus
 from plans.models import Suggestion
@@ -43,6 +45,8 @@ from plans.services.suggestion_texts import (
     LANGUAGES,
     TEXT_FIELDS,
 )
+
+log = logging.getLogger(__name__)
 
 SYSTEM_ACTOR = "plans.suggestions"
 SUGGESTION_ROLES = {"pay_admin", "finance_ops", "ops"}
@@ -196,11 +200,28 @@ class RefreshSuggestionsInput(serializers.Serializer):
     )
 
 
-def _queue_refresh(countdown: float = 0) -> None:
+def _queue_refresh(countdown: float = 0) -> bool:
+    """Queue the refresh task; False when it could not be. Runs after the
+    commit of an action a person may be waiting on (a freeze in an incident),
+    so, as ``molam_ops.outbox.nudge_relay``, it never fails and never waits
+    on a Redis this process knows is down: beat refreshes anyway."""
     from celery import current_app
 
-    # found by name: the tasks module imports the services, not the reverse
-    current_app.tasks[REFRESH_TASK].apply_async(countdown=countdown)
+    if settings.REDIS_URL and redis_outage.skip("broker"):
+        return False
+    try:
+        # found by name: the tasks module imports the services, not the reverse
+        current_app.tasks[REFRESH_TASK].apply_async(countdown=countdown)
+    except Exception as exc:
+        down = settings.REDIS_URL and isinstance(exc, BROKER_DOWN_ERRORS)
+        if not (down and redis_outage.failed(exc, "broker")):
+            log.warning(
+                "could not queue the suggestions' refresh (%s: %s)",
+                type(exc).__name__,
+                exc,
+            )
+        return False
+    return True
 
 
 def _queue_debounced() -> None:
@@ -209,8 +230,12 @@ def _queue_debounced() -> None:
     that refresh, which reads them. (One landing as the refresh reads the
     banks, just before the key expires, waits for beat.)"""
     window = float(settings.SUGGESTIONS_DEBOUNCE_SECONDS)
-    if window <= 0 or cache.add(DEBOUNCE_KEY, 1, timeout=math.ceil(window)):
-        _queue_refresh(window)
+    if window <= 0:
+        _queue_refresh()
+        return
+    first = cache.add(DEBOUNCE_KEY, 1, timeout=math.ceil(window))
+    if first and not _queue_refresh(window):
+        cache.delete(DEBOUNCE_KEY)  # not queued after all: the next change tries
 
 
 def on_bank_health_changed(**_: Any) -> None:
