@@ -233,9 +233,10 @@ PLAN_BUSY_RETRY_SECONDS = env.float("PLAN_BUSY_RETRY_SECONDS", default=5.0)
 # beat asks SIRA for suggestions (or derives them) this often
 SUGGESTIONS_REFRESH_SECONDS = env.int("SUGGESTIONS_REFRESH_SECONDS", default=60)
 check(SUGGESTIONS_REFRESH_SECONDS >= 1, "SUGGESTIONS_REFRESH_SECONDS must be >= 1")
-# and when a bank's health changes, once per this many seconds at most: the
-# refresh is queued this long after the first change, so a burst of changes
-# (a bank failing, its breaker opening) costs SIRA one call
+# and when a bank's health changes or a pause or freeze is switched, once per
+# this many seconds at most: the refresh is queued this long after the first
+# change, so a burst of changes (a bank failing, its breaker opening and
+# pausing it) costs SIRA one call
 SUGGESTIONS_DEBOUNCE_SECONDS = env.float("SUGGESTIONS_DEBOUNCE_SECONDS", default=5.0)
 check(SUGGESTIONS_DEBOUNCE_SECONDS >= 0, "SUGGESTIONS_DEBOUNCE_SECONDS must be >= 0")
 # beat signs a Merkle checkpoint of the audit log this often (DESIGN §3

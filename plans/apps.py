@@ -20,6 +20,7 @@ class PlansConfig(AppConfig):
 
         plan_records.connect_approvals()
         suggestion_refresh.connect_health()
+        suggestion_refresh.connect_controls()
 
         from molam_ops.metrics import PLAN_EXECUTIONS, declare_labels
         from plans.choices import PlanType

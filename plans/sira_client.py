@@ -350,13 +350,17 @@ def unwrap_plan(data: Any) -> dict[str, Any]:
 
 
 def request_plan(
-    payload: dict[str, Any], *, allow_banks: Collection[str] = ()
+    payload: dict[str, Any],
+    *,
+    allow_banks: Collection[str] = (),
+    currencies: Collection[str] | None = None,
 ) -> SiraAnswer:
     """Ask SIRA for a plan over ``payload`` (type, timeframe, constraints,
     snapshot); a valid answer, its steps resolved against the snapshot
     (banks as ids, the safety rule held: plans/sira_steps.py), or
     :class:`SiraUnavailable`. ``allow_banks``: the banks an operator's
-    override lets receive despite their state."""
+    override lets receive despite their state; ``currencies``: the plan's
+    currency scope, which its reroutes must keep to (None: no scope)."""
     data, attempts, elapsed = call("POST", "/api/plan", body=payload)
     try:
         plan = unwrap_plan(data)
@@ -364,7 +368,10 @@ def request_plan(
         raise SiraUnavailable("invalid_response", str(exc), attempts=attempts) from exc
     try:
         steps = resolve_steps(
-            plan["steps"], payload.get("snapshot") or {}, allow=allow_banks
+            plan["steps"],
+            payload.get("snapshot") or {},
+            allow=allow_banks,
+            currencies=currencies,
         )
     except StepRefused as exc:
         raise SiraUnavailable(

@@ -19,7 +19,8 @@ Reroute steps come in one of two shapes (``--shape``, or per request the
 (``from_bank_id``, ``to_bank_id``, ``currency``, ``amount``), or ``seed``,
 the seed's own (``from_bank``/``to_bank`` by name, ``count``,
 ``estimated_savings``, ``currency``). A server made with ``answer=`` (tests)
-answers that plan object, whatever it is asked.
+answers that plan object, whatever it is asked, and one made with
+``suggestions=`` those suggestions.
 
 With ``--cert``/``--key`` it speaks HTTPS; with ``--client-ca`` as well it
 requires a client certificate signed by that CA (mTLS). Standard library only:
@@ -250,7 +251,8 @@ class SiraHandler(BaseHTTPRequestHandler):
         if self.path == "/healthz":
             self._json(200, {"ok": True})
         elif self.path == "/api/suggestions":
-            self._answer({"suggestions": SUGGESTIONS}, SUGGESTIONS)
+            items = self.server.suggestions
+            self._answer({"suggestions": items}, items)
         else:
             self._json(404, {"error": "not found"})
 
@@ -271,11 +273,13 @@ class SiraServer(ThreadingHTTPServer):
         tls: ssl.SSLContext | None = None,
         shape: str = "ids",
         answer: dict[str, Any] | None = None,
+        suggestions: list[dict[str, Any]] | None = None,
     ) -> None:
         super().__init__(address, SiraHandler)
         self.mode = mode
         self.shape = shape
         self.answer = answer
+        self.suggestions = SUGGESTIONS if suggestions is None else suggestions
         self.slow_seconds = slow_seconds
         self.tls = tls
         self.stopping = threading.Event()

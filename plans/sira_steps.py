@@ -19,6 +19,14 @@ A seed-shaped reroute may leave ``currency`` out; it then runs on the
 oldest pending payouts of the source in any currency the destination serves
 (``controls.services.rails.reroute``), and its ``amount``, if any, is kept
 as ``quoted_amount`` rather than used as a cap: a cap needs a currency.
+
+A plan limited to some currencies (``plan_params.currencies``) holds SIRA's
+reroutes to them (``out_of_scope`` otherwise): the scoped snapshot already
+keeps other banks and accounts out of reach, but not a step's own
+``currency``. A reroute without one would move any currency: under a
+one-currency scope it gets that currency (its ``amount`` still only quoted:
+SIRA did not say in which currency it counted), under a wider scope it is
+refused.
 """
 
 from __future__ import annotations
@@ -51,9 +59,9 @@ _RECORDED = (
 class StepRefused(ValueError):
     """Step ``index`` of SIRA's answer cannot be planned; ``reason`` is a code
     (``unknown_bank``, ``ambiguous_bank``, ``same_bank``, ``unknown_account``,
-    or the safety rule's: ``paused``, ``frozen``, ``red``, ``breaker_open``,
-    ``breaker_half_open``, ``currency_not_served``) and ``detail`` says it in
-    words."""
+    ``out_of_scope``, or the safety rule's: ``paused``, ``frozen``, ``red``,
+    ``breaker_open``, ``breaker_half_open``, ``currency_not_served``) and
+    ``detail`` says it in words."""
 
     def __init__(self, index: int, step: Any, reason: str, detail: str) -> None:
         super().__init__(f"steps/{index}: {reason}: {detail}")
@@ -108,13 +116,41 @@ class _Banks:
 
 
 class _Check:
-    """The snapshot's banks and accounts, and the override's banks."""
+    """The snapshot's banks and accounts, the override's banks, and the
+    plan's currency scope (None: every currency)."""
 
-    def __init__(self, snapshot: Snapshot, allow: Collection[str]) -> None:
+    def __init__(
+        self,
+        snapshot: Snapshot,
+        allow: Collection[str],
+        currencies: Collection[str] | None,
+    ) -> None:
         self.snapshot = snapshot
         self.banks = _Banks(snapshot)
         self.accounts = {a.id.lower(): a for a in snapshot.accounts}
         self.allow = frozenset(str(b) for b in allow)
+        self.currencies = None if currencies is None else frozenset(currencies)
+
+    def scoped_currency(self, currency: str | None) -> str | None:
+        """A reroute's currency under the plan's scope (see the module)."""
+        if self.currencies is None:
+            return currency
+        scope = ", ".join(sorted(self.currencies))
+        if currency:
+            if currency not in self.currencies:
+                raise _Refusal(
+                    "out_of_scope",
+                    f"{currency} is outside the plan's currencies ({scope})",
+                )
+            return currency
+        if len(self.currencies) == 1:
+            (only,) = self.currencies
+            return only
+        raise _Refusal(
+            "out_of_scope",
+            "no currency: it would move any currency the destination serves,"
+            f" and the plan is limited to {scope}",
+        )
 
     def safe(self, bank: BankSnapshot, currency: str | None) -> None:
         why = refusal(self.snapshot, bank.id, currency, allow=self.allow)
@@ -129,7 +165,8 @@ def _reroute(step: Mapping[str, Any], check: _Check) -> dict[str, Any]:
     destination = banks.find(step.get("to_bank_id", step.get("to_bank")))
     if source.id == destination.id:
         raise _Refusal("same_bank", f"{source.name} to itself")
-    currency = step.get("currency")
+    said = step.get("currency")
+    currency = check.scoped_currency(said)
     check.safe(destination, currency)
     out: dict[str, Any] = {
         "action": "reroute_payouts",
@@ -142,7 +179,7 @@ def _reroute(step: Mapping[str, Any], check: _Check) -> dict[str, Any]:
         if step.get(key) is not None:
             out[key] = step[key]
     if step.get("amount") is not None:
-        out["amount" if currency else "quoted_amount"] = step["amount"]
+        out["amount" if said else "quoted_amount"] = step["amount"]
     # what SIRA called the banks, for whoever reads the plan
     for key in ("from_bank", "to_bank"):
         if key in step:
@@ -170,14 +207,16 @@ def resolve_steps(
     snapshot: Snapshot | Mapping[str, Any],
     *,
     allow: Collection[str] = (),
+    currencies: Collection[str] | None = None,
 ) -> list[dict[str, Any]]:
     """SIRA's schema-valid steps as the plan will store and run them: banks
     as ids of ``snapshot``; :class:`StepRefused` for the first step that names
-    what the snapshot does not hold or breaks the safety rule (``allow``: the
-    bank ids an operator's override lets receive despite their state)."""
+    what the snapshot does not hold, breaks the safety rule (``allow``: the
+    bank ids an operator's override lets receive despite their state) or
+    reroutes outside the plan's ``currencies`` (None: no currency scope)."""
     if not isinstance(snapshot, Snapshot):
         snapshot = Snapshot.from_dict(snapshot)
-    check = _Check(snapshot, allow)
+    check = _Check(snapshot, allow, currencies)
     out = []
     for index, step in enumerate(steps):
         try:

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from controls.models import TreasuryControl, active_q
+from controls.signals import control_switched
 from molam_ops.actions.context import ActionContext
 from molam_ops.errors import OpsError
 from payouts import selectors as payout_selectors
@@ -43,7 +44,27 @@ def switch_control(
     expires_at: datetime | None,
     description: str,
 ) -> TreasuryControl | None:
-    """Turn control ``key`` on or off; None when it already was.
+    """Turn control ``key`` on or off; None when it already was. A change
+    sends ``controls.signals.control_switched``, inside the caller's
+    transaction."""
+    now = timezone.now()
+    changes: dict[str, Any] = {
+        "enabled": on,
+        "updated_by": ctx.actor_id,
+        "updated_at": now,
+    }
+    if on:
+        changes.update(value=value, expires_at=expires_at, description=description)
+    control = _switch_row(key, on, changes, now)
+    if control is not None:
+        control_switched.send(sender=TreasuryControl, key=key, enabled=on)
+    return control
+
+
+def _switch_row(
+    key: str, on: bool, changes: dict[str, Any], now: datetime
+) -> TreasuryControl | None:
+    """The row switched, or None when it already was.
 
     The UPDATE's WHERE re-checks the state, so of two concurrent callers
     exactly one touches the row: PostgreSQL re-evaluates it on the row the
@@ -53,14 +74,6 @@ def switch_control(
     commit, fails, and finds the control already on. Turning off a missing
     row changes nothing.
     """
-    now = timezone.now()
-    changes: dict[str, Any] = {
-        "enabled": on,
-        "updated_by": ctx.actor_id,
-        "updated_at": now,
-    }
-    if on:
-        changes.update(value=value, expires_at=expires_at, description=description)
     state = ~active_q(now) if on else active_q(now)
     if TreasuryControl.objects.filter(Q(key=key) & state).update(**changes):
         return TreasuryControl.objects.get(key=key)

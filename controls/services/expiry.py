@@ -4,7 +4,8 @@ Reads never wait for this: a control past ``expires_at`` is inactive on every
 read at once (``active_q``). Closing it (``enabled = False``) makes the table
 say what is in force and leaves the ``system`` audit row that records when
 each control lapsed. The row keeps its ``expires_at``, so a closed control
-still shows why it ended.
+still shows why it ended. Each control closed sends ``control_switched``, so
+whoever follows the controls (the suggestions) hears of it too.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from rest_framework import serializers
 
 from controls.models import TreasuryControl
 from controls.selectors import control_expired_list
+from controls.signals import control_switched
 from molam_ops.actions.context import ActionContext, Outcome
 from molam_ops.actions.registry import ops_action
 
@@ -34,6 +36,7 @@ def expire_controls(ctx: ActionContext) -> Outcome:
             key=key, enabled=True, expires_at__lte=now
         ).update(enabled=False, updated_by=ctx.actor_id, updated_at=now):
             closed.append(key)
+            control_switched.send(sender=TreasuryControl, key=key, enabled=False)
     return Outcome(
         target={"control_keys": closed},
         details={"closed": len(closed), "keys": closed, "as_of": now.isoformat()},

@@ -309,6 +309,9 @@ def _ask_sira(
             },
             # an operator's override holds for SIRA's steps as for the planner's
             allow_banks=(plan.params.get("override") or {}).get("allow_banks") or (),
+            # and so does the scope: the snapshot limits the banks and
+            # accounts SIRA can name, not the currency of a reroute
+            currencies=plan.params.get("currencies") or None,
         )
     except sira_client.SiraUnavailable as exc:
         timings["sira_ms"] = _ms(t)

@@ -1,15 +1,22 @@
 """The suggestions to propose now (``plans.services.suggestions`` stores
 them): SIRA's, from ``GET /api/suggestions``, when it answers; else derived
 here from bank health (pause a failing bank, resume a recovered one) and from
-what the local planner would improve (``generate_plan``)."""
+what the local planner would improve (``generate_plan``). Either way, one
+whose action is already in force (a pause of a paused bank, a freeze of a
+frozen scope, a resume of a bank not paused...) is not proposed: accepting
+it could only answer 409."""
 
 from __future__ import annotations
 
 import logging
+import uuid
+from collections.abc import Collection
 from decimal import Decimal
 from typing import Any
 
-from payouts import gates, health
+from controls.keys import FREEZE_GLOBAL, freeze_bank_key, pause_bank_key
+from controls.selectors import control_active_keys
+from payouts import health
 from payouts import selectors as payout_selectors
 from payouts.choices import CircuitState
 from plans import sira_client
@@ -71,18 +78,17 @@ def from_sira(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-def bank_candidates() -> list[dict[str, Any]]:
+def bank_candidates(active: Collection[str]) -> list[dict[str, Any]]:
     """Pause a failing bank that still takes payouts; resume a paused bank
-    that has recovered (the green thresholds of ``payouts.health``)."""
-    try:
-        blocked = gates.gate().blocked().banks
-    except gates.GateNotInstalled:
-        blocked = {}
+    that has recovered (the green thresholds of ``payouts.health``).
+    ``active``: the keys of the controls in force."""
     found = []
     for bank in payout_selectors.bank_list():
         success = Decimal(bank.success_rate)
         failure = 1 - success
-        paused = blocked.get(bank.id) == gates.BANK_PAUSE
+        # the pause itself, not the dispatch gate's one reason per bank,
+        # where a freeze hides a pause
+        paused = pause_bank_key(bank.id) in active
         is_open = bank.circuit_state == CircuitState.OPEN
         if not paused and (is_open or success < health.YELLOW_MIN_SUCCESS):
             confidence = (
@@ -174,12 +180,59 @@ def planner_candidates() -> list[dict[str, Any]]:
     return found
 
 
+def _switches(action_type: str, payload: Any) -> tuple[str, bool] | None:
+    """(control key, state) the proposed action would switch that control
+    to; None when it switches none, or its payload names no bank or scope
+    (accepting it then says what is wrong)."""
+    if not isinstance(payload, dict):
+        return None
+    if action_type in ("pause_bank", "resume_bank"):
+        bank = _bank_id(payload.get("bank_profile_id"))
+        if bank is None:
+            return None
+        return pause_bank_key(bank), action_type == "pause_bank"
+    if action_type in ("freeze_payouts", "unfreeze_payouts"):
+        scope = payload.get("scope")
+        if scope == "global":
+            key = FREEZE_GLOBAL
+        elif isinstance(scope, dict) and (
+            bank := _bank_id(scope.get("bank_profile_id"))
+        ):
+            key = freeze_bank_key(bank)
+        else:
+            return None
+        return key, action_type == "freeze_payouts"
+    return None
+
+
+def _bank_id(value: Any) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))  # as the keys spell it, whatever SIRA's case
+    except ValueError:
+        return None
+
+
+def not_in_force(
+    found: list[dict[str, Any]], active: Collection[str]
+) -> list[dict[str, Any]]:
+    """``found`` without the candidates whose action is already in force."""
+    out = []
+    for c in found:
+        switch = _switches(c["action_type"], c["payload"])
+        if switch is None or (switch[0] in active) != switch[1]:
+            out.append(c)
+    return out
+
+
 def candidates() -> tuple[str, list[dict[str, Any]], str]:
     """(source, candidates, why SIRA was not used)."""
+    active = control_active_keys()
     reason = "not_configured"
     if sira_client.configured():
         try:
-            return PlanSource.SIRA, from_sira(sira_client.fetch_suggestions()), ""
+            found = from_sira(sira_client.fetch_suggestions())
+            return PlanSource.SIRA, not_in_force(found, active), ""
         except sira_client.SiraUnavailable as exc:
             reason = exc.reason
-    return PlanSource.HEURISTIC, bank_candidates() + planner_candidates(), reason
+    found = bank_candidates(active) + planner_candidates()
+    return PlanSource.HEURISTIC, not_in_force(found, active), reason

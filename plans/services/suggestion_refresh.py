@@ -2,13 +2,14 @@
 when it answers, else derived from bank health and the local planner
 (:mod:`plans.services.suggestion_candidates`).
 
-Beat refreshes them every ``SUGGESTIONS_REFRESH_SECONDS``, a bank's health
-changing queues a refresh (at most one per ``SUGGESTIONS_DEBOUNCE_SECONDS``),
-and an operator may ask for it at once (``POST /api/ops/refresh-suggestions``,
-which queues the same task): never inside a read, which would pay SIRA's
-timeout. The
-system action ``update_suggestions`` writes only when something changed (a
-new proposal, new figures, or one no longer proposed, which expires). A
+Beat refreshes them every ``SUGGESTIONS_REFRESH_SECONDS``; a bank's health
+changing, or a freeze or a bank's pause being switched on or off (by hand, by
+the breaker, by a plan or by expiry), queues a refresh (at most one per
+``SUGGESTIONS_DEBOUNCE_SECONDS`` for all of them), and an operator may ask for
+it at once (``POST /api/ops/refresh-suggestions``, which queues the same
+task): never inside a read, which would pay SIRA's timeout. The system action
+``update_suggestions`` writes only when something changed (a new proposal,
+new figures, or one no longer proposed, which expires). A
 suggestion accepted or declined is not proposed again for ``DECIDED_SNOOZE``
 (24 h): its cause may last (a declined pause) or take time to go (a plan
 being generated and signed).
@@ -16,6 +17,7 @@ being generated and signed).
 
 from __future__ import annotations
 
+import logging
 import math
 from datetime import timedelta
 from decimal import Decimal
@@ -27,11 +29,13 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework import serializers
 
+from controls.keys import feature_key
 from molam_ops.actions import runner
 from molam_ops.actions.context import ActionContext, Outcome
 from molam_ops.actions.registry import ops_action
 from molam_ops.identity import SYSTEM_ROLE, system_principal
 from molam_ops.lib.fields import AsciiDecimalField
+from molam_ops.outages import BROKER_DOWN_ERRORS, redis_outage
 from plans import sira_client
 from plans.choices import PlanSource, SuggestionStatus
 from plans.models import Suggestion
@@ -42,12 +46,15 @@ from plans.services.suggestion_texts import (
     TEXT_FIELDS,
 )
 
+log = logging.getLogger(__name__)
+
 SYSTEM_ACTOR = "plans.suggestions"
 SUGGESTION_ROLES = {"pay_admin", "finance_ops", "ops"}
 DECIDED_SNOOZE = timedelta(hours=24)
 COMPARED = ("source", *TEXT_FIELDS, "confidence", "action_type", "payload")
 REFRESH_TASK = "plans.tasks.refresh_suggestions"
-# set for the debounce window after a health change queued a refresh
+# set for the debounce window after a health change or a control switch
+# queued a refresh
 DEBOUNCE_KEY = "plans:suggestions:refresh-queued"
 
 
@@ -193,28 +200,58 @@ class RefreshSuggestionsInput(serializers.Serializer):
     )
 
 
-def _queue_refresh(countdown: float = 0) -> None:
+def _queue_refresh(countdown: float = 0) -> bool:
+    """Queue the refresh task; False when it could not be. Runs after the
+    commit of an action a person may be waiting on (a freeze in an incident),
+    so, as ``molam_ops.outbox.nudge_relay``, it never fails and never waits
+    on a Redis this process knows is down: beat refreshes anyway."""
     from celery import current_app
 
-    # found by name: the tasks module imports the services, not the reverse
-    current_app.tasks[REFRESH_TASK].apply_async(countdown=countdown)
+    if settings.REDIS_URL and redis_outage.skip("broker"):
+        return False
+    try:
+        # found by name: the tasks module imports the services, not the reverse
+        current_app.tasks[REFRESH_TASK].apply_async(countdown=countdown)
+    except Exception as exc:
+        down = settings.REDIS_URL and isinstance(exc, BROKER_DOWN_ERRORS)
+        if not (down and redis_outage.failed(exc, "broker")):
+            log.warning(
+                "could not queue the suggestions' refresh (%s: %s)",
+                type(exc).__name__,
+                exc,
+            )
+        return False
+    return True
 
 
-def _queue_after_health_change() -> None:
+def _queue_debounced() -> None:
     """One refresh per burst: the first change queues it to run when the
     window ends, the changes within the window find the key and leave it to
     that refresh, which reads them. (One landing as the refresh reads the
     banks, just before the key expires, waits for beat.)"""
     window = float(settings.SUGGESTIONS_DEBOUNCE_SECONDS)
-    if window <= 0 or cache.add(DEBOUNCE_KEY, 1, timeout=math.ceil(window)):
-        _queue_refresh(window)
+    if window <= 0:
+        _queue_refresh()
+        return
+    first = cache.add(DEBOUNCE_KEY, 1, timeout=math.ceil(window))
+    if first and not _queue_refresh(window):
+        cache.delete(DEBOUNCE_KEY)  # not queued after all: the next change tries
 
 
 def on_bank_health_changed(**_: Any) -> None:
     """Receiver of ``payouts.signals.bank_health_changed``: after the commit
     (the refresh reads what it wrote), robust (a broker or cache that is down
     loses the nudge; beat refreshes anyway)."""
-    transaction.on_commit(_queue_after_health_change, robust=True)
+    transaction.on_commit(_queue_debounced, robust=True)
+
+
+def on_control_switched(*, key: str, **_: Any) -> None:
+    """Receiver of ``controls.signals.control_switched``, as health changes
+    are: a pause or a freeze put on or lifted changes what is worth proposing
+    (a pause already in force is proposed no more). A feature flag lapsing
+    changes nothing here."""
+    if not key.startswith(feature_key("")):
+        transaction.on_commit(_queue_debounced, robust=True)
 
 
 def connect_health() -> None:
@@ -222,6 +259,14 @@ def connect_health() -> None:
 
     bank_health_changed.connect(
         on_bank_health_changed, dispatch_uid="plans.suggestions.health"
+    )
+
+
+def connect_controls() -> None:
+    from controls.signals import control_switched
+
+    control_switched.connect(
+        on_control_switched, dispatch_uid="plans.suggestions.controls"
     )
 
 

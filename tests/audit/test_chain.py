@@ -216,20 +216,23 @@ def test_concurrent_writers_keep_one_chain(tx_db: None, pay_admin: Any) -> None:
     assert results == [200] * total
 
     rows = list(OpsActionLog.objects.order_by("seq"))
-    assert len(rows) == total
-    assert [r.seq for r in rows] == list(range(1, total + 1))
+    # the pauses also queue the suggestions' refresh (inline here), whose
+    # update_suggestions rows join the same chain, as many as it wrote
+    writers = [r for r in rows if r.actor_id != "plans.suggestions"]
+    assert len(writers) == total
+    assert [r.seq for r in rows] == list(range(1, len(rows) + 1))
     assert rows[0].prev_hash == GENESIS
     for before, after in itertools.pairwise(rows):
         assert after.prev_hash == before.hash
     assert all(row_hash(r) == r.hash for r in rows)
     assert {r.status for r in rows} == {"executed"}
-    assert {r.actor_id for r in rows} == {f"writer-{n}" for n in range(THREADS)}
+    assert {r.actor_id for r in writers} == {f"writer-{n}" for n in range(THREADS)}
 
     body = verify(pay_admin)
     assert body == {
         "ok": True,
         "valid": True,
-        "checked": total,
+        "checked": len(rows),
         "broken": [],
         "truncated": False,
         "full": False,

@@ -287,7 +287,9 @@ class TestRelayTask:
             resp = post_action(pay_admin, "pause-bank", _body(bank))
 
         assert resp.status_code == 200
-        [entry] = _actions_only(_stream(redis_client))
+        # the pause also queued the suggestions' refresh (inline in tests)
+        entry, refreshed = _actions_only(_stream(redis_client))
         assert entry["topic"] == "ops.pause_bank.executed"
+        assert refreshed["topic"] == "ops.update_suggestions.executed"
         assert entry["action_id"] == resp.json()["log"]["action_id"]
         assert not OutboxEvent.objects.filter(sent_at__isnull=True).exists()

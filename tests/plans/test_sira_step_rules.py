@@ -1,6 +1,7 @@
 """How SIRA's steps are resolved and held to the rules, without a server:
-banks by id or name, every safety refusal named, the override, the schema of
-both shapes, and the reroute action taking a step without a currency."""
+banks by id or name, every safety refusal named, the override, the plan's
+currency scope, the schema of both shapes, and the reroute action taking a
+step without a currency."""
 
 from __future__ import annotations
 
@@ -72,6 +73,60 @@ def test_a_seed_amount_without_a_currency_is_quoted_not_a_cap() -> None:
         [seed_step("b1", "b2", 2, amount=99, currency="XOF")], snapshot_dict()
     )
     assert step["amount"] == 99
+
+
+# --- the plan's currency scope --------------------------------------------------------
+
+
+def scoped_snapshot() -> dict[str, Any]:
+    """Ecobank and Orabank serve XOF, Coris XOF, GHS and USD."""
+    return snapshot_dict(
+        bank_snapshot("b3", "Coris", currencies=("XOF", "GHS", "USD")),
+    )
+
+
+def test_a_reroute_in_the_plan_s_currencies_passes() -> None:
+    step = seed_step("Ecobank", "Coris", 2, currency="GHS", amount="50.00")
+    (resolved,) = resolve_steps([step], scoped_snapshot(), currencies=["GHS", "XOF"])
+    assert (resolved["currency"], resolved["amount"]) == ("GHS", "50.00")
+
+
+def test_a_reroute_outside_the_plan_s_currencies_is_refused() -> None:
+    good = seed_step("Ecobank", "Coris", 1, currency="XOF")
+    bad = seed_step("Ecobank", "Coris", 2, currency="USD")
+    with pytest.raises(StepRefused) as caught:
+        resolve_steps([good, bad], scoped_snapshot(), currencies=["GHS", "XOF"])
+    assert (caught.value.index, caught.value.reason) == (1, "out_of_scope")
+    assert "USD" in caught.value.detail and "GHS, XOF" in caught.value.detail
+    # without a scope, the same step is the plan's
+    (_good, resolved) = resolve_steps([good, bad], scoped_snapshot())
+    assert resolved["currency"] == "USD"
+
+
+def test_a_reroute_without_a_currency_takes_a_one_currency_scope() -> None:
+    step = seed_step("Ecobank", "Coris", 2, amount=99)
+    (resolved,) = resolve_steps([step], scoped_snapshot(), currencies=["GHS"])
+    assert resolved["currency"] == "GHS"
+    # SIRA did not say in which currency it counted: still only quoted
+    assert resolved["quoted_amount"] == 99 and "amount" not in resolved
+    # and the filled-in currency is held to the safety rule like a given one
+    with pytest.raises(StepRefused) as caught:
+        resolve_steps(
+            [seed_step("Coris", "Ecobank", 2)], scoped_snapshot(), currencies=["GHS"]
+        )
+    assert caught.value.reason == "currency_not_served"
+
+
+def test_a_reroute_without_a_currency_under_a_wider_scope_is_refused() -> None:
+    with pytest.raises(StepRefused) as caught:
+        resolve_steps(
+            [seed_step("Ecobank", "Coris", 2)],
+            scoped_snapshot(),
+            currencies=["GHS", "XOF"],
+        )
+    assert caught.value.reason == "out_of_scope"
+    assert "no currency" in caught.value.detail
+    assert "GHS, XOF" in caught.value.detail
 
 
 def test_transfers_and_pauses_must_name_what_the_snapshot_holds() -> None:

@@ -1,8 +1,9 @@
 """SIRA's own step shape (DESIGN §8): banks named by id or by name, resolved
-against the plan's snapshot; a step naming an unknown or ambiguous bank, or
-breaking the safety rule, sends the whole answer to the local planner; a
-seed-shaped reroute executes on the oldest pending payouts the destination
-can take. Against the real development server on 127.0.0.1."""
+against the plan's snapshot; a step naming an unknown or ambiguous bank,
+breaking the safety rule or leaving the plan's currencies sends the whole
+answer to the local planner; a seed-shaped reroute executes on the oldest
+pending payouts the destination can take (of the plan's one currency, when
+it has one). Against the real development server on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -208,6 +209,100 @@ def test_a_step_into_a_paused_bank_falls_back(
     assert refused["step"] == step
     assert "Banque Douce" in refused["detail"]
     assert not PlanStep.objects.filter(plan=plan, fields__to_bank_id=str(cheap.id))
+
+
+# --- the plan's currency scope --------------------------------------------------------
+
+
+def two_currency_rails() -> tuple[Any, Any, list[Any], list[Any]]:
+    """Two banks serving XOF and USD; the dear one holds both, USD the older."""
+    dear = BankProfileFactory(
+        name="Banque Chère",
+        currencies=["XOF", "USD"],
+        fee_percent=Decimal("0.0200"),
+        fee_fixed=Decimal("0.40"),
+    )
+    cheap = BankProfileFactory(
+        name="Banque Douce",
+        currencies=["XOF", "USD"],
+        fee_percent=Decimal("0.0050"),
+        fee_fixed=Decimal("0.10"),
+    )
+    return dear, cheap, aged(dear, 3), aged(dear, 2, currency="USD", start_hours=20)
+
+
+def scoped(*currencies: str) -> dict[str, Any]:
+    return {
+        "plan_params": {
+            "type": "routing_optimization",
+            "timeframe": "24h",
+            "currencies": list(currencies),
+        }
+    }
+
+
+@pytest.mark.parametrize(
+    ("extra", "scope", "words"),
+    [
+        ({"currency": "USD"}, ("XOF",), "USD is outside the plan's currencies (XOF)"),
+        ({}, ("USD", "XOF"), "no currency"),
+    ],
+    ids=["another_currency", "no_currency_two_in_scope"],
+)
+def test_a_step_outside_the_plan_s_currencies_falls_back(
+    db: None,
+    pay_admin: Any,
+    fast_sira: Any,
+    django_capture_on_commit_callbacks: Any,
+    extra: dict[str, Any],
+    scope: tuple[str, ...],
+    words: str,
+) -> None:
+    two_currency_rails()
+    step = seed_step("Banque Chère", "Banque Douce", 2, **extra)
+    with running(answer=answer(step)) as server:
+        fast_sira.SIRA_URL = server.url
+        resp, plan = generate(
+            pay_admin, django_capture_on_commit_callbacks, scoped(*scope)
+        )
+        assert [path for _m, path, _mode in server.requests] == ["/api/plan"]
+    assert resp.status_code == 202, resp.json()
+    assert plan is not None and plan.status == PlanStatus.PENDING, plan
+    refused = _fallback(plan, "out_of_scope")
+    assert refused["step"] == step
+    assert words in refused["detail"]
+    # the local planner's plan keeps to the scope
+    assert plan.steps and all(s["currency"] in scope for s in plan.steps)
+
+
+def test_a_step_without_a_currency_keeps_to_a_one_currency_scope(
+    db: None,
+    pay_admin: Any,
+    fast_sira: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    dear, _cheap, xof, usd = two_currency_rails()
+    step = seed_step("Banque Chère", "Banque Douce", 5)
+    with running(answer=answer(step)) as server:
+        fast_sira.SIRA_URL = server.url
+        _resp, plan = generate(
+            pay_admin, django_capture_on_commit_callbacks, scoped("XOF")
+        )
+    assert plan is not None
+    assert (plan.source, plan.fallback_reason) == ("sira", "")
+    (planned,) = PlanStep.objects.filter(plan=plan)
+    assert planned.fields["currency"] == "XOF"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert execute(pay_admin, plan).status_code == 202
+    plan.refresh_from_db()
+    assert plan.status == PlanStatus.EXECUTED, plan.details
+    moved = PlanStep.objects.get(plan=plan).result["reroute"]
+    # the USD payouts, older, stay: the plan is about XOF only
+    assert moved["payout_ids"] == [str(p.id) for p in xof]
+    assert moved["amounts"] == {"XOF": "4500.00"}
+    still = Payout.objects.filter(pk__in=[u.id for u in usd])
+    assert {p.bank_profile_id for p in still} == {dear.id}
 
 
 # --- the development server's two shapes ----------------------------------------------
