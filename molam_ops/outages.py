@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from typing import Any
 
 from django.conf import settings
 from kombu.exceptions import OperationalError as KombuOperationalError
@@ -114,3 +115,31 @@ class Outage:
 
 
 redis_outage = Outage("redis")
+
+
+def queue_task(name: str, what: str, **options: Any) -> bool:
+    """Queue the Celery task ``name`` after an action a person may be waiting
+    on (a freeze in an incident); False when it could not be. Never fails and
+    never waits on a Redis this process knows is down: what the task would do
+    waits for beat. ``what`` names it in the log. The task is found by name,
+    so that the modules tasks import need not import them."""
+    from celery import current_app
+
+    if settings.REDIS_URL and redis_outage.skip("broker"):
+        return False
+    try:
+        # CELERY_TASK_PUBLISH_RETRY_POLICY: one quick retry, then give up
+        current_app.tasks[name].apply_async(**options)
+    except Exception as exc:
+        queue_failed(exc, what)
+        return False
+    return True
+
+
+def queue_failed(exc: BaseException, what: str) -> None:
+    """Log a task that could not be queued, unless it is the outage already
+    reported (once, when the process switched to its fallbacks)."""
+    down = settings.REDIS_URL and isinstance(exc, BROKER_DOWN_ERRORS)
+    if down and redis_outage.failed(exc, "broker"):
+        return
+    log.warning("could not queue %s (%s: %s)", what, type(exc).__name__, exc)

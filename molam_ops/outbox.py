@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from molam_ops.lib import rawsql
 from molam_ops.models import OutboxEvent
-from molam_ops.outages import BROKER_DOWN_ERRORS, redis_outage
+from molam_ops.outages import queue_failed, queue_task, redis_outage
 
 log = logging.getLogger(__name__)
 RELAY_LOCK_ID = 0x6F7574626F78  # "outbox"
@@ -138,7 +138,6 @@ def nudge_relay() -> None:
     Never fails and never waits long: with the broker (Redis) down the
     action stands, its events wait in the outbox, and beat relays them once
     Redis is back. While this process knows Redis is down it does not try."""
-    from celery import current_app
     from django.core.cache import cache
 
     if settings.REDIS_URL and redis_outage.skip("broker"):
@@ -146,15 +145,12 @@ def nudge_relay() -> None:
     try:
         if not cache.add(RELAY_QUEUED_FLAG, 1, timeout=30):
             return
-        if settings.REDIS_URL and redis_outage.skip("broker"):
-            return  # the cache just found Redis down: so is the broker
-        # CELERY_TASK_PUBLISH_RETRY_POLICY: one quick retry, then give up
-        current_app.tasks[RELAY_TASK].apply_async()
     except Exception as exc:  # beat relays anyway
-        cache.delete(RELAY_QUEUED_FLAG)  # the next action tries again
-        down = settings.REDIS_URL and isinstance(exc, BROKER_DOWN_ERRORS)
-        if down and redis_outage.failed(exc, "broker"):
-            return  # the switch to the fallbacks was logged, once
-        log.warning(
-            "could not queue the outbox relay (%s: %s)", type(exc).__name__, exc
-        )
+        queue_failed(exc, "the outbox relay")
+        return
+    # the cache may just have found Redis down: then so is the broker
+    if not queue_task(RELAY_TASK, "the outbox relay"):
+        try:
+            cache.delete(RELAY_QUEUED_FLAG)  # the next action tries again
+        except Exception as exc:
+            queue_failed(exc, "the outbox relay")

@@ -17,7 +17,6 @@ being generated and signed).
 
 from __future__ import annotations
 
-import logging
 import math
 from datetime import timedelta
 from decimal import Decimal
@@ -35,7 +34,7 @@ from molam_ops.actions.context import ActionContext, Outcome
 from molam_ops.actions.registry import ops_action
 from molam_ops.identity import SYSTEM_ROLE, system_principal
 from molam_ops.lib.fields import AsciiDecimalField
-from molam_ops.outages import BROKER_DOWN_ERRORS, redis_outage
+from molam_ops.outages import queue_task
 from plans import sira_client
 from plans.choices import PlanSource, SuggestionStatus
 from plans.models import Suggestion
@@ -45,8 +44,6 @@ from plans.services.suggestion_texts import (
     LANGUAGES,
     TEXT_FIELDS,
 )
-
-log = logging.getLogger(__name__)
 
 SYSTEM_ACTOR = "plans.suggestions"
 SUGGESTION_ROLES = {"pay_admin", "finance_ops", "ops"}
@@ -201,27 +198,11 @@ class RefreshSuggestionsInput(serializers.Serializer):
 
 
 def _queue_refresh(countdown: float = 0) -> bool:
-    """Queue the refresh task; False when it could not be. Runs after the
-    commit of an action a person may be waiting on (a freeze in an incident),
-    so, as ``molam_ops.outbox.nudge_relay``, it never fails and never waits
-    on a Redis this process knows is down: beat refreshes anyway."""
-    from celery import current_app
-
-    if settings.REDIS_URL and redis_outage.skip("broker"):
-        return False
-    try:
-        # found by name: the tasks module imports the services, not the reverse
-        current_app.tasks[REFRESH_TASK].apply_async(countdown=countdown)
-    except Exception as exc:
-        down = settings.REDIS_URL and isinstance(exc, BROKER_DOWN_ERRORS)
-        if not (down and redis_outage.failed(exc, "broker")):
-            log.warning(
-                "could not queue the suggestions' refresh (%s: %s)",
-                type(exc).__name__,
-                exc,
-            )
-        return False
-    return True
+    """Queue the refresh task; False when it could not be (beat refreshes
+    anyway). It runs after the commit of actions a person waits on (a freeze
+    in an incident), so it never fails nor waits on a Redis known down."""
+    # found by name: the tasks module imports the services, not the reverse
+    return queue_task(REFRESH_TASK, "the suggestions' refresh", countdown=countdown)
 
 
 def _queue_debounced() -> None:
