@@ -234,9 +234,10 @@ PLAN_BUSY_RETRY_SECONDS = env.float("PLAN_BUSY_RETRY_SECONDS", default=5.0)
 SUGGESTIONS_REFRESH_SECONDS = env.int("SUGGESTIONS_REFRESH_SECONDS", default=60)
 check(SUGGESTIONS_REFRESH_SECONDS >= 1, "SUGGESTIONS_REFRESH_SECONDS must be >= 1")
 # and when a bank's health changes or a pause or freeze is switched, once per
-# this many seconds at most: the refresh is queued this long after the first
-# change, so a burst of changes (a bank failing, its breaker opening and
-# pausing it) costs SIRA one call
+# this many seconds at most: the first change queues a refresh at once, the
+# changes within this window one more, swept by beat at its end, so a burst
+# of changes (a bank failing, its breaker opening and pausing it) costs SIRA
+# two calls
 SUGGESTIONS_DEBOUNCE_SECONDS = env.float("SUGGESTIONS_DEBOUNCE_SECONDS", default=5.0)
 check(SUGGESTIONS_DEBOUNCE_SECONDS >= 0, "SUGGESTIONS_DEBOUNCE_SECONDS must be >= 0")
 # beat signs a Merkle checkpoint of the audit log this often (DESIGN §3
@@ -278,6 +279,11 @@ CELERY_BEAT_SCHEDULE = {  # name: task, every so many seconds
             "refresh-suggestions",
             "plans.tasks.refresh_suggestions",
             float(SUGGESTIONS_REFRESH_SECONDS),
+        ),
+        (
+            "refresh-suggestions-if-changed",
+            "plans.tasks.refresh_suggestions_if_changed",
+            max(1.0, SUGGESTIONS_DEBOUNCE_SECONDS),
         ),
         (
             "resume-blocked-plan-steps",

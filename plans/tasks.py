@@ -45,3 +45,10 @@ def refresh_suggestions() -> bool:
     """Beat, or an operator's ``refresh-suggestions``: ask SIRA (or derive)
     and store what changed. Twice in a row writes nothing the second time."""
     return suggestion_refresh.refresh()
+
+
+@shared_task(ignore_result=True)
+def refresh_suggestions_if_changed() -> bool:
+    """Beat, every ``SUGGESTIONS_DEBOUNCE_SECONDS``: the tail of a burst of
+    health changes and control switches (suggestion_refresh.refresh_if_changed)."""
+    return suggestion_refresh.refresh_if_changed()

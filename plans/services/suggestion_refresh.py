@@ -53,6 +53,8 @@ REFRESH_TASK = "plans.tasks.refresh_suggestions"
 # set for the debounce window after a health change or a control switch
 # queued a refresh
 DEBOUNCE_KEY = "plans:suggestions:refresh-queued"
+# a change landed inside that window: beat's sweep refreshes
+CHANGED_KEY = "plans:suggestions:changed"
 
 
 def _differs(stored: Suggestion, new: dict[str, Any]) -> bool:
@@ -197,26 +199,49 @@ class RefreshSuggestionsInput(serializers.Serializer):
     )
 
 
-def _queue_refresh(countdown: float = 0) -> bool:
+def _queue_refresh() -> bool:
     """Queue the refresh task; False when it could not be (beat refreshes
     anyway). It runs after the commit of actions a person waits on (a freeze
     in an incident), so it never fails nor waits on a Redis known down."""
     # found by name: the tasks module imports the services, not the reverse
-    return queue_task(REFRESH_TASK, "the suggestions' refresh", countdown=countdown)
+    return queue_task(REFRESH_TASK, "the suggestions' refresh")
+
+
+def _window() -> float:
+    return float(settings.SUGGESTIONS_DEBOUNCE_SECONDS)
 
 
 def _queue_debounced() -> None:
-    """One refresh per burst: the first change queues it to run when the
-    window ends, the changes within the window find the key and leave it to
-    that refresh, which reads them. (One landing as the refresh reads the
-    banks, just before the key expires, waits for beat.)"""
-    window = float(settings.SUGGESTIONS_DEBOUNCE_SECONDS)
+    """One refresh at the start of a burst of changes, one for its tail: the
+    first change queues a refresh at once and opens the window; a change
+    inside the window marks the suggestions changed, and beat's sweep
+    (:func:`refresh_if_changed`, every window) refreshes once for all of
+    them. No message waits on the worker for a countdown: a worker holding
+    one when Redis drops dies in kombu's reconnection (5.7.0), and with it
+    the outbox relay."""
+    window = _window()
     if window <= 0:
         _queue_refresh()
         return
-    first = cache.add(DEBOUNCE_KEY, 1, timeout=math.ceil(window))
-    if first and not _queue_refresh(window):
-        cache.delete(DEBOUNCE_KEY)  # not queued after all: the next change tries
+    if cache.add(DEBOUNCE_KEY, 1, timeout=math.ceil(window)):
+        if not _queue_refresh():
+            cache.delete(DEBOUNCE_KEY)  # not queued after all: the next change tries
+    else:
+        cache.set(CHANGED_KEY, 1, timeout=settings.SUGGESTIONS_REFRESH_SECONDS)
+
+
+def refresh_if_changed() -> bool:
+    """Beat, every ``SUGGESTIONS_DEBOUNCE_SECONDS``: refresh when changes
+    landed inside a burst's window and no refresh was queued since; False
+    (and nothing read) otherwise."""
+    if not cache.get(CHANGED_KEY):
+        return False
+    if not cache.add(DEBOUNCE_KEY, 1, timeout=max(1, math.ceil(_window()))):
+        return False  # a refresh was just queued; the next sweep looks again
+    # cleared before reading: a change committed after this is swept next time
+    cache.delete(CHANGED_KEY)
+    refresh()
+    return True
 
 
 def on_bank_health_changed(**_: Any) -> None:

@@ -84,18 +84,26 @@ def test_an_outcome_that_changes_no_colour_queues_nothing(
     assert not Suggestion.objects.exists()
 
 
-def test_a_burst_of_changes_asks_sira_once(
+def test_a_burst_of_changes_asks_sira_at_its_start_and_once_for_its_tail(
     db: None, settings: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
-    first, second, third = BankProfileFactory.create_batch(3)
+    first, second, third, fourth = BankProfileFactory.create_batch(4)
     with running() as server:
         settings.SIRA_URL = server.url
         fail_once(first, django_capture_on_commit_callbacks)
         fail_once(second, django_capture_on_commit_callbacks)
-        assert [path for _m, path, _mode in server.requests] == ["/api/suggestions"]
-        time.sleep(1.1)  # the debounce window is over: the next change refreshes
         fail_once(third, django_capture_on_commit_callbacks)
+        # the first change asked at once; the others wait for the window's end
+        assert [path for _m, path, _mode in server.requests] == ["/api/suggestions"]
+        assert suggestion_refresh.refresh_if_changed() is False  # window open
+        assert len(server.requests) == 1
+        time.sleep(1.1)  # the window is over: beat's sweep asks once for the tail
+        assert suggestion_refresh.refresh_if_changed() is True
         assert len(server.requests) == 2
+        time.sleep(1.1)
+        assert suggestion_refresh.refresh_if_changed() is False  # nothing new
+        fail_once(fourth, django_capture_on_commit_callbacks)
+        assert len(server.requests) == 3  # a new burst: asked at once
     assert Suggestion.objects.filter(source="sira", status="open").exists()
 
 
@@ -318,7 +326,7 @@ def test_a_pause_within_a_health_changes_window_shares_its_refresh(
             pay_admin, django_capture_on_commit_callbacks, "pause-bank", body
         )
         assert pause.status_code == 200, pause.json()
-        assert sira_asked(server) == 1  # left to the refresh already queued
+        assert sira_asked(server) == 1  # left to the sweep at the window's end
         time.sleep(1.1)  # the window is over: the next switch refreshes
         resume = switched(
             pay_admin, django_capture_on_commit_callbacks, "resume-bank", body
