@@ -16,22 +16,21 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from molam_ops.lib.coerce import uuid_or_none
 from payouts import gates
 from payouts.models import TreasuryAccount
 
 
-def _uuid(value: Any) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return None  # the action's own validation will refuse it
-
-
 def _banks_of(action: str, fields: dict[str, Any]) -> tuple[Any, Any]:
     if action == "reroute_payouts":
-        return _uuid(fields.get("from_bank_id")), _uuid(fields.get("to_bank_id"))
+        return uuid_or_none(fields.get("from_bank_id")), uuid_or_none(
+            fields.get("to_bank_id")
+        )
     if action == "transfer_funds":
-        ids = [_uuid(fields.get("from_account_id")), _uuid(fields.get("to_account_id"))]
+        ids = [
+            uuid_or_none(fields.get("from_account_id")),
+            uuid_or_none(fields.get("to_account_id")),
+        ]
         # keyed by account id; a missing (None) id finds no bank
         banks: dict[uuid.UUID | None, Any] = dict(
             TreasuryAccount.objects.filter(pk__in=[i for i in ids if i]).values_list(

@@ -25,11 +25,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
 
+from molam_ops.lib.coerce import decimal_or_none, uuid_or_none
 from payouts.choices import PayoutStatus
 from payouts.models import Payout
 from plans.models import Plan, PlanPayout
@@ -67,22 +68,6 @@ class _Step:
 Source = tuple[uuid.UUID, str]  # (bank id, currency) the payouts leave
 
 
-def _dec(value: Any) -> Decimal | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        return Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return None
-
-
-def _uuid(value: Any) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return None
-
-
 def _count(value: Any) -> int | None:
     ok = isinstance(value, int) and not isinstance(value, bool) and value > 0
     return value if ok else None
@@ -98,7 +83,10 @@ def _parsed(index: int, step: dict[str, Any]) -> tuple[Source, _Step] | None:
     then applies the action's own rule, as before)."""
     if step.get("action") != REROUTE or _count(step.get("count")) is None:
         return None
-    source, destination = _uuid(step.get("from_bank_id")), _uuid(step.get("to_bank_id"))
+    source, destination = (
+        uuid_or_none(step.get("from_bank_id")),
+        uuid_or_none(step.get("to_bank_id")),
+    )
     currency = step.get("currency")
     if source is None or destination is None or not isinstance(currency, str):
         return None
@@ -106,9 +94,9 @@ def _parsed(index: int, step: dict[str, Any]) -> tuple[Source, _Step] | None:
         index=index,
         to_bank_id=destination,
         count=step["count"],
-        low=_dec(step.get("amount_min")),
-        high=_dec(step.get("amount_max")),
-        cap=_dec(step.get("amount")),
+        low=decimal_or_none(step.get("amount_min")),
+        high=decimal_or_none(step.get("amount_max")),
+        cap=decimal_or_none(step.get("amount")),
     )
     return (source, currency), rule
 

@@ -21,11 +21,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count, Sum
 
+from molam_ops.lib.coerce import decimal_or_none, uuid_or_none
 from payouts.choices import PayoutStatus
 from payouts.models import BankProfile, Payout, TreasuryAccount
 from plans.models import Plan
@@ -39,22 +40,6 @@ PAUSE = "pause_bank"
 FAILED_OUTCOMES = frozenset({"infeasible", "error"})
 
 Pair = tuple[str, str]  # (bank id, currency)
-
-
-def _dec(value: Any) -> Decimal | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        return Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return None
-
-
-def _uuid(value: Any) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return None
 
 
 # --- before and after ------------------------------------------------------------
@@ -76,7 +61,7 @@ class _Row:
 def _rates(snapshot: dict[str, Any]) -> dict[str, Decimal]:
     rates = {"USD": Decimal(1)}
     for code, rate in (snapshot.get("usd_rates") or {}).items():
-        value = _dec(rate)
+        value = decimal_or_none(rate)
         if value is not None and value > 0:
             rates[str(code)] = value
     return rates
@@ -92,7 +77,7 @@ def _accounts(
     snapshot: dict[str, Any], ids: Iterable[str]
 ) -> dict[str, dict[str, Any]]:
     known = {str(a["id"]): a for a in snapshot.get("accounts") or ()}
-    missing = [i for i in ids if i not in known and _uuid(i) is not None]
+    missing = [i for i in ids if i not in known and uuid_or_none(i) is not None]
     for account in TreasuryAccount.objects.filter(pk__in=missing):
         known[str(account.id)] = {
             "id": str(account.id),
@@ -127,7 +112,7 @@ def _pending(pairs: Iterable[Pair]) -> dict[Pair, tuple[int, Decimal]]:
 
 def _banks(snapshot: dict[str, Any], ids: Iterable[str]) -> dict[str, dict[str, Any]]:
     known = {str(b["id"]): b for b in snapshot.get("banks") or ()}
-    missing = [i for i in ids if i not in known and _uuid(i) is not None]
+    missing = [i for i in ids if i not in known and uuid_or_none(i) is not None]
     for bank in BankProfile.objects.filter(pk__in=missing):
         known[str(bank.id)] = {
             "id": str(bank.id),
@@ -144,13 +129,13 @@ def _balances(rows: dict[Pair, _Row], accounts: dict[str, dict[str, Any]]) -> No
     for known in accounts.values():
         held = rows.get((str(known["bank_id"]), str(known["currency"])))
         if held is not None and TRANSFER in held.touched_by:
-            held.balance = _dec(known.get("balance")) or Decimal(0)
+            held.balance = decimal_or_none(known.get("balance")) or Decimal(0)
 
 
 def _fee(bank: dict[str, Any], count: int, amount: Decimal, rate: Decimal) -> Decimal:
     """Fees of ``count`` payouts worth ``amount``, in their currency."""
-    percent = _dec(bank.get("fee_percent")) or Decimal(0)
-    fixed = _dec(bank.get("fee_fixed")) or Decimal(0)
+    percent = decimal_or_none(bank.get("fee_percent")) or Decimal(0)
+    fixed = decimal_or_none(bank.get("fee_fixed")) or Decimal(0)
     per_payout = fixed / rate if rate else Decimal(0)
     return percent * amount + per_payout * count
 
@@ -193,7 +178,7 @@ def compute(
             moved_count += moves.payouts
             moved_usd += moves.amount * _rate(rates, currency)
         elif action == TRANSFER:
-            amount = _dec(step.get("amount")) or Decimal(0)
+            amount = decimal_or_none(step.get("amount")) or Decimal(0)
             ends = (
                 (accounts.get(str(step.get("from_account_id"))), -1),
                 (accounts.get(str(step.get("to_account_id"))), 1),
