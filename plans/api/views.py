@@ -55,6 +55,13 @@ class PlanListApi(generics.ListAPIView):
         return self.get_paginated_response(data)
 
 
+def _plan_or_404(plan_id: uuid.UUID) -> Plan:
+    plan = plan_get(plan_id)
+    if plan is None:
+        raise OpsError("plan_not_found", _("No plan with this id."), status=404)
+    return plan
+
+
 class PlanDetailApi(APIView):
     @extend_schema(
         tags=["plans"],
@@ -64,9 +71,7 @@ class PlanDetailApi(APIView):
     )
     def get(self, request: Request, plan_id: uuid.UUID) -> Response:
         """One plan, with its approval request when it has one."""
-        plan = plan_get(plan_id)
-        if plan is None:
-            raise OpsError("plan_not_found", _("No plan with this id."), status=404)
+        plan = _plan_or_404(plan_id)
         approvals = approvals_of([plan], viewer_id=_viewer(request))
         data = PlanSerializer(plan, context={"approvals": approvals}).data
         return Response({"ok": True, "plan": data})
@@ -84,10 +89,7 @@ class PlanPayoutListApi(generics.ListAPIView):
     def get_queryset(self) -> QuerySet[PlanPayout]:
         if getattr(self, "swagger_fake_view", False):  # the schema's dry run
             return PlanPayout.objects.none()
-        plan_id = self.kwargs["plan_id"]
-        if not plan_list().filter(pk=plan_id).exists():
-            raise OpsError("plan_not_found", _("No plan with this id."), status=404)
-        return plan_payout_list(plan_id)
+        return plan_payout_list(_plan_or_404(self.kwargs["plan_id"]).id)
 
 
 @extend_schema(tags=["plans"])

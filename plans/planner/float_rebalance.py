@@ -34,7 +34,6 @@ from plans.planner.safety import refusal, unmet
 from plans.planner.types import (
     CENT,
     FLOAT_REBALANCE,
-    STATUS_INFEASIBLE,
     STATUS_NOTHING,
     STATUS_OK,
     AccountSnapshot,
@@ -43,7 +42,9 @@ from plans.planner.types import (
     PlanStep,
     ResultBase,
     Snapshot,
+    infeasible,
     money,
+    unmet_reason,
 )
 
 
@@ -101,11 +102,8 @@ def float_rebalance(snapshot: Snapshot, constraints: Constraints) -> PlanResult:
     }
     details = {"accounts": len(snapshot.accounts), "unmet": problems}
     if problems and not steps:
-        reason = "; ".join(u["message"] for u in problems)
-        return PlanResult(
-            status=STATUS_INFEASIBLE,
-            summary=reason,
-            reason=reason,
+        return infeasible(
+            unmet_reason(problems),
             details=details,
             **base,
         )

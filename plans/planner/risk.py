@@ -33,7 +33,6 @@ from plans.planner.routing import infeasibility_reason, stranded_unmet
 from plans.planner.safety import unmet
 from plans.planner.types import (
     RISK,
-    STATUS_INFEASIBLE,
     STATUS_NOTHING,
     STATUS_OK,
     BankSnapshot,
@@ -42,7 +41,9 @@ from plans.planner.types import (
     PlanStep,
     ResultBase,
     Snapshot,
+    infeasible,
     money,
+    unmet_reason,
 )
 
 # per USD of value over a cap: far above what moving a dollar costs (about 1)
@@ -91,10 +92,8 @@ def risk_mitigation(snapshot: Snapshot, constraints: Constraints) -> PlanResult:
     }
     if isinstance(answer, lp.Solution):
         reason = infeasibility_reason(model)
-        return PlanResult(
-            status=STATUS_INFEASIBLE,
-            summary=reason,
-            reason=reason,
+        return infeasible(
+            reason,
             estimated_cost_after=before,
             **base,
         )
@@ -112,11 +111,8 @@ def risk_mitigation(snapshot: Snapshot, constraints: Constraints) -> PlanResult:
     }
     steps = [*pauses, *moved.steps]
     if not steps and missed:
-        reason = "; ".join(u["message"] for u in missed)
-        return PlanResult(
-            status=STATUS_INFEASIBLE,
-            summary=reason,
-            reason=reason,
+        return infeasible(
+            unmet_reason(missed),
             estimated_cost_after=before,
             details=details,
             **base,

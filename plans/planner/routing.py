@@ -26,14 +26,15 @@ from plans.planner import assignment, flows, lp
 from plans.planner.safety import unmet
 from plans.planner.types import (
     ROUTING,
-    STATUS_INFEASIBLE,
     STATUS_NOTHING,
     STATUS_OK,
     Constraints,
     PlanResult,
     ResultBase,
     Snapshot,
+    infeasible,
     money,
+    unmet_reason,
 )
 
 
@@ -58,10 +59,8 @@ def routing_optimization(snapshot: Snapshot, constraints: Constraints) -> PlanRe
     }
     if isinstance(answer, lp.Solution):
         reason = infeasibility_reason(model)
-        return PlanResult(
-            status=STATUS_INFEASIBLE,
-            summary=reason,
-            reason=reason,
+        return infeasible(
+            reason,
             estimated_cost_after=before,
             **base,
         )
@@ -74,21 +73,16 @@ def routing_optimization(snapshot: Snapshot, constraints: Constraints) -> PlanRe
             f"the cheapest routing costs {after} USD in fees, above max_cost "
             f"{constraints.max_cost} USD"
         )
-        return PlanResult(
-            status=STATUS_INFEASIBLE,
-            summary=reason,
-            reason=reason,
+        return infeasible(
+            reason,
             estimated_cost_after=after,
             details=details,
             **base,
         )
     missed = stranded_unmet(model)
     if not moved.steps and missed:
-        reason = "; ".join(u["message"] for u in missed)
-        return PlanResult(
-            status=STATUS_INFEASIBLE,
-            summary=reason,
-            reason=reason,
+        return infeasible(
+            unmet_reason(missed),
             estimated_cost_after=before,
             details=details,
             **base,

@@ -370,3 +370,14 @@ class PlanResult:
         )
         out["steps"] = [s.as_dict() for s in self.steps]
         return out
+
+
+def infeasible(reason: str, **fields: Any) -> PlanResult:
+    """An ``infeasible`` answer: no steps, ``reason`` its summary too."""
+    return PlanResult(status=STATUS_INFEASIBLE, summary=reason, reason=reason, **fields)
+
+
+def unmet_reason(missed: list[dict[str, str]]) -> str:
+    """The reason of a plan none of whose steps could hold: what it could not
+    do (``details.unmet``), each said."""
+    return "; ".join(u["message"] for u in missed)

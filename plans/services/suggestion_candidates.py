@@ -9,13 +9,13 @@ it could only answer 409."""
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Collection
 from decimal import Decimal
 from typing import Any
 
 from controls.keys import FREEZE_GLOBAL, freeze_bank_key, pause_bank_key
 from controls.selectors import control_active_keys
+from molam_ops.lib.coerce import uuid_or_none
 from payouts import health
 from payouts import selectors as payout_selectors
 from payouts.choices import CircuitState
@@ -183,11 +183,12 @@ def planner_candidates() -> list[dict[str, Any]]:
 def _switches(action_type: str, payload: Any) -> tuple[str, bool] | None:
     """(control key, state) the proposed action would switch that control
     to; None when it switches none, or its payload names no bank or scope
-    (accepting it then says what is wrong)."""
+    (accepting it then says what is wrong). Bank ids are read as UUIDs, so
+    the key is spelt as the controls spell it, whatever SIRA's case."""
     if not isinstance(payload, dict):
         return None
     if action_type in ("pause_bank", "resume_bank"):
-        bank = _bank_id(payload.get("bank_profile_id"))
+        bank = uuid_or_none(payload.get("bank_profile_id"))
         if bank is None:
             return None
         return pause_bank_key(bank), action_type == "pause_bank"
@@ -196,20 +197,13 @@ def _switches(action_type: str, payload: Any) -> tuple[str, bool] | None:
         if scope == "global":
             key = FREEZE_GLOBAL
         elif isinstance(scope, dict) and (
-            bank := _bank_id(scope.get("bank_profile_id"))
+            bank := uuid_or_none(scope.get("bank_profile_id"))
         ):
             key = freeze_bank_key(bank)
         else:
             return None
         return key, action_type == "freeze_payouts"
     return None
-
-
-def _bank_id(value: Any) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))  # as the keys spell it, whatever SIRA's case
-    except ValueError:
-        return None
 
 
 def not_in_force(
