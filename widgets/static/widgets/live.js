@@ -46,11 +46,18 @@ export function refresh() {
   return inFlight;
 }
 
+// Each start of polling is a chain of its own: a tick still awaiting its
+// read when polling restarts or stops must not schedule another, or two
+// chains would poll side by side and one would outlive the socket's return.
+let pollChain = 0;
+
 function startPolling() {
   stopPolling();
+  const chain = pollChain;
   pollEvery = interval();
   pollTimer = setTimeout(async function tick() {
     await refresh();
+    if (chain !== pollChain) return;
     if (!live && subscribers.size) {
       pollEvery = interval();
       pollTimer = setTimeout(tick, pollEvery);
@@ -61,6 +68,7 @@ function startPolling() {
 }
 
 function stopPolling() {
+  pollChain += 1;
   if (pollTimer) clearTimeout(pollTimer);
   pollTimer = null;
 }
