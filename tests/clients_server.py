@@ -52,9 +52,12 @@ def main() -> None:
         extra = {"CORS_ALLOWED_ORIGINS": os.environ.get("CORS_ALLOWED_ORIGINS", "")}
         with live_server(Path(tmp), **extra) as server:
             tokens = {
-                name: mint(sub=name, roles=roles) for name, roles in DEMO_OPERATORS.items()
+                name: mint(sub=name, roles=roles)
+                for name, roles in DEMO_OPERATORS.items()
             }
-            print(json.dumps({"url": server.url, "tokens": tokens}), flush=True)
+            # the one line the npm test runners read
+            sys.stdout.write(json.dumps({"url": server.url, "tokens": tokens}) + "\n")
+            sys.stdout.flush()
             threading.Thread(target=wait_for_stdin_eof, daemon=True).start()
             stop.wait()
 
