@@ -115,7 +115,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["molam_ops.identity.HasKnownRole"],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
-        "rest_framework.renderers.BrowsableAPIRenderer",
+        # DRF's, with an Idempotency-Key for its forms
+        "molam_ops.browsable.OpsBrowsableAPIRenderer",
     ],
     "DEFAULT_PARSER_CLASSES": ["molam_ops.lib.parsers.JSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
