@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from django.http import QueryDict
@@ -49,7 +50,10 @@ class OpsBrowsableAPIRenderer(BrowsableAPIRenderer):
     template = "molam_ops/browsable_api.html"
 
     def get_context(
-        self, data: Any, accepted_media_type: str, renderer_context: dict[str, Any]
+        self,
+        data: Any,
+        accepted_media_type: str | None,
+        renderer_context: Mapping[str, Any],
     ) -> dict[str, Any]:
         context: dict[str, Any] = super().get_context(
             data, accepted_media_type, renderer_context
