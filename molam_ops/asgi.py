@@ -7,7 +7,6 @@ from typing import Any
 import django
 from asgiref.sync import sync_to_async
 from channels.routing import ProtocolTypeRouter, URLRouter
-from channels.security.websocket import AllowedHostsOriginValidator
 from django.core.handlers.asgi import ASGIHandler
 
 from molam_ops.boot import load_settings
@@ -53,7 +52,7 @@ django_asgi = SerialASGIHandler()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 
 from molam_ops.hardening import BodyLimitASGI  # noqa: E402
-from widgets.auth import JWTAuthMiddleware  # noqa: E402
+from widgets.auth import JWTAuthMiddleware, SocketOriginValidator  # noqa: E402
 from widgets.routing import websocket_urlpatterns  # noqa: E402
 
 sockets = URLRouter(websocket_urlpatterns)
@@ -61,11 +60,11 @@ application = ProtocolTypeRouter(
     {
         # an oversized /api body is refused before Django buffers it
         "http": BodyLimitASGI(django_asgi),
-        # a JWT (?token= or Sec-WebSocket-Protocol), else the session cookie,
-        # which only an allowed Origin may use (cross-site socket hijacking)
-        "websocket": JWTAuthMiddleware(
-            sockets,
-            otherwise=AllowedHostsOriginValidator(AuthMiddlewareStack(sockets)),
+        # pages of our hosts or CORS_ALLOWED_ORIGINS only (cross-site socket
+        # hijacking), then a JWT (?token= or Sec-WebSocket-Protocol), else the
+        # session cookie
+        "websocket": SocketOriginValidator(
+            JWTAuthMiddleware(sockets, otherwise=AuthMiddlewareStack(sockets))
         ),
     }
 )

@@ -32,6 +32,7 @@ from rest_framework import exceptions
 
 from molam_ops.actions.context import ActionContext, RequestMeta
 from molam_ops.actions.ports import audit_sink
+from molam_ops.cors import scope_cors_headers
 from molam_ops.errors import OpsError, outage_dependency
 from molam_ops.identity import KNOWN_ROLES, Principal, decode_token, principal_from_user
 from molam_ops.lib.addresses import (
@@ -330,7 +331,7 @@ class BodyLimitASGI:
                 # faster, and parsing its requests then starves other users';
                 # sleeping holds no thread
                 await asyncio.sleep(BOX_DELAY_SECONDS)
-                await _send_error(send, rate_limited(boxed_until), close=False)
+                await _send_error(scope, send, rate_limited(boxed_until), close=False)
                 return
         limit = _limit()
         # every path, not only /api: Django's handler spools any body to disk
@@ -341,7 +342,7 @@ class BodyLimitASGI:
         declared = _content_length(scope)
         if declared is not None:
             if declared > limit:
-                await _send_error(send, too_large())
+                await _send_error(scope, send, too_large())
                 return
             await self.app(scope, receive, send)
             return
@@ -354,7 +355,7 @@ class BodyLimitASGI:
                 break  # the client went away: Django sees the disconnect
             size += len(message.get("body", b""))
             if size > limit:
-                await _send_error(send, too_large())
+                await _send_error(scope, send, too_large())
                 return
             if not message.get("more_body", False):
                 break
@@ -379,13 +380,17 @@ def _content_length(scope: dict[str, Any]) -> int | None:
     return None
 
 
-async def _send_error(send: Any, error: OpsError, *, close: bool = True) -> None:
+async def _send_error(
+    scope: dict[str, Any], send: Any, error: OpsError, *, close: bool = True
+) -> None:
     body = json.dumps(error.body()).encode()
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),
     ]
     headers += [(k.lower().encode(), str(v).encode()) for k, v in error.headers.items()]
+    # readable by a page of an allowed origin, as Django's refusals are
+    headers += scope_cors_headers(scope)
     if close:
         # the rest of the body is not read: the connection cannot be reused
         headers.append((b"connection", b"close"))

@@ -50,6 +50,13 @@ SECRET_KEY = required(
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 PORT = env.int("PORT", default=8084)
+# Pages of other origins (a web client, a React Native app in a browser)
+# that may call /api/ with a bearer token and open the KPI socket
+# (widgets/auth.py): comma-separated origins, scheme://host[:port]
+# (http://localhost:8081,https://ops.example.com). Empty (the default): none,
+# and the service's own pages need nothing here. The fixed part of the
+# policy (headers, no cookies) is in molam_ops/lib/wiring.py.
+CORS_ALLOWED_ORIGINS = envconfig.origins(env, "CORS_ALLOWED_ORIGINS")
 
 # Fixed wiring (molam_ops/lib/wiring.py): no deployment changes it.
 INSTALLED_APPS = wiring.INSTALLED_APPS
@@ -60,6 +67,10 @@ AUTHENTICATION_BACKENDS = wiring.AUTHENTICATION_BACKENDS
 REST_FRAMEWORK = wiring.REST_FRAMEWORK
 SPECTACULAR_SETTINGS = wiring.SPECTACULAR_SETTINGS
 CONTENT_SECURITY_POLICY = wiring.CONTENT_SECURITY_POLICY
+CORS_URLS_REGEX = wiring.CORS_URLS_REGEX
+CORS_ALLOW_HEADERS = wiring.CORS_ALLOW_HEADERS
+CORS_EXPOSE_HEADERS = wiring.CORS_EXPOSE_HEADERS
+CORS_ALLOW_CREDENTIALS = wiring.CORS_ALLOW_CREDENTIALS
 
 ROOT_URLCONF = "molam_ops.urls"
 WSGI_APPLICATION = "molam_ops.wsgi.application"

@@ -4,10 +4,14 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from molam_ops import health, metrics_view
 from molam_ops.api import action_urls
+from molam_ops.api_root import ApiRootApi
 from molam_ops.errors import api_not_found
 from widgets.api import urls as widget_api
+from widgets.routing import websocket_urlpatterns
 
 api_ops: list[URLPattern | URLResolver] = [
+    # GET /api/ops/: every endpoint below, and the KPI socket
+    path("", ApiRootApi.as_view(sockets=websocket_urlpatterns), name="api-root"),
     *action_urls(),
     path("", include("audit.api.urls")),
     path("", include("controls.api.urls")),

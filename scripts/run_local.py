@@ -93,7 +93,7 @@ def banner() -> str:
     return f"""
   Molam Ops Controls is starting on {base}
     dashboard   {base}/   (live KPI widgets; sign in below)
-    API         {base}/api/ops/   (browsable: sign in below, then open it)
+    API         {base}/api/ops/   (the root: every endpoint; browsable once signed in)
     API docs    {base}/api/docs/
     admin       {base}/admin/
     health      {base}/healthz  {base}/readyz  {base}/metrics

@@ -1,19 +1,28 @@
-"""Who opens a KPI socket: a Molam ID JWT, or the browser's session.
+"""Who opens a KPI socket: a Molam ID JWT, or the browser's session; and
+from which pages.
 
 A token comes in the query (``/ws/kpis/?token=<jwt>``) or in the subprotocols
 (``new WebSocket(url, ["molam.jwt", jwt])``; the server answers with
-``molam.jwt``). A token is not ambient authority, so token sockets need no
-Origin check and work from native apps. Without a token the session cookie
-is used, and only from an allowed Origin (``AllowedHostsOriginValidator`` in
-``molam_ops/asgi.py``): a cookie would otherwise let any site open a socket
-in the operator's name.
+``molam.jwt``). Without a token the session cookie is used.
+
+Every socket passes :class:`SocketOriginValidator` first (``molam_ops/asgi.py``),
+token and session alike: a browser page may open one only from this
+service's own hosts (``ALLOWED_HOSTS``) or an origin of
+``CORS_ALLOWED_ORIGINS``, the same list as the HTTP API's. A cookie would
+otherwise let any site open a socket in the operator's name, and a token
+leaked to another site is no reason to serve that site either. A client
+that sends no Origin is not a browser page (a native app, a script): no page
+can ride anyone's cookie through it, so it is let through, with a token or a
+session still required as always.
 """
 
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlparse
 
+from channels.security.websocket import OriginValidator, WebsocketDenier
+from django.conf import settings
 from rest_framework.exceptions import AuthenticationFailed
 
 from molam_ops.identity import decode_token
@@ -52,3 +61,39 @@ class JWTAuthMiddleware:
             scope["principal"] = None
             scope["auth_error"] = "token_invalid"
         return await self.inner(scope, receive, send)
+
+
+class SocketOriginValidator(OriginValidator):
+    """channels' ``OriginValidator`` over this service's hosts and
+    ``CORS_ALLOWED_ORIGINS``, read at each connection (so a test's settings
+    apply); no Origin header at all is let through (see the module's
+    docstring), where channels refuses it."""
+
+    def __init__(self, application: ASGIApp) -> None:
+        self.application = application
+
+    @property
+    def allowed_origins(self) -> list[str]:
+        hosts = list(settings.ALLOWED_HOSTS)
+        if settings.DEBUG and not hosts:  # as AllowedHostsOriginValidator does
+            hosts = ["localhost", "127.0.0.1", "[::1]"]
+        # a host (ALLOWED_HOSTS) matches any scheme and port, an origin of
+        # CORS_ALLOWED_ORIGINS its own scheme, host and port
+        return [*hosts, *settings.CORS_ALLOWED_ORIGINS]
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        origins = [v for k, v in scope.get("headers", ()) if k == b"origin"]
+        if not origins:
+            return await self.application(scope, receive, send)
+        try:
+            # channels parses it unguarded: "http://[" would raise there
+            urlparse(origins[-1].decode("latin1"))
+        except ValueError:
+            return await WebsocketDenier()(scope, receive, send)
+        return await super().__call__(scope, receive, send)
+
+    def valid_origin(self, parsed_origin: Any) -> bool:
+        try:
+            return bool(super().valid_origin(parsed_origin))
+        except ValueError:  # a port out of range: no origin of ours
+            return False

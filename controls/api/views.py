@@ -15,7 +15,10 @@ from controls.serializers import ControlSerializer
 
 @extend_schema(tags=["controls"])
 class ControlListApi(generics.ListAPIView):
-    """Treasury controls; ``active`` is computed at read time (DESIGN §9)."""
+    """The treasury controls in force; ``?active=all`` lists every control,
+    active or not (the history), ``?active=false`` the inactive ones.
+    ``active`` is computed at read time: a control past ``expires_at`` is
+    inactive at once (DESIGN §9)."""
 
     serializer_class = ControlSerializer
     filterset_class = ControlFilter

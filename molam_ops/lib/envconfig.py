@@ -12,6 +12,7 @@ import math
 import re
 from pathlib import Path
 from typing import Any, cast
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -100,6 +101,39 @@ def cidrs(env: environ.Env, name: str) -> list[str]:
         return parse_networks(name, env.str(name, default=""))
     except ValueError as exc:
         raise ImproperlyConfigured(str(exc)) from None
+
+
+def origins(env: environ.Env, name: str) -> list[str]:
+    """Comma-separated origins (``scheme://host[:port]``, nothing after it),
+    as a browser sends them in ``Origin``, lower-cased as browsers send them.
+    A typo (a trailing ``/``, a missing scheme) stops the boot rather than
+    leave a client refused with no word why."""
+    found = []
+    for item in env.str(name, default="").split(","):
+        origin = item.strip().lower()
+        if origin:
+            check(
+                _is_origin(origin),
+                f"{name}: {origin!r} is not an origin"
+                " (scheme://host[:port], nothing after it)",
+            )
+            found.append(origin)
+    return found
+
+
+def _is_origin(origin: str) -> bool:
+    try:
+        parts = urlsplit(origin)
+        port_ok = parts.port is None or parts.port > 0  # a bad port raises
+    except ValueError:
+        return False
+    return bool(
+        port_ok
+        and parts.scheme
+        and parts.hostname
+        and "@" not in parts.netloc
+        and not (parts.path or parts.query or parts.fragment)
+    )
 
 
 def approval_signing_keys(raw: str | None) -> list[tuple[str, bytes]]:

@@ -6,6 +6,8 @@ No deployment changes these, so nothing here reads the environment;
 configure.
 """
 
+from corsheaders.defaults import default_headers as cors_default_headers
+
 INSTALLED_APPS = [
     "modeltranslation",  # before admin (it patches the model admin)
     "django.contrib.admin",
@@ -16,6 +18,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "axes",  # admin login lockout (settings.py, hardening)
+    "corsheaders",  # other origins' pages on the API (CORS_* below)
     "rest_framework",
     "django_filters",
     "drf_spectacular",
@@ -33,6 +36,12 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "molam_ops.middleware.RequestContextMiddleware",
+    # before every middleware that can answer: a preflight is answered here
+    # (never 401, never counted by the rate limit: it carries no
+    # credentials), and each refusal below (413, 403 address_not_allowed,
+    # the views' 401/403/409/429/503) gets Access-Control-Allow-Origin, so a
+    # page of an allowed origin can read why it was refused
+    "corsheaders.middleware.CorsMiddleware",
     # hardening: oversized /api bodies, then the caller's address (allowlist;
     # X-Forwarded-* only from TRUSTED_PROXIES) before anything trusts either
     "molam_ops.hardening.BodySizeMiddleware",
@@ -54,6 +63,22 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
+
+
+# django-cors-headers: WHICH other origins may call the API is a deployment's
+# choice (CORS_ALLOWED_ORIGINS, settings.py, empty by default); HOW is fixed.
+# Only the API: the admin and the dashboard are pages of this origin.
+CORS_URLS_REGEX = r"^/api/"
+CORS_ALLOW_HEADERS = (*cors_default_headers, "idempotency-key", "accept-language")
+# what a client must read: a replay (DESIGN §5) and how long to wait (429, 503)
+CORS_EXPOSE_HEADERS = ("Idempotent-Replayed", "Retry-After")
+# No cookies across origins: other platforms call with a bearer token, which a
+# page must attach itself. A session cookie is sent by the browser on its own,
+# so with credentials allowed any page of a listed origin (or a script
+# injected into one) could act as the operator signed in to the dashboard;
+# CSRF protection would then hang on that list too. Without credentials
+# the browser neither sends the cookie nor lets the page read the answer.
+CORS_ALLOW_CREDENTIALS = False
 
 
 TEMPLATES = [
@@ -90,7 +115,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["molam_ops.identity.HasKnownRole"],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
-        "rest_framework.renderers.BrowsableAPIRenderer",
+        # DRF's, with an Idempotency-Key for its forms
+        "molam_ops.browsable.OpsBrowsableAPIRenderer",
     ],
     "DEFAULT_PARSER_CLASSES": ["molam_ops.lib.parsers.JSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],

@@ -29,7 +29,7 @@ db = pytest.mark.django_db
 
 
 def control(client: APIClient, key: str) -> dict[str, Any]:
-    resp = client.get("/api/ops/controls", {"key": key})
+    resp = client.get("/api/ops/controls", {"key": key, "active": "all"})
     assert resp.status_code == 200, resp.json()
     [row] = resp.json()["results"]
     return row

@@ -88,7 +88,7 @@ def test_control_shape(ops: APIClient) -> None:
 def test_active_is_computed_at_read_time(
     ops: APIClient, controls: dict[str, TreasuryControl]
 ) -> None:
-    body = get_ok(ops, "/api/ops/controls")
+    body = get_ok(ops, "/api/ops/controls?active=all")
     assert body["count"] == 5
     active = {c["key"]: c["active"] for c in body["results"]}
     assert active == {
@@ -103,22 +103,57 @@ def test_active_is_computed_at_read_time(
     assert lapsed["enabled"] is True
 
 
-def test_filter_active(ops: APIClient, controls: dict[str, TreasuryControl]) -> None:
-    assert set(keys(get_ok(ops, "/api/ops/controls?active=true"))) == {
+def test_the_active_controls_by_default(
+    ops: APIClient, controls: dict[str, TreasuryControl]
+) -> None:
+    in_force = {
         controls["paused"].key,
         controls["paused_until"].key,
         controls["global"].key,
     }
-    assert set(keys(get_ok(ops, "/api/ops/controls?active=false"))) == {
+    # as the product promises: the list is what is in force now
+    for url in ("/api/ops/controls", "/api/ops/controls?active="):
+        body = get_ok(ops, url)
+        assert set(keys(body)) == in_force
+        assert body["count"] == 3
+        assert all(c["active"] for c in body["results"])
+
+
+# the values read before as booleans still work, in any case
+@pytest.mark.parametrize(("yes", "no"), [("true", "false"), ("True", "False")])
+def test_filter_active(
+    ops: APIClient, controls: dict[str, TreasuryControl], yes: str, no: str
+) -> None:
+    assert set(keys(get_ok(ops, f"/api/ops/controls?active={yes}"))) == {
+        controls["paused"].key,
+        controls["paused_until"].key,
+        controls["global"].key,
+    }
+    assert set(keys(get_ok(ops, f"/api/ops/controls?active={no}"))) == {
         controls["lapsed"].key,
         controls["lifted"].key,
     }
 
 
+def test_active_all_is_the_history(
+    ops: APIClient, controls: dict[str, TreasuryControl]
+) -> None:
+    body = get_ok(ops, "/api/ops/controls?active=all")
+    assert set(keys(body)) == {c.key for c in controls.values()}
+    assert keys(body) == sorted(keys(body))
+
+
+def test_an_unknown_active_value_is_400(ops: APIClient) -> None:
+    error = assert_error(
+        ops.get("/api/ops/controls?active=maybe"), 400, "validation_error"
+    )
+    assert "active" in error["fields"]
+
+
 def test_filter_prefix_and_key(
     ops: APIClient, controls: dict[str, TreasuryControl]
 ) -> None:
-    pauses = keys(get_ok(ops, "/api/ops/controls?prefix=pause_bank_"))
+    pauses = keys(get_ok(ops, "/api/ops/controls?prefix=pause_bank_&active=all"))
     assert set(pauses) == {
         controls["paused"].key,
         controls["paused_until"].key,
@@ -133,6 +168,9 @@ def test_filter_prefix_and_key(
     assert keys(get_ok(ops, f"/api/ops/controls?key={FREEZE_GLOBAL}")) == [
         FREEZE_GLOBAL
     ]
+    lifted = controls["lifted"].key
+    assert keys(get_ok(ops, f"/api/ops/controls?key={lifted}")) == []
+    assert keys(get_ok(ops, f"/api/ops/controls?key={lifted}&active=all")) == [lifted]
 
 
 def test_invalid_control_filters_are_400(ops: APIClient) -> None:
@@ -250,3 +288,14 @@ def test_query_count_does_not_grow_with_rows(
     with django_assert_num_queries(queries):
         body = get_ok(ops, url)
     assert len(body["results"]) >= rows
+
+
+def test_the_active_parameter_is_an_enum_in_the_openapi(ops: APIClient) -> None:
+    resp = ops.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert resp.status_code == 200
+    operation = resp.json()["paths"]["/api/ops/controls"]["get"]
+    [active] = [p for p in operation["parameters"] if p["name"] == "active"]
+    assert active["in"] == "query"
+    assert active["schema"]["type"] == "string"
+    assert active["schema"]["enum"] == ["all", "false", "true"]
+    assert "the active ones unless asked otherwise" in active["description"]

@@ -34,7 +34,7 @@ def control_rows() -> list[tuple[Any, ...]]:
 
 
 def listed_control(client: APIClient, key: str) -> dict[str, Any] | None:
-    resp = client.get("/api/ops/controls", {"key": key})
+    resp = client.get("/api/ops/controls", {"key": key, "active": "all"})
     assert resp.status_code == 200, resp.json()
     results = resp.json()["results"]
     return results[0] if results else None
