@@ -1,16 +1,21 @@
 import type { ErrorCode } from "./types.js";
 
-/** Every failure is an OpsError: the service's §6 envelope, or a network failure (status 0). */
+/** The code of an answer that is not the service's error envelope (a proxy's
+ *  HTML 502 page): "http_" and its status. */
+export type HttpStatusCode = `http_${number}`;
+
+/** Every failure is an OpsError: the service's error envelope, an answer
+ *  that is not one (code "http_<status>"), or no answer at all (status 0). */
 export class OpsError extends Error {
   readonly status: number;
-  readonly code: ErrorCode | "network_error";
+  readonly code: ErrorCode | "network_error" | HttpStatusCode;
   readonly fields: Record<string, unknown>;
   /** Seconds, from Retry-After (429, 503), else null. */
   readonly retryAfter: number | null;
 
   constructor(init: {
     status: number;
-    code: ErrorCode | "network_error";
+    code: ErrorCode | "network_error" | HttpStatusCode;
     message: string;
     fields?: Record<string, unknown>;
     retryAfter?: number | null;
@@ -47,15 +52,18 @@ function isRecord(value: unknown): value is Record<string, unknown> {
  *  (a proxy's HTML page) still gives its status and a code naming it. */
 export function errorFromResponse(response: Response, body: unknown): OpsError {
   const detail = isRecord(body) && isRecord(body["error"]) ? body["error"] : {};
-  const code = typeof detail["code"] === "string" ? detail["code"] : `http_${response.status}`;
+  const code: ErrorCode | HttpStatusCode =
+    typeof detail["code"] === "string"
+      ? // the service's code, one of those its schema names
+        (detail["code"] as ErrorCode)
+      : `http_${response.status}`;
   const message =
     typeof detail["message"] === "string" && detail["message"]
       ? detail["message"]
       : `${response.status} ${response.statusText}`.trim();
   return new OpsError({
     status: response.status,
-    // the service's code, as the schema names its codes
-    code: code as ErrorCode,
+    code,
     message,
     fields: isRecord(detail["fields"]) ? detail["fields"] : {},
     retryAfter: retryAfterSeconds(response.headers),

@@ -1,5 +1,5 @@
 export { createOpsClient, type OpsClient } from "./client.js";
-export { isOpsError, OpsError } from "./errors.js";
+export { isOpsError, OpsError, type HttpStatusCode } from "./errors.js";
 export type {
   ActionBody,
   ActionName,

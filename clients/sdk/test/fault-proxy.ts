@@ -47,8 +47,13 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     });
     const fault = req.method === "POST" ? faults.shift() : undefined;
     if (fault) {
-      res.writeHead(fault.status, { "Content-Type": "application/json", ...fault.headers });
-      res.end(JSON.stringify(fault.body));
+      // a string is a page of some gateway, not the service's JSON
+      const html = typeof fault.body === "string";
+      res.writeHead(fault.status, {
+        "Content-Type": html ? "text/html" : "application/json",
+        ...fault.headers,
+      });
+      res.end(html ? fault.body : JSON.stringify(fault.body));
       return;
     }
     const headers = new Headers();

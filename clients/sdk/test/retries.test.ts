@@ -114,6 +114,17 @@ describe("answers that say 'again later', through a proxy of our own", () => {
     expect(posts()).toHaveLength(2);
   });
 
+  it("names an answer that is not the service's envelope by its status", async () => {
+    proxy.seen.length = 0;
+    proxy.failNextPosts({ status: 502, body: "<html><body>Bad Gateway</body></html>" });
+    const err = await viaProxy()
+      .pauseBank({ bank_profile_id: "7d1c6f0e-0000-4000-8000-000000000000", reason: "x" })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpsError);
+    expect(err).toMatchObject({ status: 502, code: "http_502", fields: {} });
+    expect(posts()).toHaveLength(1);
+  });
+
   it("gives up at once on a Retry-After longer than maxDelayMs, saying how long", async () => {
     proxy.seen.length = 0;
     proxy.failNextPosts({ status: 429, headers: { "Retry-After": "120" }, body: error("throttled") });

@@ -31,7 +31,7 @@ describe("types derived from the schema", () => {
     >();
     expectTypeOf<"set_flag">().toExtend<ActionName>();
     expectTypeOf<OpsError["code"]>().toEqualTypeOf<
-      Schemas["ErrorDetail"]["code"] | "network_error"
+      Schemas["ErrorDetail"]["code"] | "network_error" | `http_${number}`
     >();
   });
 });
