@@ -1,7 +1,7 @@
 // The fetch every request of a client goes through (openapi-fetch's and the
 // SDK's own): credentials and language on each attempt, and the retries.
 import { OpsError, retryAfterSeconds } from "./errors.js";
-import { backoffDelay, sleep, type RetryPolicy } from "./retry.js";
+import { abortReason, backoffDelay, sleep, type RetryPolicy } from "./retry.js";
 import type { TokenProvider } from "./types.js";
 
 export interface TransportOptions {
@@ -66,7 +66,9 @@ export function createTransport(options: TransportOptions): (request: Request) =
       try {
         response = await attempt(request);
       } catch (cause) {
-        if (request.signal.aborted) throw request.signal.reason;
+        // (a fetch polyfill's Request may have no signal at all)
+        const signal = request.signal as AbortSignal | undefined;
+        if (signal?.aborted) throw abortReason(signal);
         if (last) {
           throw new OpsError({ status: 0, code: "network_error", message: String(cause), cause });
         }
