@@ -60,5 +60,13 @@ bench-kpis: venv
 token: venv
 	@DEBUG=1 $(BIN)/python manage.py mint_token --sub alice --role pay_admin
 
+## clients: the TypeScript SDK and widgets (clients/): the lockfile's exact
+## packages, then the schema check (the SDK's types must match this service),
+## build, typecheck, lint and tests; the tests start the real service from the
+## venv, so it comes first
+.PHONY: clients
+clients: venv
+	cd clients && npm ci && npm run check
+
 clean:
 	rm -rf var
