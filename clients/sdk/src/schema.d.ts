@@ -22,6 +22,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/ops/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description Every endpoint of this API: the ops actions (POST, each with the roles
+         *     that may run it; send an ``Idempotency-Key``), the resources to read,
+         *     the OpenAPI schema and its docs, and the live KPI socket. What your own
+         *     roles allow: ``me``.
+         */
+        get: operations["api_root"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/ops/actions": {
         parameters: {
             query?: never;
@@ -317,7 +339,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Treasury controls; ``active`` is computed at read time (DESIGN §9). */
+        /**
+         * @description The treasury controls in force; ``?active=all`` lists every control,
+         *     active or not (the history), ``?active=false`` the inactive ones.
+         *     ``active`` is computed at read time: a control past ``expires_at`` is
+         *     inactive at once (DESIGN §9).
+         */
         get: operations["ops_controls_list"];
         put?: never;
         post?: never;
@@ -906,6 +933,42 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        ApiRoot: {
+            ok: boolean;
+            title: string;
+            version: string;
+            actions: components["schemas"]["ApiRootAction"][];
+            resources: components["schemas"]["ApiRootResource"][];
+            sockets: components["schemas"]["ApiRootEntry"][];
+        };
+        ApiRootAction: {
+            /** @description The action's or the URL's name. */
+            name: string;
+            /** @description Path parameters as {name}. */
+            path: string;
+            /** @description The path on this server. */
+            url: string;
+            method: string;
+            roles: string[];
+            summary: string;
+        };
+        ApiRootEntry: {
+            /** @description The action's or the URL's name. */
+            name: string;
+            /** @description Path parameters as {name}. */
+            path: string;
+            /** @description The path on this server. */
+            url: string;
+        };
+        ApiRootResource: {
+            /** @description The action's or the URL's name. */
+            name: string;
+            /** @description Path parameters as {name}. */
+            path: string;
+            /** @description The path on this server. */
+            url: string;
+            methods: string[];
+        };
         Approval: {
             /** Format: uuid */
             readonly id: string;
@@ -2109,6 +2172,49 @@ export interface operations {
             };
         };
     };
+    api_root: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiRoot"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     ops_actions_list: {
         parameters: {
             query?: {
@@ -3098,7 +3204,14 @@ export interface operations {
     ops_controls_list: {
         parameters: {
             query?: {
-                active?: string;
+                /**
+                 * @description Which controls: the active ones unless asked otherwise.
+                 *
+                 *     * `true` - active controls only (the default)
+                 *     * `false` - inactive controls only (expired or switched off)
+                 *     * `all` - every control, active or not: the history
+                 */
+                active?: "all" | "false" | "true";
                 key?: string;
                 /** @description Number of results to return per page. */
                 limit?: number;
