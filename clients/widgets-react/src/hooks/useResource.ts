@@ -15,8 +15,11 @@ export interface ResourceState<T> {
 export interface ResourceOptions {
   /** Read again every this many ms (none by default). */
   refreshInterval?: number;
-  /** Read again from scratch when one of these changes (default: never). */
+  /** Read again from scratch (loading state) when one of these changes. */
   deps?: readonly unknown[];
+  /** Read again, keeping what is shown meanwhile, when this value changes
+   *  (the live summary's approvals revision, say). */
+  refreshOn?: unknown;
 }
 
 /** Any read, with the loading / ready / error states every widget shows.
@@ -26,7 +29,7 @@ export function useResource<T>(
   load: (signal: AbortSignal) => Promise<T>,
   options: ResourceOptions = {},
 ): ResourceState<T> {
-  const { refreshInterval, deps = [] } = options;
+  const { refreshInterval, deps = [], refreshOn } = options;
   const loadRef = useRef(load);
   loadRef.current = load;
   const [state, setState] = useState<Omit<ResourceState<T>, "reload">>({
@@ -60,6 +63,13 @@ export function useResource<T>(
     return () => controller.current?.abort();
     // eslint-disable-next-line react-hooks/exhaustive-deps -- the caller's deps
   }, [read, ...deps]);
+
+  const lastRefreshOn = useRef(refreshOn);
+  useEffect(() => {
+    if (Object.is(lastRefreshOn.current, refreshOn)) return;
+    lastRefreshOn.current = refreshOn;
+    void read();
+  }, [read, refreshOn]);
 
   useEffect(() => {
     if (!refreshInterval || refreshInterval <= 0) return undefined;
