@@ -1,8 +1,8 @@
 import { fireEvent, screen, waitFor, within } from "@testing-library/react";
 import { isOpsError, type ActionResult } from "@molam/ops-sdk";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Approvals } from "../src/index.js";
-import { clientAs, renderWith, violations } from "./helpers.js";
+import { clientAs, declinePendingFreezes, renderWith, violations } from "./helpers.js";
 
 const card = () => screen.getByRole("region", { name: "Approvals" });
 
@@ -10,7 +10,7 @@ const card = () => screen.getByRole("region", { name: "Approvals" });
 async function pendingGlobalFreeze(): Promise<string> {
   try {
     const result = await clientAs("alice").freezePayouts({ scope: "global", reason: "approvals widget test" });
-    return (result.body as { approval: { id: string } }).approval.id;
+    return String(result.body.approval?.["id"]);
   } catch (err) {
     // one asked for already (the FreezeButton test's): that one
     if (isOpsError(err) && err.code === "approval_pending") return String(([] as unknown[]).concat(err.fields["approval_id"])[0]);
@@ -19,6 +19,9 @@ async function pendingGlobalFreeze(): Promise<string> {
 }
 
 describe("Approvals", () => {
+  beforeAll(declinePendingFreezes);
+  afterAll(declinePendingFreezes);
+
   it("lists the pending request to bruno, and his signature counts (1 of 2)", async () => {
     const id = await pendingGlobalFreeze();
     const decided: ActionResult<unknown>[] = [];

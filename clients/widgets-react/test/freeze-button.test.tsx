@@ -1,8 +1,8 @@
 import { fireEvent, screen, waitFor, within } from "@testing-library/react";
 import type { ActionResult } from "@molam/ops-sdk";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FreezeButton } from "../src/index.js";
-import { clientAs, renderWith, violations } from "./helpers.js";
+import { clientAs, declinePendingFreezes, renderWith, violations } from "./helpers.js";
 
 const card = () => screen.getByRole("region", { name: "Freeze payouts" });
 const ready = () => waitFor(() => expect(card().dataset["state"]).toBe("ready"));
@@ -15,6 +15,9 @@ async function firstBank() {
 }
 
 describe("FreezeButton", () => {
+  beforeAll(declinePendingFreezes);
+  afterAll(declinePendingFreezes);
+
   it("is disabled, with its reason, for a caller whose roles cannot freeze (chloe: ops)", async () => {
     const { container } = renderWith(clientAs("chloe"), <FreezeButton scope="global" />);
     expect(card().dataset["state"]).toBe("loading");

@@ -78,3 +78,12 @@ export async function violations(root: Element): Promise<string[]> {
   const result = await axe.run(root, { rules: { "color-contrast": { enabled: false } } });
   return result.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.html).join(" | ")})`);
 }
+
+/** Close every pending freeze request (fatou declines it: one decline
+ *  rejects), so that no test file depends on another's leftovers. */
+export async function declinePendingFreezes(): Promise<void> {
+  const fatou = clientAs("fatou");
+  for await (const a of fatou.list("/api/ops/pending-approvals", { action_type: "freeze_payouts" })) {
+    await fatou.approve(a.id, { decision: "decline", comment: "test clean-up" });
+  }
+}

@@ -15,6 +15,7 @@ import { outcomeText, progress, signers, type Approval } from "../ui/approvals.j
 import { ConfirmDialog, ReasonField } from "../ui/dialog.js";
 import { errorText } from "../ui/errors.js";
 import { collect } from "../ui/lists.js";
+import { failed } from "../ui/retry.js";
 import { Card, ErrorState, Message, Pill, Skeleton } from "../ui/parts.js";
 import { view } from "../ui/summary.js";
 
@@ -61,9 +62,12 @@ export function Approvals({ onDecided }: ApprovalsProps) {
   );
 
   if (me.status === "loading" || lists.status === "loading") return <Skeleton title={TITLE} />;
-  if (me.status === "error" || !me.data) return <ErrorState title={TITLE} error={me.error} onRetry={() => void me.reload()} />;
-  if (lists.status === "error" || !lists.data) {
-    return <ErrorState title={TITLE} error={lists.error} onRetry={() => void lists.reload()} />;
+  const failure = failed(
+    { ok: Boolean(me.data), error: me.error, reload: me.reload },
+    { ok: Boolean(lists.data), error: lists.error, reload: lists.reload },
+  );
+  if (failure || !me.data || !lists.data) {
+    return <ErrorState title={TITLE} error={failure?.error ?? null} onRetry={() => failure?.retry()} />;
   }
   const who = me.data;
   const toSign = lists.data.toSign.filter((a) => a.initiator_id !== who.id);

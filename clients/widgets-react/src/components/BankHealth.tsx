@@ -10,6 +10,7 @@ import { useKpis } from "../hooks/useKpis.js";
 import { useMe } from "../hooks/useMe.js";
 import { useLocale, useOpsClient } from "../hooks/provider.js";
 import { ConfirmDialog, Modal, ReasonField } from "../ui/dialog.js";
+import { failed } from "../ui/retry.js";
 import { Card, ErrorState, LiveLine, Message, Pill, Skeleton } from "../ui/parts.js";
 import { bankName, view, type BankRow } from "../ui/summary.js";
 import { FreezeButton } from "./FreezeButton.js";
@@ -31,8 +32,13 @@ export function BankHealth({ refreshInterval, onSuccess }: BankHealthProps) {
   const [openId, setOpenId] = useState<string | null>(null);
   const title = "Bank health";
   if (me.status === "loading" || kpis.status === "loading") return <Skeleton title={title} />;
-  if (me.status === "error") return <ErrorState title={title} error={me.error} onRetry={() => void me.reload()} />;
-  if (!kpis.summary) return <ErrorState title={title} error={kpis.error} onRetry={() => void kpis.reload()} />;
+  const failure = failed(
+    { ok: Boolean(me.data), error: me.error, reload: me.reload },
+    { ok: Boolean(kpis.summary), error: kpis.error, reload: kpis.reload },
+  );
+  if (failure || !me.data || !kpis.summary) {
+    return <ErrorState title={title} error={failure?.error ?? null} onRetry={() => failure?.retry()} />;
+  }
   const summary = view(kpis.summary);
   if (!summary.banks.length) {
     return (

@@ -15,6 +15,7 @@ import { useResource } from "../hooks/useResource.js";
 import { isOpsError } from "../hooks/failure.js";
 import { progress, type Approval } from "../ui/approvals.js";
 import { ConfirmDialog, ReasonField } from "../ui/dialog.js";
+import { failed } from "../ui/retry.js";
 import { Card, ErrorState, Invalid, Message, Pill, Skeleton } from "../ui/parts.js";
 import { bankName, view } from "../ui/summary.js";
 import { collect } from "../ui/lists.js";
@@ -70,10 +71,13 @@ export function FreezeButton({ scope = "global", onSuccess, refreshInterval }: F
     return <Invalid title={TITLE} text={`Unknown scope “${scope.bank_profile_id}”: use “global” or the id of a bank.`} />;
   }
   if (me.status === "loading" || kpis.status === "loading") return <Skeleton title={TITLE} />;
-  if (me.status === "error" || !me.data) {
-    return <ErrorState title={TITLE} error={me.error} onRetry={() => void me.reload()} />;
+  const failure = failed(
+    { ok: Boolean(me.data), error: me.error, reload: me.reload },
+    { ok: Boolean(kpis.summary), error: kpis.error, reload: kpis.reload },
+  );
+  if (failure || !me.data || !kpis.summary) {
+    return <ErrorState title={TITLE} error={failure?.error ?? null} onRetry={() => failure?.retry()} />;
   }
-  if (!kpis.summary) return <ErrorState title={TITLE} error={kpis.error} onRetry={() => void kpis.reload()} />;
 
   const summary = view(kpis.summary);
   const bank = global ? null : summary.banks.find((b) => b.id === scope.bank_profile_id.toLowerCase());

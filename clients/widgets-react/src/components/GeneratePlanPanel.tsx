@@ -12,6 +12,7 @@ import { useMe } from "../hooks/useMe.js";
 import { useLocale, useOpsClient } from "../hooks/provider.js";
 import { errorText } from "../ui/errors.js";
 import { ConfirmDialog } from "../ui/dialog.js";
+import { failed } from "../ui/retry.js";
 import { Card, ErrorState, Invalid, Message, Skeleton } from "../ui/parts.js";
 import { isPlanType, PLAN_TYPES, readPlan, stepAmount, stepText, unmet, type Plan, type PlanType } from "../ui/plans.js";
 import { bankName, view } from "../ui/summary.js";
@@ -53,8 +54,13 @@ export function GeneratePlanPanel({ planType = "float_rebalance", onPlanGenerate
     );
   }
   if (me.status === "loading" || kpis.status === "loading") return <Skeleton title={TITLE} />;
-  if (me.status === "error" || !me.data) return <ErrorState title={TITLE} error={me.error} onRetry={() => void me.reload()} />;
-  if (!kpis.summary) return <ErrorState title={TITLE} error={kpis.error} onRetry={() => void kpis.reload()} />;
+  const failure = failed(
+    { ok: Boolean(me.data), error: me.error, reload: me.reload },
+    { ok: Boolean(kpis.summary), error: kpis.error, reload: kpis.reload },
+  );
+  if (failure || !me.data || !kpis.summary) {
+    return <ErrorState title={TITLE} error={failure?.error ?? null} onRetry={() => failure?.retry()} />;
+  }
   if (!me.available("generate_plan")) {
     return (
       <Card title={TITLE} state="empty">

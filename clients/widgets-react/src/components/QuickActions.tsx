@@ -10,6 +10,7 @@ import { useKpis } from "../hooks/useKpis.js";
 import { useMe } from "../hooks/useMe.js";
 import { useLocale, useOpsClient } from "../hooks/provider.js";
 import { ConfirmDialog, ReasonField } from "../ui/dialog.js";
+import { failed } from "../ui/retry.js";
 import { Card, ErrorState, Message, Skeleton, type Tone } from "../ui/parts.js";
 import { bankName, view, type BankRow } from "../ui/summary.js";
 import { exportAuditLog, type ExportFormat } from "../ui/export.js";
@@ -109,8 +110,13 @@ export function QuickActions({ onSuccess }: QuickActionsProps) {
   const [exporting, setExporting] = useState<{ pending: boolean; error: Error | null }>({ pending: false, error: null });
   const title = "Quick actions";
   if (me.status === "loading" || kpis.status === "loading") return <Skeleton title={title} />;
-  if (me.status === "error" || !me.data) return <ErrorState title={title} error={me.error} onRetry={() => void me.reload()} />;
-  if (!kpis.summary) return <ErrorState title={title} error={kpis.error} onRetry={() => void kpis.reload()} />;
+  const failure = failed(
+    { ok: Boolean(me.data), error: me.error, reload: me.reload },
+    { ok: Boolean(kpis.summary), error: kpis.error, reload: kpis.reload },
+  );
+  if (failure || !me.data || !kpis.summary) {
+    return <ErrorState title={title} error={failure?.error ?? null} onRetry={() => failure?.retry()} />;
+  }
   const banks = view(kpis.summary).banks;
 
   const run = (item: Item, values: Values) =>

@@ -15,6 +15,7 @@ import { useResource } from "../hooks/useResource.js";
 import { ConfirmDialog, ReasonField } from "../ui/dialog.js";
 import { errorText } from "../ui/errors.js";
 import { collect } from "../ui/lists.js";
+import { failed } from "../ui/retry.js";
 import { Card, ErrorState, Message, Skeleton } from "../ui/parts.js";
 import { PLAN_TYPES } from "../ui/plans.js";
 import { bankName, view, type BankRow } from "../ui/summary.js";
@@ -77,8 +78,13 @@ export function SiraSuggestions({ defaultOpen = false, onSuccess }: SiraSuggesti
   );
 
   if (me.status === "loading" || kpis.status === "loading") return <Skeleton title={TITLE} />;
-  if (me.status === "error" || !me.data) return <ErrorState title={TITLE} error={me.error} onRetry={() => void me.reload()} />;
-  if (!kpis.summary) return <ErrorState title={TITLE} error={kpis.error} onRetry={() => void kpis.reload()} />;
+  const failure = failed(
+    { ok: Boolean(me.data), error: me.error, reload: me.reload },
+    { ok: Boolean(kpis.summary), error: kpis.error, reload: kpis.reload },
+  );
+  if (failure || !me.data || !kpis.summary) {
+    return <ErrorState title={TITLE} error={failure?.error ?? null} onRetry={() => failure?.retry()} />;
+  }
   const summary = view(kpis.summary);
   const available = summary.suggestions.available;
   const count = items.data && open ? items.data.length : summary.suggestions.open;
