@@ -51,7 +51,10 @@ export function Approvals({ onDecided }: ApprovalsProps) {
         collect(client.list("/api/ops/pending-approvals", canSign ? { signable: true } : {})),
         collect(client.list("/api/ops/approvals", { mine: true, limit: 20 }), 20),
       ]);
-      return { toSign, own };
+      // one's own: those still open, and those that ended in the last day
+      const now = Date.now();
+      const recent = own.filter((a) => OPEN.has(a.status) || now - Date.parse(a.decided_at ?? a.expires_at) < DAY);
+      return { toSign, own: recent };
     },
     { deps: [client, canSign], refreshOn: revision },
   );
@@ -71,9 +74,7 @@ export function Approvals({ onDecided }: ApprovalsProps) {
   }
   const who = me.data;
   const toSign = lists.data.toSign.filter((a) => a.initiator_id !== who.id);
-  const own = lists.data.own.filter(
-    (a) => OPEN.has(a.status) || Date.now() - Date.parse(a.decided_at ?? a.expires_at) < DAY,
-  );
+  const own = lists.data.own;
 
   return (
     <Card title={TITLE} state={toSign.length || own.length ? "ready" : "empty"}>

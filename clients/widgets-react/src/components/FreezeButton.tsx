@@ -4,7 +4,7 @@
 // many it waits for, the request shows as waiting (read again whenever the
 // live summary's approvals revision moves) and no second one is offered.
 
-import { useEffect, useId, useState } from "react";
+import { useId, useState } from "react";
 import type { ActionResult, Schemas } from "@molam/ops-sdk";
 import { formatNumber, formatTimeLeft } from "../format.js";
 import { useAction } from "../hooks/useAction.js";
@@ -55,17 +55,9 @@ export function FreezeButton({ scope = "global", onSuccess, refreshInterval }: F
     confirming === "unfreeze_payouts" ? client.unfreezePayouts(body, o) : client.freezePayouts(body, o),
   );
   const whyId = useId();
-  // asked for already (by someone else, or in another tab): that request
+  // asked for already (by someone else, or in another tab): that request,
+  // shown as waiting, rather than an error in the dialog
   const alreadyAsked = isOpsError(action.error) && action.error.code === "approval_pending";
-  const reloadWaiting = waitingRead.reload;
-  const resetAction = action.reset;
-  useEffect(() => {
-    if (!alreadyAsked) return;
-    setConfirming(null);
-    resetAction();
-    setOutcome({ tone: "info", text: "This freeze had already been asked for: it is the request shown above." });
-    void reloadWaiting();
-  }, [alreadyAsked, resetAction, reloadWaiting]);
 
   if (!global && !UUID.test(scope.bank_profile_id)) {
     return <Invalid title={TITLE} text={`Unknown scope “${scope.bank_profile_id}”: use “global” or the id of a bank.`} />;
@@ -113,6 +105,7 @@ export function FreezeButton({ scope = "global", onSuccess, refreshInterval }: F
 
   const confirm = async (values: Record<string, string>) => {
     const result = await action.run({ ...target.body, reason: values["reason"] ?? "" });
+    if (!result) void waitingRead.reload();
     if (result) {
       setConfirming(null);
       action.reset();
@@ -175,8 +168,12 @@ export function FreezeButton({ scope = "global", onSuccess, refreshInterval }: F
           {neededText}
         </p>
       ) : null}
-      {outcome ? <Message tone={outcome.tone}>{outcome.text}</Message> : null}
-      {confirming ? (
+      {alreadyAsked ? (
+        <Message tone="info">This freeze had already been asked for: it is the request shown above.</Message>
+      ) : outcome ? (
+        <Message tone={outcome.tone}>{outcome.text}</Message>
+      ) : null}
+      {confirming && !alreadyAsked ? (
         <ConfirmDialog
           title={`${confirming === "freeze_payouts" ? "Freeze" : "Unfreeze"} ${target.label}?`}
           text={
@@ -190,7 +187,7 @@ export function FreezeButton({ scope = "global", onSuccess, refreshInterval }: F
           busyLabel={confirming === "freeze_payouts" ? "Freezing…" : "Unfreezing…"}
           danger={confirming === "freeze_payouts"}
           pending={action.pending}
-          error={alreadyAsked ? null : action.error}
+          error={action.error}
           onConfirm={(values) => void confirm(values)}
           onClose={() => {
             setConfirming(null);

@@ -1,4 +1,4 @@
-import { useCallback, useRef, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 import type { ActionResult, CallOptions } from "@molam/ops-sdk";
 import { toFailure, type Failure } from "./failure.js";
 import { newIdempotencyKey } from "./keys.js";
@@ -29,7 +29,9 @@ interface Attempt {
  *  body, a run after a success, or reset() starts a new attempt and key. */
 export function useAction<B, T = unknown>(perform: Perform<B, T>): UseAction<B, T> {
   const performRef = useRef(perform);
-  performRef.current = perform;
+  useEffect(() => {
+    performRef.current = perform;
+  });
   const attempt = useRef<Attempt | null>(null);
   const running = useRef<Promise<ActionResult<T> | null> | null>(null);
   const [state, setState] = useState<{ pending: boolean; result: ActionResult<T> | null; error: Failure | null }>({

@@ -31,7 +31,9 @@ export function useResource<T>(
 ): ResourceState<T> {
   const { refreshInterval, deps = [], refreshOn } = options;
   const loadRef = useRef(load);
-  loadRef.current = load;
+  useEffect(() => {
+    loadRef.current = load;
+  });
   const [state, setState] = useState<Omit<ResourceState<T>, "reload">>({
     status: "loading",
     data: null,
@@ -61,7 +63,7 @@ export function useResource<T>(
     setState({ status: "loading", data: null, error: null });
     void read();
     return () => controller.current?.abort();
-    // eslint-disable-next-line react-hooks/exhaustive-deps -- the caller's deps
+    // the caller's deps: a spread array, as the hook cannot list them itself
   }, [read, ...deps]);
 
   const lastRefreshOn = useRef(refreshOn);
