@@ -1,5 +1,9 @@
-import { cleanup } from "@testing-library/react";
+import { cleanup, configure } from "@testing-library/react";
 import { afterEach, vi } from "vitest";
+
+// what the widgets wait for is the real service (and its KPI socket's
+// push): on a loaded machine that can take longer than Testing Library's 1 s
+configure({ asyncUtilTimeout: 10_000 });
 
 afterEach(() => cleanup());
 

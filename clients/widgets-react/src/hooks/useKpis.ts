@@ -21,10 +21,12 @@ export function useKpis(options: { refreshInterval?: number } = {}): UseKpis {
   const { refreshInterval } = options;
   const [state, setState] = useState<KpiState>(EMPTY);
 
-  useEffect(() => {
-    setState(EMPTY);
-    return client.subscribeKpis(setState, refreshInterval === undefined ? {} : { refreshInterval });
-  }, [client, refreshInterval]);
+  // the client calls the listener at once (with nothing known yet, for a
+  // new client), so a new client never shows the previous one's figures
+  useEffect(
+    () => client.subscribeKpis(setState, refreshInterval === undefined ? {} : { refreshInterval }),
+    [client, refreshInterval],
+  );
 
   const reload = useCallback(async () => {
     try {
