@@ -36,17 +36,19 @@ h3 { font-size: 1.05rem; margin: 0 0 0.5rem; }
 dl { display: grid; grid-template-columns: auto 1fr; gap: 0.35rem 1rem; margin: 0.5rem 0 0; }
 dt { color: var(--molam-muted, #4b5563); font-size: 0.875rem; }
 dd { margin: 0; font-variant-numeric: tabular-nums; text-align: right; }
-button, .button { font: inherit; border-radius: 10px; border: 1px solid var(--molam-border, #9ca3af);
+button, .button { font: inherit; border-radius: 10px; border: 1px solid var(--molam-border, #d1d5db);
   background: var(--molam-card, #ffffff); color: var(--molam-fg, #1f2937);
   padding: 0.5rem 0.9rem; cursor: pointer; text-decoration: none; display: inline-block; }
-button.primary { background: #1d4ed8; border-color: #1d4ed8; color: #ffffff; }
-button.danger { background: #b91c1c; border-color: #b91c1c; color: #ffffff; }
+button.primary { background: var(--molam-primary, #1d4ed8); border-color: var(--molam-primary, #1d4ed8);
+  color: var(--molam-on-accent, #ffffff); }
+button.danger { background: var(--molam-danger, #b91c1c); border-color: var(--molam-danger, #b91c1c);
+  color: var(--molam-on-accent, #ffffff); }
 button:disabled { opacity: 0.6; cursor: not-allowed; }
 button:focus-visible, a:focus-visible, select:focus-visible, input:focus-visible,
-textarea:focus-visible { outline: 3px solid #2563eb; outline-offset: 2px; }
+textarea:focus-visible { outline: 3px solid var(--molam-focus, #2563eb); outline-offset: 2px; }
 label { display: block; font-size: 0.875rem; margin: 0.75rem 0 0.25rem; }
 input, select, textarea { font: inherit; width: 100%; padding: 0.45rem 0.6rem; border-radius: 8px;
-  border: 1px solid var(--molam-border, #6b7280); background: var(--molam-card, #ffffff);
+  border: 1px solid var(--molam-border, #d1d5db); background: var(--molam-card, #ffffff);
   color: var(--molam-fg, #1f2937); }
 dialog { border: 1px solid var(--molam-border, #d1d5db); border-radius: 14px; padding: 1.5rem;
   max-width: 32rem; width: calc(100% - 2rem); background: var(--molam-card, #ffffff);
@@ -73,20 +75,21 @@ dialog::backdrop { background: rgb(15 23 42 / 0.55); }
 .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 ul.plain { list-style: none; padding: 0; margin: 0; }
 table { width: 100%; border-collapse: collapse; font-size: 0.9rem; }
-th, td { text-align: left; padding: 0.35rem 0.5rem; border-bottom: 1px solid var(--molam-border, #e5e7eb); }
+th, td { text-align: left; padding: 0.35rem 0.5rem; border-bottom: 1px solid var(--molam-border, #d1d5db); }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 @media (prefers-color-scheme: dark) {
   :host { color: var(--molam-fg, #e5e7eb); }
   .card, dialog, input, select, textarea, button { background: var(--molam-card, #111827);
     color: var(--molam-fg, #e5e7eb); border-color: var(--molam-border, #374151); }
-  button.primary { background: #2563eb; border-color: #2563eb; color: #ffffff; }
-  button.danger { background: #b91c1c; border-color: #b91c1c; color: #ffffff; }
+  button:focus-visible, a:focus-visible, select:focus-visible, input:focus-visible,
+  textarea:focus-visible { outline-color: var(--molam-focus, #60a5fa); }
   h2, .muted, dt, .live { color: var(--molam-muted, #9ca3af); }
-  .skeleton { background: linear-gradient(90deg, #1f2937 25%, #374151 50%, #1f2937 75%); background-size: 200% 100%; }
-  .message.error, .pill.red { background: #7f1d1d; color: #fee2e2; }
-  .message.ok, .pill.green { background: #14532d; color: #dcfce7; }
-  .message.wait, .pill.yellow { background: #713f12; color: #fef9c3; }
-  .message.info { background: #1e3a8a; color: #e0e7ff; }
+  .skeleton { background: linear-gradient(90deg, var(--molam-skel, #1f2937) 25%, var(--molam-skel-hi, #374151) 50%,
+    var(--molam-skel, #1f2937) 75%); background-size: 200% 100%; }
+  .message.error, .pill.red { background: var(--molam-red-bg, #450a0a); color: var(--molam-red-fg, #fecaca); }
+  .message.ok, .pill.green { background: var(--molam-green-bg, #052e16); color: var(--molam-green-fg, #bbf7d0); }
+  .message.wait, .pill.yellow { background: var(--molam-yellow-bg, #422006); color: var(--molam-yellow-fg, #fef08a); }
+  .message.info { background: var(--molam-info-bg, #1e1b4b); color: var(--molam-info-fg, #c7d2fe); }
   .pill.neutral { background: #374151; color: #e5e7eb; }
 }
 `;

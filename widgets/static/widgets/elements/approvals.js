@@ -126,7 +126,7 @@ class MolamApprovals extends MolamElement {
           }),
         )}</p>`;
     this.paint(`<style>
-        .item { padding: 0.75rem 0; border-bottom: 1px solid var(--molam-border, #e5e7eb); }
+        .item { padding: 0.75rem 0; border-bottom: 1px solid var(--molam-border, #d1d5db); }
         .item:last-child { border-bottom: 0; } .item p { margin: 0 0 0.4rem; }
         h3 { margin-top: 1rem; font-size: 1rem; }
       </style>
