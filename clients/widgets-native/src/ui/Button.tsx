@@ -10,10 +10,12 @@ export interface ButtonProps {
   /** Why the button is disabled (RBAC, a request already waiting): shown
    *  under it and read as its hint, so nobody has to guess. */
   reason?: string | undefined;
+  /** false when the card already says why, once for many buttons */
+  showReason?: boolean;
   testID?: string;
 }
 
-export function Button({ label, onPress, variant = "default", disabled = false, busy = false, reason, testID }: ButtonProps) {
+export function Button({ label, onPress, variant = "default", disabled = false, busy = false, reason, showReason = true, testID }: ButtonProps) {
   const { styles } = useTheme();
   const inactive = disabled || busy;
   const accent = variant !== "default";
@@ -37,7 +39,7 @@ export function Button({ label, onPress, variant = "default", disabled = false, 
       >
         <Text style={[styles.buttonText, accent && styles.buttonTextAccent]}>{label}</Text>
       </Pressable>
-      {disabled && reason ? <Text style={styles.muted}>{reason}</Text> : null}
+      {disabled && reason && showReason ? <Text style={styles.muted}>{reason}</Text> : null}
     </View>
   );
 }

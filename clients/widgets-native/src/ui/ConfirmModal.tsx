@@ -39,7 +39,7 @@ export function ConfirmModal(props: ConfirmModalProps) {
       onRequestClose={() => (busy ? undefined : onCancel())}
     >
       <View style={styles.backdrop}>
-        <View style={styles.dialog} accessibilityViewIsModal accessibilityLabel={title}>
+        <View style={styles.dialog} accessibilityViewIsModal testID="dialog">
           <ScrollView keyboardShouldPersistTaps="handled">
             <Text style={styles.subtitle} accessibilityRole="header">
               {title}

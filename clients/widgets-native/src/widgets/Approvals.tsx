@@ -125,8 +125,21 @@ export function Approvals({ onSuccess }: ApprovalsProps) {
                 {`${progress(a, locale)}${a.expires_at ? ` · ${formatTimeLeft(a.expires_at)}` : ""}`}
               </Text>
               <View style={styles.row}>
-                <Button label="Sign" variant="primary" disabled={!canSign} reason={why} onPress={() => open(a, "approve")} />
-                <Button label="Decline" disabled={!canSign} onPress={() => open(a, "decline")} />
+                <Button
+                  label="Sign"
+                  variant="primary"
+                  disabled={!canSign}
+                  reason={why}
+                  showReason={false}
+                  onPress={() => open(a, "approve")}
+                />
+                <Button
+                  label="Decline"
+                  disabled={!canSign}
+                  reason={why}
+                  showReason={false}
+                  onPress={() => open(a, "decline")}
+                />
               </View>
             </View>
           ))}
