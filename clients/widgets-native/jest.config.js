@@ -11,6 +11,7 @@ module.exports = {
   testMatch: ["<rootDir>/test/**/*.test.tsx"],
   globalSetup: "<rootDir>/test/support/global-setup.js",
   globalTeardown: "<rootDir>/test/support/global-teardown.js",
+  setupFilesAfterEnv: ["<rootDir>/test/support/setup.ts"],
   moduleNameMapper: {
     // the workspace's SDK and shared hooks, from source (no build step)
     "^@molam/ops-sdk$": `${clients}/sdk/src/index.ts`,

@@ -11,6 +11,7 @@ import { useAction, useLocale, useMe, useOpsClient, useResource } from "@molam/o
 import type { ActionResult, OpsClient } from "@molam/ops-sdk";
 import { errorText } from "../errors";
 import { outcomeText, progress, signers, type ApprovalLike } from "../signing";
+import { useReloadOn } from "../reload";
 import { useSummary } from "../summary";
 import { interpolate } from "../strings";
 import { useTheme } from "../theme";
@@ -57,9 +58,8 @@ export function Approvals({ onSuccess }: ApprovalsProps) {
   const kpis = useSummary();
   const canSign = me.can("approve");
   const revision = kpis.summary?.approvals.revision ?? "";
-  const inbox = useResource(async () => (me.data ? readInbox(client, canSign) : null), {
-    deps: [revision, canSign, me.data?.id],
-  });
+  const inbox = useResource(async () => (me.data ? readInbox(client, canSign) : null));
+  useReloadOn(inbox.reload, `${revision} ${canSign} ${me.data?.id ?? ""}`);
   const [deciding, setDeciding] = useState<Decision | null>(null);
   const [comment, setComment] = useState("");
   const [notice, setNotice] = useState<{ kind: MessageKind; text: string } | null>(null);

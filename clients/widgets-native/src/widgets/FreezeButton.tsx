@@ -11,6 +11,7 @@ import { useAction, useLocale, useMe, useOpsClient, useResource } from "@molam/o
 import type { ActionResult } from "@molam/ops-sdk";
 import { errorCode } from "../errors";
 import { progress, type ApprovalLike } from "../signing";
+import { useReloadOn } from "../reload";
 import { useSummary } from "../summary";
 import { interpolate, ngettext } from "../strings";
 import { useTheme } from "../theme";
@@ -45,14 +46,12 @@ export function FreezeButton({ scope = "global", onSuccess }: FreezeButtonProps)
   const revision = kpis.summary?.approvals.revision ?? "";
   // the global freeze waiting for signatures, read again whenever the
   // summary's approvals revision moves (someone signed, asked, or it expired)
-  const waitingRead = useResource(
-    async () => {
-      if (!global) return null;
-      const open = (await client.pendingApprovals()) as ApprovalLike[];
-      return open.find((a) => a.action_type === "freeze_payouts" && isGlobalTarget(a.target)) ?? null;
-    },
-    { deps: [global, revision] },
-  );
+  const waitingRead = useResource(async () => {
+    if (!global) return null;
+    const open = (await client.pendingApprovals()) as ApprovalLike[];
+    return open.find((a) => a.action_type === "freeze_payouts" && isGlobalTarget(a.target)) ?? null;
+  });
+  useReloadOn(waitingRead.reload, `${global} ${revision}`);
   // the failure of the run just awaited (useAction's `error` is state, seen
   // only at the next render): a 409 approval_pending means "asked already"
   const failure = useRef<unknown>(null);

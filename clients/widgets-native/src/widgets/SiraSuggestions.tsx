@@ -10,6 +10,7 @@ import type { ActionResult } from "@molam/ops-sdk";
 import { bankName, type BankLike } from "../banks";
 import { errorText } from "../errors";
 import { PLAN_TYPES } from "../plans";
+import { useReloadOn } from "../reload";
 import { useSummary } from "../summary";
 import { interpolate } from "../strings";
 import { useTheme } from "../theme";
@@ -52,7 +53,8 @@ export function SiraSuggestions({ onSuccess }: SiraSuggestionsProps) {
   const me = useMe();
   const kpis = useSummary();
   const revision = JSON.stringify(kpis.summary?.suggestions ?? null);
-  const list = useResource(async () => (await client.suggestions()) as unknown as SuggestionLike[], { deps: [revision] });
+  const list = useResource(async () => (await client.suggestions()) as unknown as SuggestionLike[]);
+  useReloadOn(list.reload, revision);
   const [deciding, setDeciding] = useState<Decision | null>(null);
   const [reason, setReason] = useState("");
   const [done, setDone] = useState<string[]>([]);

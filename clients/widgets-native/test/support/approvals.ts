@@ -8,7 +8,7 @@ export async function globalFreezeRequest(): Promise<string> {
   try {
     const result = await clientFor("alice").freezePayouts({ scope: "global", reason: "widgets-native test" } as never);
     if (result.status !== 202) throw new Error(`a global freeze answered ${result.status}, not 202`);
-    return (result.body as { approval: { id: string } }).approval.id;
+    return (result.body as unknown as { approval: { id: string } }).approval.id;
   } catch (err) {
     // one is waiting already: that one
     if (isOpsError(err) && err.code === "approval_pending") {
