@@ -1,14 +1,17 @@
 import { fireEvent, screen, waitFor } from "@testing-library/react-native";
+import { useColorScheme } from "react-native";
 import type { ActionResult } from "@molam/ops-sdk";
+import { colors } from "@molam/ops-widgets-react/tokens";
 import { FreezeButton } from "../src";
 import type { Summary } from "../src/summary";
+import { close } from "./support/approvals";
 import { clientFor, closedPort, forwardTo, renderWith, stop } from "./support/live";
 
 // a global request left waiting would disable every later global freeze:
 // each one asked for here is declined (closed) after its test
 const asked: string[] = [];
-afterAll(async () => {
-  for (const id of asked) await clientFor("fatou").approve(id, { decision: "decline", comment: "test over" });
+afterEach(async () => {
+  for (const id of asked.splice(0)) await close(id);
 });
 
 async function aBank(code: string) {
@@ -101,4 +104,18 @@ test("a refused connection shows the error; retry loads once the server answers"
 test("a scope that is neither global nor a bank id", () => {
   renderWith(clientFor("alice"), <FreezeButton scope={{ bank_profile_id: "bicis" }} />);
   expect(screen.getByRole("alert")).toHaveTextContent("Unknown scope “bicis”: use “global” or the id of a bank.");
+});
+
+test("dark scheme: the confirmation dialog and its field take the dark palette", async () => {
+  jest.mocked(useColorScheme).mockReturnValue("dark");
+  try {
+    renderWith(clientFor("alice"), <FreezeButton scope="global" />);
+    fireEvent.press(await screen.findByRole("button", { name: "Freeze all payouts" }));
+    expect(screen.getByTestId("dialog")).toHaveStyle({ backgroundColor: colors.dark.card, borderColor: colors.dark.border });
+    expect(screen.getByLabelText("Reason")).toHaveStyle({ color: colors.dark.foreground, backgroundColor: colors.dark.card });
+    fireEvent.press(screen.getByRole("button", { name: "Cancel" }));
+    expect(screen.queryByTestId("dialog")).toBeNull();
+  } finally {
+    jest.mocked(useColorScheme).mockReturnValue("light");
+  }
 });

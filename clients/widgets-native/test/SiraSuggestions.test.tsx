@@ -25,13 +25,14 @@ test("shows a skeleton, then the open suggestions with what each proposes", asyn
 test("declining needs a reason; the declined suggestion leaves the list and the service", async () => {
   const client = clientFor("alice");
   const open = (await client.suggestions()) as unknown as Suggestion[];
-  const target = open[0];
-  if (!target) throw new Error("no open suggestion in the demo data");
+  // not the plan suggestion: the next test accepts that one
+  const target = open.find((s) => s.action.action_type !== "generate_plan");
+  if (!target) throw new Error("no open suggestion but the plan one in the demo data");
   const onSuccess = jest.fn();
   renderWith(client, <SiraSuggestions onSuccess={onSuccess} />);
   await screen.findByRole("header", { name: target.title });
 
-  fireEvent.press(screen.getAllByRole("button", { name: "Decline" })[0]!);
+  fireEvent.press(within(screen.getByTestId(`suggestion-${target.id}`)).getByRole("button", { name: "Decline" }));
   const dialog = screen.getByTestId("dialog");
   expect(within(dialog).getByRole("header", { name: "Decline this suggestion?" })).toBeOnTheScreen();
   expect(within(dialog).getByRole("button", { name: "Decline" })).toBeDisabled();
@@ -48,16 +49,19 @@ test("accepting names the action and its target before it runs", async () => {
   const client = clientFor("alice");
   const open = (await client.suggestions()) as unknown as Suggestion[];
   const plan = open.find((s) => s.action.action_type === "generate_plan");
-  if (!plan) return; // the demo's routing suggestion was declined above
-  renderWith(client, <SiraSuggestions />);
-  await screen.findByRole("header", { name: plan.title });
-  const index = open.indexOf(plan);
-  fireEvent.press(screen.getAllByRole("button", { name: "Accept" })[index]!);
+  if (!plan) throw new Error("no plan suggestion in the demo data");
+  const onSuccess = jest.fn();
+  renderWith(client, <SiraSuggestions onSuccess={onSuccess} />);
+  const item = await screen.findByTestId(`suggestion-${plan.id}`);
+  fireEvent.press(within(item).getByRole("button", { name: "Accept" }));
   const dialog = screen.getByTestId("dialog");
   expect(within(dialog).getByText(/^This runs “Generate a plan” on /)).toBeOnTheScreen();
   expect(within(dialog).getByLabelText(/^Action: Generate a plan$/)).toBeOnTheScreen();
   fireEvent.press(within(dialog).getByRole("button", { name: "Accept" }));
   await waitFor(() => expect(screen.queryByRole("header", { name: plan.title })).toBeNull());
+  expect(onSuccess).toHaveBeenCalledWith(expect.objectContaining({ status: expect.any(Number) }), "accept");
+  const after = (await client.suggestions()) as unknown as Suggestion[];
+  expect(after.map((s) => s.id)).not.toContain(plan.id);
 });
 
 test("a refused connection shows the error; retry loads once the server answers", async () => {

@@ -118,7 +118,7 @@ export function SiraSuggestions({ onSuccess }: SiraSuggestionsProps) {
       {items.length ? (
         <View accessibilityRole="list">
           {items.map((s) => (
-            <View key={s.id} style={styles.item}>
+            <View key={s.id} style={styles.item} testID={`suggestion-${s.id}`}>
               <Text style={styles.subtitle} accessibilityRole="header">
                 {s.title}
               </Text>
