@@ -1,4 +1,4 @@
-// A failure for a person: the §6 message with its field errors, or the
+// A failure for a person: the service's error message with its field errors, or the
 // dashboard's sentence when no answer came at all (status 0).
 
 import type { Failure } from "@molam/ops-widgets-react/hooks";
@@ -22,7 +22,7 @@ export function errorText(err: Failure | null | undefined): string {
   return [e.message || "Something went wrong.", fields].filter(Boolean).join(" — ");
 }
 
-/** The §6 code of a failure, if it is the SDK's. */
+/** The service's error code of a failure, if it is the SDK's. */
 export function errorCode(err: Failure | null | undefined): string | null {
   const code = (err as { code?: unknown } | null | undefined)?.code;
   return typeof code === "string" ? code : null;
