@@ -1,16 +1,17 @@
 // Jest on React Native's own preset (its mocks of the native modules, the
-// Metro babel transform), against the real service: test/support/global-setup.js
+// Metro babel transform), against the real service: test/support/global-setup.ts
 // starts it once for the whole run.
-const path = require("path");
+import path from "node:path";
 
-const clients = path.resolve(__dirname, "..");
+const here = import.meta.dirname;
+const clients = path.resolve(here, "..");
 
-module.exports = {
+export default {
   preset: "@react-native/jest-preset",
-  rootDir: __dirname,
+  rootDir: here,
   testMatch: ["<rootDir>/test/**/*.test.tsx"],
-  globalSetup: "<rootDir>/test/support/global-setup.js",
-  globalTeardown: "<rootDir>/test/support/global-teardown.js",
+  globalSetup: "<rootDir>/test/support/global-setup.ts",
+  globalTeardown: "<rootDir>/test/support/global-teardown.ts",
   setupFilesAfterEnv: ["<rootDir>/test/support/setup.ts"],
   moduleNameMapper: {
     // the workspace's SDK and shared hooks, from source (no build step)

@@ -45,7 +45,12 @@ async function readInbox(client: OpsClient, canSign: boolean) {
       : client.pendingApprovals(),
     collect(client.list("/api/ops/approvals", { mine: true } as never)),
   ]);
-  return { toSign: toSign as unknown as ApprovalLike[], own: own as unknown as ApprovalLike[] };
+  // one's own: those still open, and those that ended in the last day
+  const since = Date.now() - DAY;
+  const recent = (own as unknown as ApprovalLike[]).filter(
+    (a) => OPEN.has(a.status ?? "") || Date.parse(a.decided_at || a.expires_at || "") > since,
+  );
+  return { toSign: toSign as unknown as ApprovalLike[], own: recent };
 }
 
 type Decision = { approval: ApprovalLike; decision: "approve" | "decline" };
@@ -79,9 +84,7 @@ export function Approvals({ onSuccess }: ApprovalsProps) {
   }
   const who = me.data;
   const toSign = inbox.data.toSign.filter((a) => a.initiator_id !== who.id);
-  const own = inbox.data.own.filter(
-    (a) => OPEN.has(a.status ?? "") || Date.now() - Date.parse(a.decided_at || a.expires_at || "") < DAY,
-  );
+  const own = inbox.data.own;
   const why = canSign
     ? undefined
     : interpolate(
