@@ -1,6 +1,6 @@
 // Plans as the widgets read them, and the one read of a plan by id.
 
-import type { OpsClient } from "@molam/ops-sdk";
+import { OpsError, type OpsClient } from "@molam/ops-sdk";
 import type { ApprovalLike } from "./signing";
 
 export interface PlanLike {
@@ -38,13 +38,20 @@ export const PLAN_STATUSES: Record<string, string> = {
 export const MOVING = new Set(["generating", "executing"]);
 
 export async function readPlan(client: OpsClient, planId: string, signal?: AbortSignal): Promise<PlanLike> {
-  const { data, error } = await client.api.GET("/api/ops/plans/{plan_id}", {
+  const { data, error, response } = await client.api.GET("/api/ops/plans/{plan_id}", {
     params: { path: { plan_id: planId } },
     ...(signal ? { signal } : {}),
   });
   if (!data) {
-    const message = (error as { error?: { message?: string } } | undefined)?.error?.message;
-    throw new Error(message || "Something went wrong.");
+    // the typed raw client answers {error}: the same OpsError the SDK's methods throw
+    const body = (error as { error?: { code?: string; message?: string; fields?: Record<string, unknown> } } | undefined)
+      ?.error;
+    throw new OpsError({
+      status: response.status,
+      code: (body?.code ?? `http_${response.status}`) as OpsError["code"],
+      message: body?.message ?? `${response.status} ${response.statusText}`.trim(),
+      fields: body?.fields ?? {},
+    });
   }
   return (data as unknown as { plan: PlanLike }).plan;
 }

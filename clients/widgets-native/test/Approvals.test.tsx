@@ -18,7 +18,7 @@ test("bruno signs alice's global freeze: his signature counts (1 of 2)", async (
   expect(screen.getByRole("progressbar", { name: "Loading…" })).toBeOnTheScreen();
 
   const item = await screen.findByTestId(`to-sign-${requestId}`);
-  expect(within(item).getByText(/^0 of 2 signatures · /)).toBeOnTheScreen();
+  expect(within(item).getByText(/^0 of 2 signatures · (\d+ h \d{2} min|\d{2} min \d{2} s) left$/)).toBeOnTheScreen();
   fireEvent.press(within(item).getByRole("button", { name: "Sign" }));
   expect(screen.getByRole("header", { name: "Sign this request?" })).toBeOnTheScreen();
   expect(screen.getByText("Yours would be signature 1 of 2.")).toBeOnTheScreen();

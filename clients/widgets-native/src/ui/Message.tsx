@@ -1,3 +1,4 @@
+import type { ReactNode } from "react";
 import { Text } from "react-native";
 import { useTheme } from "../theme";
 
@@ -5,7 +6,18 @@ export type MessageKind = "ok" | "wait" | "error" | "info";
 
 /** A status line. Errors are alerts read at once; the others are polite live
  *  regions, so a screen reader says a change without moving the focus. */
-export function Message({ kind, text, testID }: { kind: MessageKind; text: string; testID?: string }) {
+export function Message({
+  kind,
+  text,
+  testID,
+  children,
+}: {
+  kind: MessageKind;
+  text: string;
+  testID?: string;
+  /** more of the line after the text (a countdown) */
+  children?: ReactNode;
+}) {
   const { styles } = useTheme();
   return (
     <Text
@@ -15,6 +27,7 @@ export function Message({ kind, text, testID }: { kind: MessageKind; text: strin
       testID={testID}
     >
       {text}
+      {children}
     </Text>
   );
 }

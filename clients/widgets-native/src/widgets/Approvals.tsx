@@ -6,7 +6,7 @@
 
 import { useState } from "react";
 import { Text, View } from "react-native";
-import { formatDateTime, formatNumber, formatTimeLeft } from "@molam/ops-widgets-react/format";
+import { formatDateTime, formatNumber } from "@molam/ops-widgets-react/format";
 import { useAction, useLocale, useMe, useOpsClient, useResource } from "@molam/ops-widgets-react/hooks";
 import type { ActionResult, OpsClient } from "@molam/ops-sdk";
 import { errorText } from "../errors";
@@ -20,6 +20,7 @@ import { Card, Pill, type Tone } from "../ui/Card";
 import { ConfirmModal } from "../ui/ConfirmModal";
 import { Field } from "../ui/Field";
 import { Message, type MessageKind } from "../ui/Message";
+import { TimeLeft } from "../ui/TimeLeft";
 import { ErrorState, Skeleton } from "../ui/States";
 
 const TITLE = "Approvals";
@@ -125,7 +126,9 @@ export function Approvals({ onSuccess }: ApprovalsProps) {
             <View key={a.id} style={styles.item} testID={`to-sign-${a.id ?? ""}`}>
               <Text style={styles.text}>{a.summary}</Text>
               <Text style={styles.muted}>
-                {`${progress(a, locale)}${a.expires_at ? ` · ${formatTimeLeft(a.expires_at)}` : ""}`}
+                {progress(a, locale)}
+                {a.expires_at ? " · " : null}
+                {a.expires_at ? <TimeLeft iso={a.expires_at} /> : null}
               </Text>
               <View style={styles.row}>
                 <Button
@@ -161,9 +164,8 @@ export function Approvals({ onSuccess }: ApprovalsProps) {
               <View style={styles.row}>
                 <Pill tone={TONES[a.status ?? ""] ?? "neutral"} text={a.status ?? ""} />
                 <Text style={styles.muted}>
-                  {`${progress(a, locale)} · ${
-                    OPEN.has(a.status ?? "") && a.expires_at ? formatTimeLeft(a.expires_at) : closedText(a, locale)
-                  }`}
+                  {`${progress(a, locale)} · `}
+                  {OPEN.has(a.status ?? "") && a.expires_at ? <TimeLeft iso={a.expires_at} /> : closedText(a, locale)}
                 </Text>
               </View>
             </View>

@@ -6,7 +6,7 @@
 
 import { useRef, useState } from "react";
 import { View, Text } from "react-native";
-import { formatNumber, formatTimeLeft } from "@molam/ops-widgets-react/format";
+import { formatNumber } from "@molam/ops-widgets-react/format";
 import { useAction, useLocale, useMe, useOpsClient, useResource } from "@molam/ops-widgets-react/hooks";
 import type { ActionResult } from "@molam/ops-sdk";
 import { errorCode } from "../errors";
@@ -20,6 +20,7 @@ import { Card, Pill } from "../ui/Card";
 import { ConfirmModal } from "../ui/ConfirmModal";
 import { Field } from "../ui/Field";
 import { Message, type MessageKind } from "../ui/Message";
+import { TimeLeft } from "../ui/TimeLeft";
 import { ErrorState, Invalid, Skeleton } from "../ui/States";
 
 export type FreezeScope = "global" | { bank_profile_id: string };
@@ -124,7 +125,7 @@ export function FreezeButton({ scope = "global", onSuccess }: FreezeButtonProps)
     failure.current = null;
     const result = await runner.run({ scope, reason: reason.trim() });
     if (!result) {
-      if (errorCode(failure.current as never) === "approval_pending") {
+      if (errorCode(failure.current) === "approval_pending") {
         setAsking(false);
         setOutcome({ kind: "info", text: "This freeze had already been asked for: it is the request shown above." });
         void waitingRead.reload();
@@ -155,12 +156,10 @@ export function FreezeButton({ scope = "global", onSuccess }: FreezeButtonProps)
         <Pill tone="ok" text="Payouts flowing" />
       )}
       {waiting && !outcome ? (
-        <Message
-          kind="wait"
-          text={`${interpolate("Waiting: %(progress)s", { progress: progress(waiting, locale) })}${
-            waiting.expires_at ? ` · ${formatTimeLeft(waiting.expires_at)}` : ""
-          }`}
-        />
+        <Message kind="wait" text={interpolate("Waiting: %(progress)s", { progress: progress(waiting, locale) })}>
+          {waiting.expires_at ? " · " : null}
+          {waiting.expires_at ? <TimeLeft iso={waiting.expires_at} /> : null}
+        </Message>
       ) : null}
       <View style={styles.row}>
         <Button
