@@ -1,4 +1,4 @@
-import { fireEvent, screen } from "@testing-library/react-native";
+import { fireEvent, screen, waitFor } from "@testing-library/react-native";
 import { useColorScheme } from "react-native";
 import { colors } from "@molam/ops-widgets-react/tokens";
 import { formatMoney } from "@molam/ops-widgets-react/format";
@@ -21,7 +21,8 @@ test("shows a skeleton, then the service's XOF balance and float", async () => {
   expect(screen.getByTestId("float")).toHaveTextContent(formatMoney(xof.float, "XOF"));
   expect(screen.getByRole("header", { name: "Balance XOF" })).toBeOnTheScreen();
   expect(screen.queryByRole("progressbar")).toBeNull();
-  expect(screen.getByTestId("live")).toHaveTextContent(/updated /);
+  // the /ws/kpis/ socket (the `ws` package, the token as its subprotocol) connects
+  await waitFor(() => expect(screen.getByTestId("live")).toHaveTextContent(/^Live · updated /));
 });
 
 test("a refused connection shows the error with a retry, which loads once the server answers", async () => {
@@ -39,6 +40,8 @@ test("a refused connection shows the error with a retry, which loads once the se
     fireEvent.press(screen.getByRole("button", { name: "Retry" }));
     expect(await screen.findByTestId("balance")).toHaveTextContent(/\$/);
     expect(screen.queryByRole("alert")).toBeNull();
+    // this forwarder passes no WebSocket upgrade: the summary is polled
+    expect(screen.getByTestId("live")).toHaveTextContent(/^Refreshing periodically · updated /);
   } finally {
     await stop(server);
   }
