@@ -42,9 +42,9 @@ async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
 async function readInbox(client: OpsClient, canSign: boolean) {
   const [toSign, own] = await Promise.all([
     canSign
-      ? collect(client.list("/api/ops/pending-approvals", { signable: true } as never))
+      ? collect(client.list("/api/ops/pending-approvals", { signable: true }))
       : client.pendingApprovals(),
-    collect(client.list("/api/ops/approvals", { mine: true } as never)),
+    collect(client.list("/api/ops/approvals", { mine: true })),
   ]);
   // one's own: those still open, and those that ended in the last day
   const since = Date.now() - DAY;

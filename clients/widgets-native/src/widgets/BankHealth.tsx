@@ -43,8 +43,8 @@ export function BankHealth({ refreshInterval = 30000, onSuccess }: BankHealthPro
   const [asking, setAsking] = useState(false);
   const [reason, setReason] = useState("");
   const [done, setDone] = useState<string | null>(null);
-  const pause = useAction<PauseBody>((body, o) => client.pauseBank(body as never, o));
-  const resume = useAction<PauseBody>((body, o) => client.resumeBank(body as never, o));
+  const pause = useAction<PauseBody>((body, o) => client.pauseBank(body, o));
+  const resume = useAction<PauseBody>((body, o) => client.resumeBank(body, o));
 
   if (me.status === "loading" || kpis.status === "loading") return <Skeleton title={TITLE} />;
   if (!me.data || !kpis.summary) {

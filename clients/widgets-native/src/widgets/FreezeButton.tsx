@@ -61,8 +61,8 @@ export function FreezeButton({ scope = "global", onSuccess }: FreezeButtonProps)
       failure.current = err;
       throw err;
     });
-  const freeze = useAction<FreezeBody>((body, o) => remember(client.freezePayouts(body as never, o)));
-  const unfreeze = useAction<FreezeBody>((body, o) => remember(client.unfreezePayouts(body as never, o)));
+  const freeze = useAction<FreezeBody>((body, o) => remember(client.freezePayouts(body, o)));
+  const unfreeze = useAction<FreezeBody>((body, o) => remember(client.unfreezePayouts(body, o)));
   const [asking, setAsking] = useState(false);
   const [reason, setReason] = useState("");
   const [outcome, setOutcome] = useState<{ kind: MessageKind; text: string } | null>(null);

@@ -8,6 +8,7 @@ import { useEffect, useRef, useState } from "react";
 import { ActivityIndicator, Text, View } from "react-native";
 import { formatMoney, formatNumber } from "@molam/ops-widgets-react/format";
 import { useAction, useLocale, useMe, useOpsClient } from "@molam/ops-widgets-react/hooks";
+import type { Schemas } from "@molam/ops-sdk";
 import { errorText } from "../errors";
 import { MOVING, PLAN_STATUSES, PLAN_TYPES, readPlan, type PlanLike } from "../plans";
 import { interpolate } from "../strings";
@@ -19,7 +20,8 @@ import { Field } from "../ui/Field";
 import { Message } from "../ui/Message";
 import { ErrorState, Invalid, Skeleton } from "../ui/States";
 
-export type PlanType = "routing_optimization" | "float_rebalance" | "risk_mitigation";
+export type PlanType = GenerateBody["plan_params"]["type"];
+const PLAN_TYPE_NAMES: PlanType[] = ["routing_optimization", "float_rebalance", "risk_mitigation"];
 
 export interface GeneratePlanPanelProps {
   planType?: PlanType;
@@ -33,13 +35,14 @@ const TIMEFRAMES: [number, string][] = [
   [168, "7 days"],
 ];
 
-type GenerateBody = { plan_params: { type: string; timeframe: number; constraints: Record<string, string> } };
-type ExecuteBody = { plan_id: string; approval_token?: string };
+type GenerateBody = Schemas["GeneratePlanInputRequest"];
+type ExecuteBody = Schemas["ExecutePlanInputRequest"];
+type Constraints = NonNullable<GenerateBody["plan_params"]["constraints"]>;
 
 // Percentages as the fractions the API takes; empty constraints left out
 // (the server's safe defaults apply). Strings, never float arithmetic.
-function constraintsOf(minRate: string, maxShare: string, maxCost: string): Record<string, string> {
-  const out: Record<string, string> = {};
+function constraintsOf(minRate: string, maxShare: string, maxCost: string): Constraints {
+  const out: Constraints = {};
   const fraction = (value: string) => String(Number(value) / 100);
   if (minRate.trim()) out.min_success_rate = fraction(minRate.trim());
   if (maxShare.trim()) out.max_bank_share = fraction(maxShare.trim());
@@ -52,7 +55,7 @@ export function GeneratePlanPanel({ planType = "float_rebalance", onPlanGenerate
   const locale = useLocale();
   const client = useOpsClient();
   const me = useMe();
-  const [type, setType] = useState<string>(planType);
+  const [type, setType] = useState<PlanType>(planType);
   const [timeframe, setTimeframe] = useState(24);
   const [minRate, setMinRate] = useState("");
   const [maxShare, setMaxShare] = useState("");
@@ -68,8 +71,8 @@ export function GeneratePlanPanel({ planType = "float_rebalance", onPlanGenerate
       alive.current = false;
     };
   }, []);
-  const generate = useAction<GenerateBody>((body, o) => client.generatePlan(body as never, o));
-  const execute = useAction<ExecuteBody>((body, o) => client.executePlan(body as never, o));
+  const generate = useAction<GenerateBody>((body, o) => client.generatePlan(body, o));
+  const execute = useAction<ExecuteBody>((body, o) => client.executePlan(body, o));
 
   if (!PLAN_TYPES[planType]) {
     return (
@@ -134,8 +137,8 @@ export function GeneratePlanPanel({ planType = "float_rebalance", onPlanGenerate
     <Card title={TITLE}>
       <Text style={styles.label}>Plan type</Text>
       <View accessibilityRole="radiogroup" accessibilityLabel="Plan type" style={styles.row}>
-        {Object.entries(PLAN_TYPES).map(([value, label]) => (
-          <Choice key={value} label={label} selected={type === value} onPress={() => setType(value)} />
+        {PLAN_TYPE_NAMES.map((value) => (
+          <Choice key={value} label={PLAN_TYPES[value] ?? value} selected={type === value} onPress={() => setType(value)} />
         ))}
       </View>
       <Text style={styles.label}>Time frame</Text>

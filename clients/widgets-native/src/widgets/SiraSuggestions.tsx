@@ -58,9 +58,9 @@ export function SiraSuggestions({ onSuccess }: SiraSuggestionsProps) {
   const [deciding, setDeciding] = useState<Decision | null>(null);
   const [reason, setReason] = useState("");
   const [done, setDone] = useState<string[]>([]);
-  const accept = useAction<{ id: string }>((body, o) => client.acceptSuggestion(body.id, {} as never, o));
+  const accept = useAction<{ id: string }>((body, o) => client.acceptSuggestion(body.id, {}, o));
   const decline = useAction<{ id: string; reason: string }>((body, o) =>
-    client.declineSuggestion(body.id, { reason: body.reason } as never, o),
+    client.declineSuggestion(body.id, { reason: body.reason }, o),
   );
 
   if (me.status === "loading" || kpis.status === "loading" || list.status === "loading") return <Skeleton title={TITLE} />;
