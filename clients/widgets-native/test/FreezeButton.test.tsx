@@ -4,7 +4,7 @@ import type { ActionResult } from "@molam/ops-sdk";
 import { colors } from "@molam/ops-widgets-react/tokens";
 import { FreezeButton } from "../src";
 import type { Summary } from "../src/summary";
-import { close } from "./support/approvals";
+import { close, globalFreezeRequest } from "./support/approvals";
 import { clientFor, closedPort, forwardTo, renderWith, stop } from "./support/live";
 
 // a global request left waiting would disable every later global freeze:
@@ -75,6 +75,30 @@ test("a global freeze answers 202: waiting for 2 signatures, and no second reque
   );
   // payouts still flow: nothing is frozen before the signatures
   expect(screen.getByText("Payouts flowing")).toBeOnTheScreen();
+});
+
+test("asked for meanwhile by someone else: the 409 shows that request instead of a second one", async () => {
+  // no socket, a summary polled every 30 s: the widget has not seen alice's request
+  renderWith(clientFor("amadou", undefined, { live: false }), <FreezeButton scope="global" />);
+  const button = await screen.findByRole("button", { name: "Freeze all payouts" });
+  expect(button).toBeEnabled();
+  asked.push(await globalFreezeRequest());
+
+  fireEvent.press(button);
+  fireEvent.changeText(screen.getByLabelText("Reason"), "incident 43");
+  fireEvent.press(screen.getByRole("button", { name: "Freeze" }));
+
+  expect(await screen.findByTestId("outcome")).toHaveTextContent(
+    "This freeze had already been asked for: it is the request shown above.",
+  );
+  expect(screen.queryByTestId("dialog")).toBeNull();
+  await waitFor(() =>
+    expect(screen.getByRole("button", { name: "Freeze all payouts" })).toHaveProp(
+      "accessibilityHint",
+      "alice has asked for this freeze: it takes effect once signed, and no second request is needed.",
+    ),
+  );
+  expect(screen.getByText(/^Waiting: 0 of 2 signatures · .+ left$/)).toHaveProp("accessibilityLiveRegion", "polite");
 });
 
 test("RBAC: the ops role sees the button disabled, with the reason", async () => {

@@ -155,7 +155,8 @@ export function FreezeButton({ scope = "global", onSuccess }: FreezeButtonProps)
       ) : (
         <Pill tone="ok" text="Payouts flowing" />
       )}
-      {waiting && !outcome ? (
+      {/* after a 202 the outcome already says it */}
+      {waiting && outcome?.kind !== "wait" ? (
         <Message kind="wait" text={interpolate("Waiting: %(progress)s", { progress: progress(waiting, locale) })}>
           {waiting.expires_at ? " · " : null}
           {waiting.expires_at ? <TimeLeft iso={waiting.expires_at} /> : null}
