@@ -1,0 +1,61 @@
+// Multi-signature requests as every widget words them (the dashboard's
+// signing.js): the signatures so far, and what a signature led to.
+
+import { formatNumber } from "@molam/ops-widgets-react/format";
+import { interpolate, ngettext } from "./strings";
+
+export interface Signer {
+  signer_id: string;
+  decision: string;
+  comment?: string | null;
+}
+
+export interface ApprovalLike {
+  id?: string;
+  summary?: string;
+  status?: string;
+  initiator_id?: string;
+  required_approvals?: number;
+  current_approvals?: number;
+  approvers?: readonly Signer[] | null;
+  expires_at?: string;
+  decided_at?: string | null;
+  can_sign?: boolean;
+  action_type?: string;
+  target?: unknown;
+}
+
+export const signers = (a: ApprovalLike) => (a.approvers ?? []).filter((s) => s.decision === "approve");
+
+/** "1 of 2 signatures, by bruno". */
+export function progress(a: ApprovalLike, locale = "en"): string {
+  const names = signers(a).map((s) => s.signer_id);
+  const required = a.required_approvals ?? 0;
+  const counts = { current: formatNumber(names.length, { locale }), required: formatNumber(required, { locale }) };
+  const text = interpolate(
+    ngettext("%(current)s of %(required)s signature", "%(current)s of %(required)s signatures", required),
+    counts,
+  );
+  return names.length ? interpolate("%(signatures)s, by %(names)s", { signatures: text, names: names.join(", ") }) : text;
+}
+
+const OUTCOMES: Record<string, string> = {
+  signed: "Signed: %(progress)s.",
+  executed: "Signed: the signatures are complete and the action was executed.",
+  approved: "Signed: the signatures are complete; the request is approved.",
+  failed: "Signed, but the action was refused when it ran: see the audit log.",
+  declined: "Declined: the request is closed.",
+};
+
+interface SignBody {
+  log?: { details?: { result?: string } | null } | null;
+  approval?: ApprovalLike | null;
+}
+
+/** The outcome of a signature, as the person who signed reads it. */
+export function outcomeText(body: unknown, locale = "en"): string {
+  const b = (body ?? {}) as SignBody;
+  const result = b.log?.details?.result ?? "signed";
+  const text = OUTCOMES[result] ?? OUTCOMES.signed ?? "";
+  return interpolate(text, { progress: progress(b.approval ?? {}, locale) });
+}

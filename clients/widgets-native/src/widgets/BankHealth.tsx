@@ -1,0 +1,175 @@
+// The bank connectors, green/yellow/red with circuit state and last check; a
+// bank opens its details and its actions: pause/resume, and a FreezeButton
+// for its payouts (the dashboard's <molam-bank-health>).
+
+import { useState } from "react";
+import { Modal, Pressable, ScrollView, Text, View } from "react-native";
+import { formatDateTime, formatNumber, formatPercent } from "@molam/ops-widgets-react/format";
+import { useAction, useLocale, useMe, useOpsClient } from "@molam/ops-widgets-react/hooks";
+import type { ActionResult } from "@molam/ops-sdk";
+import { bankName } from "../banks";
+import { useSummary } from "../summary";
+import { interpolate } from "../strings";
+import { healthColor, useTheme } from "../theme";
+import { Button } from "../ui/Button";
+import { Card, Pair, Pill, type Tone } from "../ui/Card";
+import { ConfirmModal } from "../ui/ConfirmModal";
+import { Field } from "../ui/Field";
+import { LiveLine } from "../ui/LiveLine";
+import { Message } from "../ui/Message";
+import { ErrorState, Skeleton } from "../ui/States";
+import { FreezeButton } from "./FreezeButton";
+
+const STATUS: Record<string, string> = { green: "Healthy", yellow: "Degraded", red: "Failing" };
+const TONE: Record<string, Tone> = { green: "ok", yellow: "wait", red: "error" };
+const CIRCUIT: Record<string, string> = { closed: "closed", open: "open", half_open: "half-open" };
+const TITLE = "Bank health";
+
+export interface BankHealthProps {
+  refreshInterval?: number;
+  /** After a pause or resume the server took. */
+  onSuccess?: (result: ActionResult<unknown>) => void;
+}
+
+type PauseBody = { bank_profile_id: string; reason: string };
+
+export function BankHealth({ refreshInterval = 30000, onSuccess }: BankHealthProps) {
+  const { styles } = useTheme();
+  const locale = useLocale();
+  const client = useOpsClient();
+  const me = useMe();
+  const kpis = useSummary({ refreshInterval });
+  const [openId, setOpenId] = useState<string | null>(null);
+  const [asking, setAsking] = useState(false);
+  const [reason, setReason] = useState("");
+  const [done, setDone] = useState<string | null>(null);
+  const pause = useAction<PauseBody>((body, o) => client.pauseBank(body, o));
+  const resume = useAction<PauseBody>((body, o) => client.resumeBank(body, o));
+
+  if (me.status === "loading" || kpis.status === "loading") return <Skeleton title={TITLE} />;
+  if (!me.data || !kpis.summary) {
+    const retry = () => {
+      if (!me.data) void me.reload();
+      if (!kpis.summary) void kpis.reload();
+    };
+    return <ErrorState title={TITLE} error={me.error ?? kpis.error} onRetry={retry} />;
+  }
+  const summary = kpis.summary;
+  if (!summary.banks.length) {
+    return (
+      <Card title={TITLE}>
+        <Message kind="info" text="No bank connector is configured." />
+      </Card>
+    );
+  }
+  const circuitText = (state: string) => CIRCUIT[state] ?? state;
+  const bank = openId ? summary.banks.find((b) => b.id === openId) : undefined;
+  const runner = bank?.paused ? resume : pause;
+  const canPause = bank ? me.can(bank.paused ? "resume_bank" : "pause_bank") : false;
+
+  const confirm = async () => {
+    if (!bank) return;
+    const result = await runner.run({ bank_profile_id: bank.id, reason: reason.trim() });
+    if (!result) return;
+    setAsking(false);
+    setDone(bank.paused ? "Bank resumed." : "Bank paused.");
+    void kpis.reload();
+    onSuccess?.(result);
+  };
+
+  return (
+    <Card title={TITLE}>
+      <View accessibilityRole="list" style={{ gap: 12 }}>
+        {summary.banks.map((b) => {
+          const name = bankName(b, locale);
+          const status = STATUS[b.status] ?? b.status;
+          const circuit = interpolate("circuit %(state)s", { state: circuitText(b.circuit_state) });
+          const checked = interpolate("checked %(time)s", { time: formatDateTime(b.last_health_check_at, { locale }) });
+          return (
+            <Pressable
+              key={b.id}
+              accessibilityRole="button"
+              accessibilityLabel={[name, status, circuit, b.paused ? "Paused" : "", b.frozen ? "Frozen" : ""]
+                .filter(Boolean)
+                .join(", ")}
+              accessibilityHint="Opens the bank's details and actions"
+              onPress={() => {
+                setDone(null);
+                setOpenId(b.id);
+              }}
+              style={[styles.tile, { borderLeftColor: healthColor[b.status] ?? "#9ca3af" }]}
+            >
+              <Text style={styles.subtitle}>{name}</Text>
+              <Pill tone={TONE[b.status] ?? "neutral"} text={status} />
+              <Text style={styles.muted}>{circuit}</Text>
+              <Text style={styles.muted}>{checked}</Text>
+              <View style={styles.row}>
+                {b.paused ? <Pill tone="wait" text="Paused" /> : null}
+                {b.frozen ? <Pill tone="error" text="Frozen" /> : null}
+              </View>
+            </Pressable>
+          );
+        })}
+      </View>
+      <LiveLine live={kpis.live} computedAt={summary.computed_at} />
+      <Modal visible={Boolean(bank)} transparent animationType="fade" onRequestClose={() => setOpenId(null)}>
+        <View style={styles.backdrop}>
+          {bank ? (
+            <View style={styles.dialog} accessibilityViewIsModal>
+              <ScrollView>
+                <Text style={styles.subtitle} accessibilityRole="header">
+                  {bankName(bank, locale)}
+                </Text>
+                <Pair label="Health" value={STATUS[bank.status] ?? bank.status} />
+                <Pair label="Circuit" value={circuitText(bank.circuit_state)} />
+                <Pair label="Success rate" value={formatPercent(bank.success_rate, { locale })} />
+                <Pair
+                  label="Average latency"
+                  value={interpolate("%(ms)s ms", { ms: formatNumber(bank.avg_latency_ms ?? 0, { locale }) })}
+                />
+                <Pair label="Currencies" value={bank.currencies.join(", ")} />
+                <Pair label="Last check" value={formatDateTime(bank.last_health_check_at, { locale })} />
+                <Pair label="Connector" value={bank.paused ? "Paused" : "Running"} testID="connector" />
+                <View style={[styles.row, { marginTop: 12 }]}>
+                  <Button
+                    label={bank.paused ? "Resume the bank" : "Pause the bank"}
+                    disabled={!canPause}
+                    reason="Pausing or resuming a bank needs the pay_admin role."
+                    onPress={() => {
+                      runner.reset();
+                      setReason("");
+                      setAsking(true);
+                    }}
+                  />
+                </View>
+                {done ? <Message kind="ok" text={done} /> : null}
+                <FreezeButton scope={{ bank_profile_id: bank.id }} />
+                <View style={styles.actions}>
+                  <Button label="Close" onPress={() => setOpenId(null)} />
+                </View>
+              </ScrollView>
+              <ConfirmModal
+                visible={asking}
+                title={interpolate(bank.paused ? "Resume %(bank)s?" : "Pause %(bank)s?", { bank: bankName(bank, locale) })}
+                text={
+                  bank.paused
+                    ? "Payouts will be sent to this bank again."
+                    : "No payout will be sent to this bank until it is resumed."
+                }
+                confirmLabel={bank.paused ? "Resume" : "Pause"}
+                danger={!bank.paused}
+                busy={runner.pending}
+                error={runner.error}
+                blocked={!bank.paused && !reason.trim() ? "A reason is required." : undefined}
+                onConfirm={() => void confirm()}
+                onCancel={() => setAsking(false)}
+              >
+                <Field label="Reason" value={reason} onChangeText={setReason} multiline maxLength={500} />
+              </ConfirmModal>
+            </View>
+          ) : null}
+        </View>
+      </Modal>
+    </Card>
+  );
+}

@@ -1,0 +1,192 @@
+// SIRA's open suggestions with their confidence (the dashboard's
+// <molam-suggestions>). Accept confirms the action and its target before
+// running it; decline asks for a reason.
+
+import { useState } from "react";
+import { Text, View } from "react-native";
+import { formatNumber, formatPercent } from "@molam/ops-widgets-react/format";
+import { useAction, useLocale, useMe, useOpsClient, useResource } from "@molam/ops-widgets-react/hooks";
+import type { ActionResult } from "@molam/ops-sdk";
+import { bankName, type BankLike } from "../banks";
+import { errorText } from "../errors";
+import { PLAN_TYPES } from "../plans";
+import { useReloadOn } from "../reload";
+import { useSummary } from "../summary";
+import { interpolate } from "../strings";
+import { useTheme } from "../theme";
+import { Button } from "../ui/Button";
+import { Card, Pair } from "../ui/Card";
+import { ConfirmModal } from "../ui/ConfirmModal";
+import { Field } from "../ui/Field";
+import { Message } from "../ui/Message";
+import { ErrorState, Skeleton } from "../ui/States";
+
+const ACTIONS: Record<string, string> = {
+  freeze_payouts: "Freeze payouts",
+  unfreeze_payouts: "Unfreeze payouts",
+  pause_bank: "Pause the bank",
+  resume_bank: "Resume the bank",
+  retry_failed_payouts: "Retry failed payouts",
+  generate_plan: "Generate a plan",
+};
+const TITLE = "Suggestions";
+
+interface SuggestionLike {
+  id: string;
+  title: string;
+  description?: string | null;
+  confidence?: string | number | null;
+  action?: { action_type?: string; payload?: Record<string, unknown> | null } | null;
+}
+
+export interface SiraSuggestionsProps {
+  /** After a suggestion was accepted or declined. */
+  onSuccess?: (result: ActionResult<unknown>, decision: "accept" | "decline") => void;
+}
+
+type Decision = { suggestion: SuggestionLike; accepting: boolean };
+
+export function SiraSuggestions({ onSuccess }: SiraSuggestionsProps) {
+  const { styles } = useTheme();
+  const locale = useLocale();
+  const client = useOpsClient();
+  const me = useMe();
+  const kpis = useSummary();
+  const revision = JSON.stringify(kpis.summary?.suggestions ?? null);
+  const list = useResource(async () => (await client.suggestions()) as unknown as SuggestionLike[]);
+  useReloadOn(list.reload, revision);
+  const [deciding, setDeciding] = useState<Decision | null>(null);
+  const [reason, setReason] = useState("");
+  const [done, setDone] = useState<string[]>([]);
+  const accept = useAction<{ id: string }>((body, o) => client.acceptSuggestion(body.id, {}, o));
+  const decline = useAction<{ id: string; reason: string }>((body, o) =>
+    client.declineSuggestion(body.id, { reason: body.reason }, o),
+  );
+
+  if (me.status === "loading" || kpis.status === "loading" || list.status === "loading") return <Skeleton title={TITLE} />;
+  if (!me.data || !kpis.summary || list.status === "error") {
+    const retry = () => {
+      if (!me.data) void me.reload();
+      if (!kpis.summary) void kpis.reload();
+      void list.reload();
+    };
+    return <ErrorState title={TITLE} error={me.error ?? kpis.error ?? list.error} onRetry={retry} />;
+  }
+  if (!kpis.summary.suggestions.available) {
+    return (
+      <Card title={TITLE}>
+        <Message kind="info" text="Suggestions are not available on this server yet." />
+      </Card>
+    );
+  }
+  const banks = kpis.summary.banks as readonly BankLike[];
+  const items = (list.data ?? []).filter((s) => !done.includes(s.id));
+  const target = (s: SuggestionLike): string => {
+    const payload = s.action?.payload ?? {};
+    const bankId = payload.bank_profile_id;
+    if (typeof bankId === "string") {
+      const bank = banks.find((b) => b.id === bankId);
+      return bank ? bankName(bank, locale) : bankId;
+    }
+    if (s.action?.action_type === "generate_plan") {
+      const type = (payload.plan_params as { type?: string } | undefined)?.type ?? "";
+      return PLAN_TYPES[type] ?? type;
+    }
+    if (payload.scope === "global") return "all payouts";
+    return typeof payload.currency === "string" ? payload.currency : "";
+  };
+  const what = (s: SuggestionLike) => ACTIONS[s.action?.action_type ?? ""] ?? s.action?.action_type ?? "";
+  const runner = deciding?.accepting ? accept : decline;
+
+  const confirm = async () => {
+    if (!deciding) return;
+    const { suggestion, accepting } = deciding;
+    const result = accepting ? await accept.run({ id: suggestion.id }) : await decline.run({ id: suggestion.id, reason: reason.trim() });
+    if (!result) return;
+    setDeciding(null);
+    setDone((prev) => [...prev, suggestion.id]);
+    void kpis.reload();
+    onSuccess?.(result, accepting ? "accept" : "decline");
+  };
+
+  return (
+    <Card title={TITLE}>
+      <Text style={styles.text} accessibilityLiveRegion="polite" testID="count">
+        {interpolate("SIRA suggestions: %(count)s open", { count: formatNumber(items.length, { locale }) })}
+      </Text>
+      {list.error ? <Message kind="error" text={errorText(list.error)} /> : null}
+      {items.length ? (
+        <View accessibilityRole="list">
+          {items.map((s) => (
+            <View key={s.id} style={styles.item} testID={`suggestion-${s.id}`}>
+              <Text style={styles.subtitle} accessibilityRole="header">
+                {s.title}
+              </Text>
+              {s.description ? <Text style={styles.muted}>{s.description}</Text> : null}
+              <Text style={styles.text}>
+                {interpolate("Proposes: %(action)s — %(target)s", { action: what(s), target: target(s) })}
+              </Text>
+              <Text style={styles.text}>
+                {interpolate("Confidence %(value)s", { value: formatPercent(s.confidence ?? 0, { locale }) })}
+              </Text>
+              <View style={styles.row}>
+                <Button
+                  label="Accept"
+                  variant="primary"
+                  disabled={!me.can("accept_suggestion")}
+                  reason="Your roles do not allow this action."
+                  onPress={() => {
+                    accept.reset();
+                    setDeciding({ suggestion: s, accepting: true });
+                  }}
+                />
+                <Button
+                  label="Decline"
+                  disabled={!me.can("decline_suggestion")}
+                  reason="Your roles do not allow this action."
+                  onPress={() => {
+                    decline.reset();
+                    setReason("");
+                    setDeciding({ suggestion: s, accepting: false });
+                  }}
+                />
+              </View>
+            </View>
+          ))}
+        </View>
+      ) : (
+        <Text style={styles.muted}>No open suggestion.</Text>
+      )}
+      {deciding ? (
+        <ConfirmModal
+          visible
+          title={deciding.accepting ? "Accept this suggestion?" : "Decline this suggestion?"}
+          text={
+            deciding.accepting
+              ? interpolate("This runs “%(action)s” on %(target)s, as you.", {
+                  action: what(deciding.suggestion),
+                  target: target(deciding.suggestion),
+                })
+              : deciding.suggestion.title
+          }
+          confirmLabel={deciding.accepting ? "Accept" : "Decline"}
+          danger={deciding.accepting && ["freeze_payouts", "pause_bank"].includes(deciding.suggestion.action?.action_type ?? "")}
+          busy={runner.pending}
+          error={runner.error}
+          blocked={!deciding.accepting && !reason.trim() ? "Say why you decline." : undefined}
+          onConfirm={() => void confirm()}
+          onCancel={() => setDeciding(null)}
+        >
+          {deciding.accepting ? (
+            <View>
+              <Pair label="Action" value={what(deciding.suggestion)} />
+              <Pair label="Target" value={target(deciding.suggestion)} />
+            </View>
+          ) : (
+            <Field label="Why decline it? (required)" value={reason} onChangeText={setReason} multiline maxLength={500} />
+          )}
+        </ConfirmModal>
+      ) : null}
+    </Card>
+  );
+}

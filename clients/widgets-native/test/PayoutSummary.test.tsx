@@ -1,0 +1,35 @@
+import { fireEvent, screen } from "@testing-library/react-native";
+import { formatMoney, formatNumber } from "@molam/ops-widgets-react/format";
+import { PayoutSummary } from "../src";
+import type { Summary } from "../src/summary";
+import { clientFor, closedPort, forwardTo, renderWith, stop } from "./support/live";
+
+test("shows a skeleton, then the service's payout counts and what settled", async () => {
+  const client = clientFor("bruno");
+  const summary = (await client.summary()) as unknown as Summary;
+
+  renderWith(client, <PayoutSummary />);
+  expect(screen.getByRole("progressbar", { name: "Loading…" })).toBeOnTheScreen();
+
+  expect(await screen.findByTestId("pending")).toHaveTextContent(formatNumber(summary.payouts.pending));
+  expect(screen.getByTestId("failed")).toHaveTextContent(formatNumber(summary.payouts.failed));
+  expect(screen.getByLabelText(`Sent (24 h): ${formatNumber(summary.payouts.sent_24h)}`)).toBeOnTheScreen();
+  const settled = summary.payouts.settled_amount_24h[0];
+  if (!settled) throw new Error("the demo data settled nothing in 24 h");
+  expect(screen.getByText(formatMoney(settled.amount, settled.currency))).toBeOnTheScreen();
+  expect(screen.getByRole("header", { name: "Settled in the last 24 h" })).toBeOnTheScreen();
+});
+
+test("a refused connection shows the error; retry loads once the server answers", async () => {
+  const port = await closedPort();
+  renderWith(clientFor("bruno", `http://127.0.0.1:${port}`), <PayoutSummary refreshInterval={60000} />);
+  expect(await screen.findByRole("alert")).toHaveTextContent(/^Could not load this widget\. The server could not be reached/);
+
+  const server = await forwardTo(port);
+  try {
+    fireEvent.press(screen.getByRole("button", { name: "Retry" }));
+    expect(await screen.findByTestId("pending")).toHaveTextContent(/^\d/);
+  } finally {
+    await stop(server);
+  }
+});
