@@ -82,18 +82,29 @@ class SocketOriginValidator(OriginValidator):
         return [*hosts, *settings.CORS_ALLOWED_ORIGINS]
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        # channels' own __call__, but for the header left out (allowed), a
+        # header it cannot parse ("http://[" raises there) and the refusal
         origins = [v for k, v in scope.get("headers", ()) if k == b"origin"]
         if not origins:
             return await self.application(scope, receive, send)
         try:
-            # channels parses it unguarded: "http://[" would raise there
-            urlparse(origins[-1].decode("latin1"))
+            parsed = urlparse(origins[-1].decode("latin1"))
         except ValueError:
-            return await WebsocketDenier()(scope, receive, send)
-        return await super().__call__(scope, receive, send)
+            parsed = None
+        if parsed is not None and self.valid_origin(parsed):
+            return await self.application(scope, receive, send)
+        return await Refusal()(scope, receive, send)
 
     def valid_origin(self, parsed_origin: Any) -> bool:
         try:
             return bool(super().valid_origin(parsed_origin))
         except ValueError:  # a port out of range: no origin of ours
             return False
+
+
+class Refusal(WebsocketDenier):
+    """channels' denier (a 403 at the handshake), without a channel of its
+    own: with Redis each refused handshake would otherwise open a channel
+    and a reader on it (see ``KpiConsumer.channel_layer_alias``)."""
+
+    channel_layer_alias = "widgets.refused-sockets-have-no-channel"
