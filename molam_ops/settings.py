@@ -58,7 +58,12 @@ TEMPLATES = wiring.TEMPLATES
 AUTH_PASSWORD_VALIDATORS = wiring.AUTH_PASSWORD_VALIDATORS
 AUTHENTICATION_BACKENDS = wiring.AUTHENTICATION_BACKENDS
 REST_FRAMEWORK = wiring.REST_FRAMEWORK
-SPECTACULAR_SETTINGS = wiring.SPECTACULAR_SETTINGS
+# The OpenAPI document's server: "/" (this origin) unless a deployment names
+# the public API URL, for code generators that need an absolute one.
+SPECTACULAR_SETTINGS = {
+    **wiring.SPECTACULAR_SETTINGS,
+    "SERVERS": [{"url": env.str("OPENAPI_SERVER_URL", default="/")}],
+}
 CONTENT_SECURITY_POLICY = wiring.CONTENT_SECURITY_POLICY
 
 ROOT_URLCONF = "molam_ops.urls"
