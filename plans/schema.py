@@ -2,7 +2,10 @@
 (OpenAPI components): one schema per step ``action``, chosen by that field.
 
 Only what clients read is spelled out; each object may carry more (SIRA's
-own fields on a step, a planner's figures in ``details``).
+own fields on a step, a planner's figures in ``details``). A step's fields
+are optional in the document: the planners and the SIRA client set every one
+of them, but a plan written by other means (the admin, an older version)
+is answered as stored.
 """
 
 from __future__ import annotations
@@ -15,6 +18,9 @@ from rest_framework import serializers
 from molam_ops.schema import resource_schema
 from plans.choices import PlanType, StepStatus
 
+# as stored: a UUID string on every step a planner made
+ID = "An id (UUID)."
+
 
 def _amount(**kwargs: Any) -> serializers.DecimalField:
     return serializers.DecimalField(max_digits=20, decimal_places=2, **kwargs)
@@ -22,18 +28,18 @@ def _amount(**kwargs: Any) -> serializers.DecimalField:
 
 class PauseBankStepSerializer(serializers.Serializer[Any]):
     action = serializers.ChoiceField(["pause_bank"])
-    bank_profile_id = serializers.UUIDField()
-    reason = serializers.CharField()
+    bank_profile_id = serializers.CharField(required=False, help_text=ID)
+    reason = serializers.CharField(required=False)
 
 
 class ReroutePayoutsStepSerializer(serializers.Serializer[Any]):
     """Up to ``count`` pending payouts of a bank moved to another."""
 
     action = serializers.ChoiceField(["reroute_payouts"])
-    from_bank_id = serializers.UUIDField()
-    to_bank_id = serializers.UUIDField()
+    from_bank_id = serializers.CharField(required=False, help_text=ID)
+    to_bank_id = serializers.CharField(required=False, help_text=ID)
     currency = serializers.CharField(required=False)
-    count = serializers.IntegerField()
+    count = serializers.IntegerField(required=False)
     amount = _amount(required=False)
     sira_from_bank = serializers.CharField(
         required=False, help_text="The source bank as SIRA named it."
@@ -43,10 +49,10 @@ class ReroutePayoutsStepSerializer(serializers.Serializer[Any]):
 
 class TransferFundsStepSerializer(serializers.Serializer[Any]):
     action = serializers.ChoiceField(["transfer_funds"])
-    from_account_id = serializers.UUIDField()
-    to_account_id = serializers.UUIDField()
-    currency = serializers.CharField()
-    amount = _amount()
+    from_account_id = serializers.CharField(required=False, help_text=ID)
+    to_account_id = serializers.CharField(required=False, help_text=ID)
+    currency = serializers.CharField(required=False)
+    amount = _amount(required=False)
 
 
 PLAN_STEP = PolymorphicProxySerializer(

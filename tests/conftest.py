@@ -53,6 +53,14 @@ def _responses_match_the_schema() -> Iterator[None]:
     uninstall()
 
 
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if schema_check.checked():  # this process ran the tests (no xdist)
+        terminalreporter.write_line(
+            f"OpenAPI: {schema_check.checked()} /api answers checked against "
+            "the document"
+        )
+
+
 @pytest.fixture(autouse=True)
 def _own_cache(settings: Any) -> None:
     """Each test gets a cache of its own: a key prefix nobody else uses, so
