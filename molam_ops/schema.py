@@ -125,8 +125,9 @@ _NOT_IN_ID = re.compile(r"[^A-Za-z0-9_]+")
 class OpsAutoSchema(AutoSchema):
     """drf-spectacular's AutoSchema, plus the §6 errors each /api operation can
     answer, derived from what it accepts: any request can be refused before a
-    view reads it (400 ``invalid_character``, 403 ``address_not_allowed``, 429,
-    431, 503 while the database is down), any input can be invalid (400), a
+    view reads it (400 ``invalid_character``, 403 ``address_not_allowed``,
+    406 for an ``Accept`` it cannot satisfy, 429, 431, 503 while the
+    database is down), any input can be invalid (400), a
     body can be too large (413) or not JSON (415), a path parameter can name
     nothing (404), and an authenticated endpoint refuses a missing token
     (401). 429 and 503 carry ``Retry-After``."""
@@ -140,7 +141,7 @@ class OpsAutoSchema(AutoSchema):
         if operation is None or not self.path.startswith("/api/"):
             return operation
         locations = {p.get("in") for p in operation.get("parameters", [])}
-        codes: set[int] = {400, 403, 429, 431, 503}
+        codes: set[int] = {400, 403, 406, 429, 431, 503}
         if "requestBody" in operation:
             codes |= {413, 415}
         if "path" in locations:

@@ -92,7 +92,8 @@ def _check_undocumented(
     """Only a 404 (no such path) or 405 (no such method) may answer what the
     document does not describe, or a refusal made before routing, and with
     the §6 error body."""
-    allowed = BEFORE_ROUTING | {405 if known else 404}
+    # on a known path, the credentials are checked before the method
+    allowed = BEFORE_ROUTING | ({401, 405} if known else {404})
     if response.status_code not in allowed or _media_type(response) not in JSON_TYPES:
         what = (
             f"the method is not documented on {known}"
