@@ -20,7 +20,6 @@ from tests.schema_check import openapi_document
 from widgets.asyncapi import OPENAPI_SCHEMA_FORMAT, asyncapi_document
 from widgets.consumers import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED
 
-pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(scope="module")
@@ -55,6 +54,7 @@ def validator(document: dict[str, Any], message: str) -> OAS30Validator:
     return OAS30Validator({"$ref": ref}, registry=registry)
 
 
+@pytest.mark.django_db
 def test_served_beside_the_openapi_document(client: Client) -> None:
     resp = client.get("/api/schema/asyncapi.json")
     assert resp.status_code == 200
