@@ -21,7 +21,6 @@ from widgets.asyncapi import OPENAPI_SCHEMA_FORMAT, asyncapi_document
 from widgets.consumers import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED
 
 
-
 @pytest.fixture(scope="module")
 def document() -> dict[str, Any]:
     return asyncapi_document(openapi_document())
