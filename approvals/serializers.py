@@ -14,6 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import prefetch_related_objects
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import SkipField
 
@@ -23,6 +24,7 @@ from approvals.lifecycle import effective_status
 from approvals.models import ApprovalRequest, ApprovalSignature
 from approvals.summaries import summary
 from molam_ops.identity import request_principal
+from molam_ops.schema import resource_schema
 
 
 class ApproverSerializer(serializers.ModelSerializer):
@@ -123,6 +125,7 @@ class ApprovalSerializer(serializers.ModelSerializer):
     def get_target(self, obj: ApprovalRequest) -> dict[str, Any]:
         return (obj.facts or {}).get("target") or {}
 
+    @extend_schema_field(serializers.ChoiceField(ApprovalStatus.choices))
     def get_status(self, obj: ApprovalRequest) -> str:
         return effective_status(obj)
 
@@ -151,3 +154,6 @@ class ApprovalSerializer(serializers.ModelSerializer):
 
     def get_token_used(self, obj: ApprovalRequest) -> bool | None:
         return obj.token_used_at is not None if self._insider(obj) else None
+
+
+resource_schema("approval", ApprovalSerializer)

@@ -6,7 +6,11 @@ class ControlsConfig(AppConfig):
     verbose_name = "Treasury controls"
 
     def ready(self) -> None:
-        from controls import dispatch_gate, metrics
+        from controls import (  # noqa: F401  (schema: the resources' shapes)
+            dispatch_gate,
+            metrics,
+            schema,
+        )
         from controls.services import (  # noqa: F401  (registers the actions)
             banks,
             expiry,

@@ -15,3 +15,7 @@ def freeze_bank_key(bank_profile_id: uuid.UUID | str) -> str:
 
 def feature_key(name: str) -> str:
     return f"feature:{name}"
+
+
+# where a bank's freeze comes from: its own key, or the global one
+FREEZE_SCOPES = ("global", "bank")

@@ -11,6 +11,7 @@ from rest_framework import serializers
 from controls.flags import flag_state
 from controls.models import TreasuryControl
 from molam_ops.lib.fields import AsciiDecimalField
+from molam_ops.schema import resource_schema
 
 
 class ControlSerializer(serializers.ModelSerializer):
@@ -88,3 +89,8 @@ class FlagSerializer(serializers.ModelSerializer):
 
     def get_active(self, obj: TreasuryControl) -> bool:
         return obj.is_active(self.context.get("now") or timezone.now())
+
+
+resource_schema("control", ControlSerializer)
+
+resource_schema("flag", FlagSerializer)

@@ -21,7 +21,7 @@ from molam_ops.actions.registry import ActionSpec, all_actions
 from molam_ops.hardening import request_client_ip
 from molam_ops.identity import required_principal
 from molam_ops.permissions import IsAuthenticatedPrincipal
-from molam_ops.schema import ERROR_RESPONSES
+from molam_ops.schema import ERROR_RESPONSES, resource_field
 
 
 class AuditRowSerializer(serializers.Serializer[Any]):
@@ -49,10 +49,11 @@ class AuditRowSerializer(serializers.Serializer[Any]):
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key",
-    str,
+    {"type": "string", "minLength": 1, "maxLength": 255},
     OpenApiParameter.HEADER,
     required=True,
-    description="Unique per intent, ≤ 255 characters (DESIGN §5).",
+    description="Unique per intent, at most 255 characters: the same key and "
+    "body answer the first response again.",
 )
 
 
@@ -75,8 +76,9 @@ def _response_serializer(spec: ActionSpec, *, accepted: bool = False) -> Any:
         "log": AuditRowSerializer(),
     }
     if spec.resource:
-        fields[spec.resource] = serializers.DictField(required=not accepted)
-    fields["approval"] = serializers.DictField(required=False)
+        fields[spec.resource] = resource_field(spec.resource, required=not accepted)
+    if spec.resource != "approval":
+        fields["approval"] = resource_field("approval", required=False)
     name = spec.input.__name__.removesuffix("Input")
     return inline_serializer(f"{name}{'Accepted' if accepted else ''}Response", fields)
 

@@ -1,13 +1,15 @@
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularSwaggerView
 
 from molam_ops import health, metrics_view
 from molam_ops.api import action_urls
 from molam_ops.api_root import ApiRootApi
 from molam_ops.errors import api_not_found
+from molam_ops.schema_views import OpenApiDocumentView
 from widgets.api import urls as widget_api
 from widgets.routing import websocket_urlpatterns
+from widgets.asyncapi import AsyncApiDocumentView
 
 api_ops: list[URLPattern | URLResolver] = [
     # GET /api/ops/: every endpoint below, and the KPI socket
@@ -28,7 +30,8 @@ urlpatterns = [
     path("api/ops/", include(api_ops)),
     path("api/metrics/", include(widget_api.metrics_urls)),
     path("api/widgets/", include(widget_api.widgets_urls)),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/schema/", OpenApiDocumentView.as_view(), name="schema"),
+    path("api/schema/asyncapi.json", AsyncApiDocumentView.as_view(), name="asyncapi"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api-auth/", include("rest_framework.urls")),
     path("admin/", admin.site.urls),

@@ -5,11 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import SkipField
 
 from molam_ops.actions.ports import ports
+from molam_ops.schema import resource_schema
+from plans.choices import PlanType
 from plans.models import Plan, PlanPayout, Suggestion
+from plans.schema import PLAN_STEP, PlanDetailsSerializer, PlanParamsSerializer
 from plans.services import plan_summary
 
 
@@ -29,6 +33,7 @@ class _OptionalDict(_EmptyAsNull, serializers.DictField):
     pass
 
 
+@extend_schema_field({"$ref": "#/components/schemas/Approval"})
 class _PlanApproval(serializers.DictField):
     """The plan's approval request as the approvals app shows it to the viewer
     (``context["approvals"]``, by id); absent when there is none."""
@@ -40,19 +45,28 @@ class _PlanApproval(serializers.DictField):
         return approval
 
 
+def _documented(schema: Any) -> type[serializers.Field]:
+    """A JSON column rendered as stored, documented as ``schema``."""
+    base = (
+        serializers.ListField
+        if getattr(schema, "many", False)
+        else serializers.DictField
+    )
+    return extend_schema_field(schema)(type("Documented", (base,), {}))
+
+
 class PlanSerializer(serializers.ModelSerializer):
     """A plan as the API shows it. ``plan_data`` (the encrypted snapshot and
     answer) never leaves the database through the API."""
 
-    # a string in the schema: its choices are already the generate-plan
-    # input's ``type`` enum, and one choice set may have only one name there
-    plan_type = serializers.CharField()
+    # one enum with the generate-plan input's ``type`` (ENUM_NAME_OVERRIDES)
+    plan_type = serializers.ChoiceField(PlanType.choices)
     # DRF's metaclass takes declared fields out of the class body, so this
     # does not replace Field.source, as the stubs assume
     source = _OptionalChar(allow_null=True)  # type: ignore[assignment]
-    steps = serializers.ListField(child=serializers.DictField())
-    details = serializers.DictField()
-    params = serializers.DictField()
+    steps = _documented(PLAN_STEP)()
+    details = _documented(PlanDetailsSerializer)()
+    params = _documented(PlanParamsSerializer)()
     fallback_reason = _OptionalChar(allow_null=True)
     approval = _PlanApproval(required=False)
     # rendered for the reader from details.summary_facts (plan_summary.py)
@@ -140,3 +154,7 @@ class PlanPayoutSerializer(serializers.ModelSerializer):
             "amount",
         ]
         read_only_fields = fields
+
+
+resource_schema("plan", PlanSerializer)
+resource_schema("suggestion", SuggestionSerializer)

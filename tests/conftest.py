@@ -18,6 +18,7 @@ from rest_framework.test import APIClient
 from audit import triggers
 from molam_ops.celery import app as celery_app
 from molam_ops.tokens import mint
+from tests import schema_check
 from tests.factories import BankProfileFactory
 from tests.helpers import bearer_client, own_cache, redis_url
 
@@ -41,6 +42,23 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
     for item in items:
         if "postgres" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _responses_match_the_schema() -> Iterator[None]:
+    """Every /api answer a test client gets is checked against the OpenAPI
+    document (tests/schema_check.py): the schema and the code cannot drift."""
+    uninstall = schema_check.install()
+    yield
+    uninstall()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if schema_check.checked():  # this process ran the tests (no xdist)
+        terminalreporter.write_line(
+            f"OpenAPI: {schema_check.checked()} /api answers checked against "
+            "the document"
+        )
 
 
 @pytest.fixture(autouse=True)

@@ -31,6 +31,7 @@ from molam_ops.errors import OpsError
 from molam_ops.identity import required_principal
 from molam_ops.lib.fields import iso_utc
 from molam_ops.lib.query import query_flag
+from molam_ops.schema import ErrorSerializer
 
 # ``?async=1`` asks for a job whatever the size (``0``, the default: only past
 # AUDIT_SYNC_MAX_ROWS rows)
@@ -151,6 +152,7 @@ class AuditJobDownloadApi(APIView):
         responses={
             (200, "text/csv"): OpenApiTypes.STR,
             (200, "application/json"): OpenApiTypes.OBJECT,
+            409: ErrorSerializer,
         },
     )
     def get(self, request: Request, job_id: str) -> FileResponse:

@@ -132,15 +132,29 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Molam Ops Controls API",
-    "DESCRIPTION": "The ops control plane of Molam Pay (see DESIGN.md).",
+    "DESCRIPTION": "The ops control plane of Molam Pay: freezes, bank pauses, "
+    "retries, multi-signature approvals, SIRA plans and their audit log.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "molam_ops.schema.nullable_refs",
+        "widgets.api.schema_hooks.document_catalog",
+    ],
     # a name of its own, not the "CodeEnum" any other `code` choice would take
-    "ENUM_NAME_OVERRIDES": {"ChainBreakCode": "audit.choices.BreakCode"},
+    "ENUM_NAME_OVERRIDES": {
+        "ChainBreakCode": "audit.choices.BreakCode",
+        "ErrorCode": "molam_ops.error_codes.ERROR_CODES",
+        "FreezeScope": "controls.keys.FREEZE_SCOPES",
+        "BankStatus": "payouts.choices.BankStatus",
+        "CircuitState": "payouts.choices.CircuitState",
+        "PlanType": "plans.choices.PlanType",
+        "ApprovalStatus": "approvals.choices.ApprovalStatus",
+    },
 }
 
 # django-csp 4. Scripts only from our origin (the dashboard loads modules);

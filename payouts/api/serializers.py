@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from molam_ops.schema import resource_schema
 from payouts.models import Payout
 
 
@@ -25,3 +26,6 @@ class PayoutSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = fields
+
+
+resource_schema("payout", PayoutSerializer)

@@ -52,7 +52,7 @@ def test_schema_is_openapi_3(schema: dict[str, Any]) -> None:
         "type": "http",
         "scheme": "bearer",
         "bearerFormat": "JWT (RS256)",
-        "description": "A Molam ID access token (DESIGN §4).",
+        "description": "A Molam ID access token.",
     }
 
 

@@ -21,19 +21,14 @@ from molam_ops.errors import OpsError
 from molam_ops.identity import Principal, required_principal
 from molam_ops.lib.fields import iso_utc
 from widgets import selectors, services
+from widgets.api.serializers import MetricsSummarySerializer
 from widgets.choices import WidgetType
 from widgets.models import WidgetState
 
 _PARAM = re.compile(r"<(?:\w+:)?(\w+)>")
 
 
-@extend_schema(
-    tags=["widgets"],
-    responses=inline_serializer(
-        "MetricsSummary",
-        {"ok": serializers.BooleanField(), "summary": serializers.DictField()},
-    ),
-)
+@extend_schema(tags=["widgets"], responses=MetricsSummarySerializer)
 class MetricsSummaryApi(APIView):
     """Every KPI of the widgets: treasury, payouts, banks, freezes, approvals,
     suggestions, and ``computed_at`` (cached at most ``KPI_CACHE_SECONDS``)."""
