@@ -160,7 +160,7 @@ export interface paths {
             cookie?: never;
         };
         /** @description The newest checkpoint as a C2SP tlog-checkpoint signed note. */
-        get: operations["ops_audit_checkpoint.note_retrieve"];
+        get: operations["ops_audit_checkpoint_note_retrieve"];
         put?: never;
         post?: never;
         delete?: never;
@@ -929,10 +929,38 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/widgets/i18n/{lang}.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The widgets' strings in one UI language. */
+        get: operations["widgets_i18n_catalog"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        ActiveFreeze: {
+            key: string;
+            scope: components["schemas"]["FreezeScope"];
+            /** Format: uuid */
+            bank_profile_id: string | null;
+            reason: string;
+            /** Format: date-time */
+            since: string;
+            /** Format: date-time */
+            expires_at: string | null;
+        };
         ApiRoot: {
             ok: boolean;
             title: string;
@@ -988,7 +1016,7 @@ export interface components {
             readonly required_approvals: number;
             readonly current_approvals: number;
             approvers: components["schemas"]["Approver"][];
-            readonly status: string;
+            readonly status: components["schemas"]["ApprovalStatus"];
             /** Format: date-time */
             readonly expires_at: string;
             /** Format: date-time */
@@ -1005,16 +1033,30 @@ export interface components {
             ok: boolean;
             approval: components["schemas"]["Approval"];
         };
+        ApprovalFigures: {
+            pending: number;
+            /** @description Changes whenever a request appears, is signed or closes. */
+            revision: string;
+        };
         ApprovalRules: {
             /** @description Signatures a global freeze needs, besides the person who asks for it. */
             freeze_global: number;
         };
+        /**
+         * @description * `pending` - pending
+         *     * `approved` - approved
+         *     * `executed` - executed
+         *     * `declined` - declined
+         *     * `expired` - expired
+         *     * `failed` - failed
+         *     * `cancelled` - cancelled
+         * @enum {string}
+         */
+        ApprovalStatus: "pending" | "approved" | "executed" | "declined" | "expired" | "failed" | "cancelled";
         ApproveAcceptedResponse: {
             ok: boolean;
             log: components["schemas"]["AuditRow"];
-            approval?: {
-                [key: string]: unknown;
-            };
+            approval?: components["schemas"]["Approval"];
         };
         ApproveInputRequest: {
             /** Format: uuid */
@@ -1026,9 +1068,7 @@ export interface components {
         ApproveResponse: {
             ok: boolean;
             log: components["schemas"]["AuditRow"];
-            approval?: {
-                [key: string]: unknown;
-            };
+            approval: components["schemas"]["Approval"];
         };
         Approver: {
             readonly signer_id: string;
@@ -1108,26 +1148,50 @@ export interface components {
             name: string;
             country: string;
             currencies: string[];
-            status: string;
-            circuit_state: string;
+            status: components["schemas"]["BankStatus"];
+            circuit_state: components["schemas"]["CircuitState"];
             /** Format: decimal */
             success_rate: string;
             avg_latency_ms: number;
             paused: boolean;
             frozen: boolean;
-            freeze_scope: string | null;
+            freeze_scope: (components["schemas"]["FreezeScope"] | components["schemas"]["NullEnum"]) | null;
             /** Format: date-time */
             last_health_check_at: string | null;
         };
+        BankHealth: {
+            /** Format: uuid */
+            id: string;
+            code: string;
+            name: string;
+            /** @description The name in each UI language. */
+            names: {
+                [key: string]: string;
+            };
+            status: components["schemas"]["BankStatus"];
+            circuit_state: components["schemas"]["CircuitState"];
+            paused: boolean;
+            frozen: boolean;
+            freeze_scope: (components["schemas"]["FreezeScope"] | components["schemas"]["NullEnum"]) | null;
+            /** Format: decimal */
+            success_rate: string;
+            avg_latency_ms: number;
+            currencies: string[];
+            /** Format: date-time */
+            last_health_check_at: string | null;
+        };
+        /**
+         * @description * `green` - Green
+         *     * `yellow` - Yellow
+         *     * `red` - Red
+         * @enum {string}
+         */
+        BankStatus: "green" | "yellow" | "red";
         CancelPlanAcceptedResponse: {
             ok: boolean;
             log: components["schemas"]["AuditRow"];
-            plan?: {
-                [key: string]: unknown;
-            };
-            approval?: {
-                [key: string]: unknown;
-            };
+            plan?: components["schemas"]["Plan"];
+            approval?: components["schemas"]["Approval"];
         };
         CancelPlanInputRequest: {
             /** Format: uuid */
@@ -1137,12 +1201,8 @@ export interface components {
         CancelPlanResponse: {
             ok: boolean;
             log: components["schemas"]["AuditRow"];
-            plan: {
-                [key: string]: unknown;
-            };
-            approval?: {
-                [key: string]: unknown;
-            };
+            plan: components["schemas"]["Plan"];
+            approval?: components["schemas"]["Approval"];
         };
         /** @description A row where the chain does not hold. */
         ChainBreak: {
@@ -1173,7 +1233,7 @@ export interface components {
             broken: components["schemas"]["ChainBreak"][];
             truncated: boolean;
             full: boolean;
-            checkpoint: components["schemas"]["VerifiedFrom"] | null;
+            checkpoint: components["schemas"]["VerifiedFrom"] | (never | null);
         };
         Checkpoint: {
             tree_size: number;
@@ -1192,11 +1252,24 @@ export interface components {
             /** @description Ed25519, PEM SubjectPublicKeyInfo */
             public_key: string;
         };
+        /**
+         * @description * `closed` - Closed
+         *     * `open` - Open
+         *     * `half_open` - Half Open
+         * @enum {string}
+         */
+        CircuitState: "closed" | "open" | "half_open";
         Consistency: {
             ok: boolean;
             first: number;
             second: number;
             proof: string[];
+        };
+        ConstraintUsed: {
+            /** @description A decimal string. */
+            value: string | null;
+            /** @description The operator did not give it. */
+            default: boolean;
         };
         Control: {
             /** Format: uuid */
@@ -1214,6 +1287,11 @@ export interface components {
             /** Format: date-time */
             readonly updated_at: string;
         };
+        CurrencyAmount: {
+            currency: string;
+            /** Format: decimal */
+            amount: string;
+        };
         /**
          * @description * `approve` - Approve
          *     * `decline` - Decline
@@ -1223,12 +1301,8 @@ export interface components {
         DeclineSuggestionAcceptedResponse: {
             ok: boolean;
             log: components["schemas"]["AuditRow"];
-            suggestion?: {
-                [key: string]: unknown;
-            };
-            approval?: {
-                [key: string]: unknown;
-            };
+            suggestion?: components["schemas"]["Suggestion"];
+            approval?: components["schemas"]["Approval"];
         };
         DeclineSuggestionInputRequest: {
             /** Format: uuid */
@@ -1238,35 +1312,107 @@ export interface components {
         DeclineSuggestionResponse: {
             ok: boolean;
             log: components["schemas"]["AuditRow"];
-            suggestion: {
-                [key: string]: unknown;
-            };
-            approval?: {
-                [key: string]: unknown;
-            };
+            suggestion: components["schemas"]["Suggestion"];
+            approval?: components["schemas"]["Approval"];
         };
         /** @description The DESIGN §6 error body: ``{"ok": false, "error": {...}}``. */
         Error: {
-            /** @default false */
-            ok?: boolean;
+            ok: components["schemas"]["OkEnum"];
             error: components["schemas"]["ErrorDetail"];
         };
+        /**
+         * @description * `bad_request` - bad_request
+         *     * `malformed_json` - malformed_json
+         *     * `validation_error` - validation_error
+         *     * `invalid_character` - invalid_character
+         *     * `header_too_large` - header_too_large
+         *     * `request_too_large` - request_too_large
+         *     * `unsupported_media_type` - unsupported_media_type
+         *     * `not_acceptable` - not_acceptable
+         *     * `method_not_allowed` - method_not_allowed
+         *     * `not_authenticated` - not_authenticated
+         *     * `token_invalid` - token_invalid
+         *     * `forbidden` - forbidden
+         *     * `address_not_allowed` - address_not_allowed
+         *     * `not_found` - not_found
+         *     * `rate_limited` - rate_limited
+         *     * `login_locked_out` - login_locked_out
+         *     * `idempotency_key_required` - idempotency_key_required
+         *     * `idempotency_key_invalid` - idempotency_key_invalid
+         *     * `idempotency_key_in_use` - idempotency_key_in_use
+         *     * `idempotency_key_reused` - idempotency_key_reused
+         *     * `service_unavailable` - service_unavailable
+         *     * `action_failed` - action_failed
+         *     * `internal_error` - internal_error
+         *     * `not_ready` - not_ready
+         *     * `job_not_ready` - job_not_ready
+         *     * `already_frozen` - already_frozen
+         *     * `not_frozen` - not_frozen
+         *     * `bank_already_paused` - bank_already_paused
+         *     * `bank_not_paused` - bank_not_paused
+         *     * `bank_not_found` - bank_not_found
+         *     * `account_not_found` - account_not_found
+         *     * `payout_not_found` - payout_not_found
+         *     * `payout_not_retryable` - payout_not_retryable
+         *     * `payout_disputed` - payout_disputed
+         *     * `already_disputed` - already_disputed
+         *     * `no_failed_payouts` - no_failed_payouts
+         *     * `currency_mismatch` - currency_mismatch
+         *     * `currency_not_supported` - currency_not_supported
+         *     * `unknown_currency` - unknown_currency
+         *     * `insufficient_funds` - insufficient_funds
+         *     * `flag_not_found` - flag_not_found
+         *     * `blocked_by_control` - blocked_by_control
+         *     * `approval_not_found` - approval_not_found
+         *     * `approval_pending` - approval_pending
+         *     * `approval_required` - approval_required
+         *     * `approval_closed` - approval_closed
+         *     * `approval_declined` - approval_declined
+         *     * `approval_expired` - approval_expired
+         *     * `approval_tampered` - approval_tampered
+         *     * `approval_token_invalid` - approval_token_invalid
+         *     * `approval_token_used` - approval_token_used
+         *     * `already_signed` - already_signed
+         *     * `initiator_cannot_sign` - initiator_cannot_sign
+         *     * `plan_not_found` - plan_not_found
+         *     * `plan_busy` - plan_busy
+         *     * `plan_not_cancellable` - plan_not_cancellable
+         *     * `plan_not_executable` - plan_not_executable
+         *     * `plan_not_executing` - plan_not_executing
+         *     * `plan_not_generating` - plan_not_generating
+         *     * `plan_not_rollbackable` - plan_not_rollbackable
+         *     * `plan_already_rolled_back` - plan_already_rolled_back
+         *     * `plan_not_stuck` - plan_not_stuck
+         *     * `plan_not_waiting` - plan_not_waiting
+         *     * `plan_step_invalid` - plan_step_invalid
+         *     * `plan_step_moved` - plan_step_moved
+         *     * `suggestion_not_found` - suggestion_not_found
+         *     * `suggestion_closed` - suggestion_closed
+         *     * `suggestion_invalid` - suggestion_invalid
+         *     * `suggestion_action_unknown` - suggestion_action_unknown
+         *     * `state_too_large` - state_too_large
+         * @enum {string}
+         */
+        ErrorCode: "bad_request" | "malformed_json" | "validation_error" | "invalid_character" | "header_too_large" | "request_too_large" | "unsupported_media_type" | "not_acceptable" | "method_not_allowed" | "not_authenticated" | "token_invalid" | "forbidden" | "address_not_allowed" | "not_found" | "rate_limited" | "login_locked_out" | "idempotency_key_required" | "idempotency_key_invalid" | "idempotency_key_in_use" | "idempotency_key_reused" | "service_unavailable" | "action_failed" | "internal_error" | "not_ready" | "job_not_ready" | "already_frozen" | "not_frozen" | "bank_already_paused" | "bank_not_paused" | "bank_not_found" | "account_not_found" | "payout_not_found" | "payout_not_retryable" | "payout_disputed" | "already_disputed" | "no_failed_payouts" | "currency_mismatch" | "currency_not_supported" | "unknown_currency" | "insufficient_funds" | "flag_not_found" | "blocked_by_control" | "approval_not_found" | "approval_pending" | "approval_required" | "approval_closed" | "approval_declined" | "approval_expired" | "approval_tampered" | "approval_token_invalid" | "approval_token_used" | "already_signed" | "initiator_cannot_sign" | "plan_not_found" | "plan_busy" | "plan_not_cancellable" | "plan_not_executable" | "plan_not_executing" | "plan_not_generating" | "plan_not_rollbackable" | "plan_already_rolled_back" | "plan_not_stuck" | "plan_not_waiting" | "plan_step_invalid" | "plan_step_moved" | "suggestion_not_found" | "suggestion_closed" | "suggestion_invalid" | "suggestion_action_unknown" | "state_too_large";
         ErrorDetail: {
-            code: string;
+            code: components["schemas"]["ErrorCode"];
+            /** @description In the reader's language. */
             message: string;
+            /** @description Field name → its errors (a list of messages, or nested for nested input); some refusals add facts (``approval_id``, ``dependency``). */
             fields: {
                 [key: string]: unknown;
             };
         };
+        /** @description A request handed to another service as an event on the bus. */
+        EventRequest: {
+            topic: string;
+            payload: components["schemas"]["RequestPayload"];
+        };
         ExecutePlanAcceptedResponse: {
             ok: boolean;
             log: components["schemas"]["AuditRow"];
-            plan?: {
-                [key: string]: unknown;
-            };
-            approval?: {
-                [key: string]: unknown;
-            };
+            plan?: components["schemas"]["Plan"];
+            approval?: components["schemas"]["Approval"];
         };
         ExecutePlanInputRequest: {
             /** Format: uuid */
@@ -1277,12 +1423,8 @@ export interface components {
         ExecutePlanResponse: {
             ok: boolean;
             log: components["schemas"]["AuditRow"];
-            plan: {
-                [key: string]: unknown;
-            };
-            approval?: {
-                [key: string]: unknown;
-            };
+            plan: components["schemas"]["Plan"];
+            approval?: components["schemas"]["Approval"];
         };
         /**
          * @description A ``feature:<name>`` control as a flag; ``active``: switched on and not
@@ -1308,17 +1450,22 @@ export interface components {
             flag: string;
             subject: string;
             enabled: boolean;
-            reason: components["schemas"]["ReasonEnum"];
+            reason: components["schemas"]["FlagEvaluationReasonEnum"];
         };
+        /**
+         * @description * `deny` - deny
+         *     * `allow` - allow
+         *     * `disabled` - disabled
+         *     * `rollout` - rollout
+         *     * `expired` - expired
+         * @enum {string}
+         */
+        FlagEvaluationReasonEnum: "deny" | "allow" | "disabled" | "rollout" | "expired";
         ForceReconciliationAcceptedResponse: {
             ok: boolean;
             log: components["schemas"]["AuditRow"];
-            request?: {
-                [key: string]: unknown;
-            };
-            approval?: {
-                [key: string]: unknown;
-            };
+            request?: components["schemas"]["EventRequest"];
+            approval?: components["schemas"]["Approval"];
         };
         ForceReconciliationInputRequest: {
             /** Format: uuid */
@@ -1328,22 +1475,19 @@ export interface components {
         ForceReconciliationResponse: {
             ok: boolean;
             log: components["schemas"]["AuditRow"];
-            request: {
-                [key: string]: unknown;
-            };
-            approval?: {
-                [key: string]: unknown;
-            };
+            request: components["schemas"]["EventRequest"];
+            approval?: components["schemas"]["Approval"];
         };
         FreezeAcceptedResponse: {
             ok: boolean;
             log: components["schemas"]["AuditRow"];
-            control?: {
-                [key: string]: unknown;
-            };
-            approval?: {
-                [key: string]: unknown;
-            };
+            control?: components["schemas"]["Control"];
+            approval?: components["schemas"]["Approval"];
+        };
+        FreezeFigures: {
+            global: boolean;
+            count: number;
+            active: components["schemas"]["ActiveFreeze"][];
         };
         FreezeInputRequest: {
             scope: "global" | {
@@ -1358,22 +1502,20 @@ export interface components {
         FreezeResponse: {
             ok: boolean;
             log: components["schemas"]["AuditRow"];
-            control: {
-                [key: string]: unknown;
-            };
-            approval?: {
-                [key: string]: unknown;
-            };
+            control: components["schemas"]["Control"];
+            approval?: components["schemas"]["Approval"];
         };
+        /**
+         * @description * `global` - global
+         *     * `bank` - bank
+         * @enum {string}
+         */
+        FreezeScope: "global" | "bank";
         GeneratePlanAcceptedResponse: {
             ok: boolean;
             log: components["schemas"]["AuditRow"];
-            plan?: {
-                [key: string]: unknown;
-            };
-            approval?: {
-                [key: string]: unknown;
-            };
+            plan?: components["schemas"]["Plan"];
+            approval?: components["schemas"]["Approval"];
         };
         GeneratePlanInputRequest: {
             plan_params: components["schemas"]["PlanParamsInputRequest"];
@@ -1381,12 +1523,8 @@ export interface components {
         GeneratePlanResponse: {
             ok: boolean;
             log: components["schemas"]["AuditRow"];
-            plan: {
-                [key: string]: unknown;
-            };
-            approval?: {
-                [key: string]: unknown;
-            };
+            plan: components["schemas"]["Plan"];
+            approval?: components["schemas"]["Approval"];
         };
         /**
          * @description * `verify` - Verify
@@ -1394,15 +1532,22 @@ export interface components {
          * @enum {string}
          */
         KindEnum: "verify" | "export";
+        /** @description Every KPI of the widgets, computed at ``computed_at``. */
+        KpiSummary: {
+            /** Format: date-time */
+            computed_at: string;
+            treasury: components["schemas"]["TreasuryFigure"][];
+            payouts: components["schemas"]["PayoutFigures"];
+            banks: components["schemas"]["BankHealth"][];
+            freezes: components["schemas"]["FreezeFigures"];
+            approvals: components["schemas"]["ApprovalFigures"];
+            suggestions: components["schemas"]["SuggestionFigures"];
+        };
         MarkDisputeAcceptedResponse: {
             ok: boolean;
             log: components["schemas"]["AuditRow"];
-            payout?: {
-                [key: string]: unknown;
-            };
-            approval?: {
-                [key: string]: unknown;
-            };
+            payout?: components["schemas"]["Payout"];
+            approval?: components["schemas"]["Approval"];
         };
         MarkDisputeInputRequest: {
             /** Format: uuid */
@@ -1412,12 +1557,8 @@ export interface components {
         MarkDisputeResponse: {
             ok: boolean;
             log: components["schemas"]["AuditRow"];
-            payout: {
-                [key: string]: unknown;
-            };
-            approval?: {
-                [key: string]: unknown;
-            };
+            payout: components["schemas"]["Payout"];
+            approval?: components["schemas"]["Approval"];
         };
         Me: {
             ok: boolean;
@@ -1432,9 +1573,18 @@ export interface components {
         };
         MetricsSummary: {
             ok: boolean;
-            summary: {
-                [key: string]: unknown;
-            };
+            summary: components["schemas"]["KpiSummary"];
+        };
+        /** @enum {unknown} */
+        NullEnum: null;
+        /**
+         * @description * `False` - False
+         * @enum {boolean}
+         */
+        OkEnum: false;
+        Override: {
+            allow_banks: string[];
+            reason: string;
         };
         /** @description ``override``: banks an operator lets receive despite the safety rule. */
         OverrideInputRequest: {
@@ -1524,12 +1674,8 @@ export interface components {
         PauseBankAcceptedResponse: {
             ok: boolean;
             log: components["schemas"]["AuditRow"];
-            control?: {
-                [key: string]: unknown;
-            };
-            approval?: {
-                [key: string]: unknown;
-            };
+            control?: components["schemas"]["Control"];
+            approval?: components["schemas"]["Approval"];
         };
         PauseBankInputRequest: {
             /** Format: uuid */
@@ -1544,13 +1690,24 @@ export interface components {
         PauseBankResponse: {
             ok: boolean;
             log: components["schemas"]["AuditRow"];
-            control: {
-                [key: string]: unknown;
-            };
-            approval?: {
-                [key: string]: unknown;
-            };
+            control: components["schemas"]["Control"];
+            approval?: components["schemas"]["Approval"];
         };
+        PauseBankStep: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            action: "pause_bank";
+            /** @description An id (UUID). */
+            bank_profile_id?: string;
+            reason?: string;
+        };
+        /**
+         * @description * `pause_bank` - pause_bank
+         * @enum {string}
+         */
+        PauseBankStepActionEnum: "pause_bank";
         /** @description A payout as DESIGN §6 names it; money is a decimal string. */
         Payout: {
             /** Format: uuid */
@@ -1571,6 +1728,26 @@ export interface components {
             /** Format: date-time */
             readonly updated_at: string;
         };
+        PayoutCurrencyFigure: {
+            currency: string;
+            pending: number;
+            processing: number;
+            failed: number;
+            sent_24h: number;
+            settled_24h: number;
+            /** Format: decimal */
+            settled_amount_24h: string;
+        };
+        /** @description Open payouts now, and those sent and settled in the last 24 hours. */
+        PayoutFigures: {
+            pending: number;
+            processing: number;
+            failed: number;
+            sent_24h: number;
+            settled_24h: number;
+            settled_amount_24h: components["schemas"]["CurrencyAmount"][];
+            by_currency: components["schemas"]["PayoutCurrencyFigure"][];
+        };
         /**
          * @description * `pending` - Pending
          *     * `processing` - Processing
@@ -1587,13 +1764,11 @@ export interface components {
         Plan: {
             /** Format: uuid */
             readonly id: string;
-            plan_type: string;
+            plan_type: components["schemas"]["PlanType"];
             readonly status: components["schemas"]["PlanStatusEnum"];
             source: string | null;
             readonly summary: string;
-            steps: {
-                [key: string]: unknown;
-            }[];
+            steps: components["schemas"]["PlanStep"][];
             /** Format: decimal */
             readonly total_amount: string;
             readonly currency: string;
@@ -1601,12 +1776,8 @@ export interface components {
             readonly approval_required: boolean;
             /** Format: uuid */
             readonly approval_id: string | null;
-            details: {
-                [key: string]: unknown;
-            };
-            params: {
-                [key: string]: unknown;
-            };
+            details: components["schemas"]["PlanDetails"];
+            params: components["schemas"]["PlanParams"];
             readonly planner_version: string;
             readonly input_hash: string;
             fallback_reason: string | null;
@@ -1615,16 +1786,55 @@ export interface components {
             readonly created_at: string;
             /** Format: date-time */
             readonly updated_at: string;
-            approval?: {
-                [key: string]: unknown;
-            };
+            approval?: components["schemas"]["Approval"];
         };
         PlanDetail: {
             ok: boolean;
             plan: components["schemas"]["Plan"];
         };
+        /** @description What the planner and the workers record on a plan (all optional). */
+        PlanDetails: {
+            constraints_used?: {
+                [key: string]: components["schemas"]["ConstraintUsed"];
+            };
+            unmet?: components["schemas"]["Unmet"][];
+            scope?: components["schemas"]["Scope"];
+            override?: components["schemas"]["Override"];
+            preview?: components["schemas"]["Preview"];
+            /** @description Milliseconds. */
+            timings?: {
+                [key: string]: number;
+            };
+            sira?: components["schemas"]["SiraRecord"];
+            /** @description What the reader's ``summary`` is written from. */
+            summary_facts?: {
+                [key: string]: unknown;
+            };
+            progress?: components["schemas"]["PlanProgress"];
+            error?: components["schemas"]["PlanError"];
+        };
+        PlanError: {
+            code: string;
+            message?: string;
+            reason?: string;
+        };
+        /**
+         * @description What a plan keeps of its ``generate-plan`` request (constraints as
+         *     decimal strings); every key is set on a plan that request made.
+         */
+        PlanParams: {
+            type?: components["schemas"]["PlanType"];
+            timeframe_hours?: number;
+            /** @description Name → decimal. */
+            constraints?: {
+                [key: string]: string;
+            };
+            currencies?: string[];
+            banks?: string[];
+            override?: components["schemas"]["Override"];
+        };
         PlanParamsInputRequest: {
-            type: components["schemas"]["TypeEnum"];
+            type: components["schemas"]["PlanType"];
             /**
              * @description Hours, or a string like 24h or 7d; 1 hour to 30 days.
              * @default 24
@@ -1678,6 +1888,12 @@ export interface components {
             /** Format: decimal */
             readonly amount: string;
         };
+        PlanProgress: {
+            done: number;
+            total: number;
+            partial?: number;
+            steps?: components["schemas"]["StepProgress"][];
+        };
         /**
          * @description * `generating` - Generating
          *     * `pending` - Pending
@@ -1690,6 +1906,51 @@ export interface components {
          * @enum {string}
          */
         PlanStatusEnum: "generating" | "pending" | "approved" | "executing" | "executed" | "failed" | "rejected" | "cancelled";
+        PlanStep: components["schemas"]["PauseBankStep"] | components["schemas"]["ReroutePayoutsStep"] | components["schemas"]["TransferFundsStep"];
+        /**
+         * @description * `routing_optimization` - routing optimization
+         *     * `float_rebalance` - float rebalance
+         *     * `risk_mitigation` - risk mitigation
+         * @enum {string}
+         */
+        PlanType: "routing_optimization" | "float_rebalance" | "risk_mitigation";
+        Preview: {
+            rows: components["schemas"]["PreviewRow"][];
+            totals: components["schemas"]["PreviewTotals"];
+            payouts_url: string;
+        };
+        /** @description What the plan changes at one bank in one currency. */
+        PreviewRow: {
+            bank_id: string;
+            bank_name: string;
+            currency: string;
+            payouts_before: number;
+            payouts_after: number;
+            /** Format: decimal */
+            amount_before: string;
+            /** Format: decimal */
+            amount_after: string;
+            /** Format: decimal */
+            fees_before: string;
+            /** Format: decimal */
+            fees_after: string;
+            /** Format: decimal */
+            balance_before: string | null;
+            /** Format: decimal */
+            balance_after: string | null;
+        };
+        PreviewTotals: {
+            payouts_moved: number;
+            /** Format: decimal */
+            amount_moved_usd: string;
+            /** Format: decimal */
+            fees_before_usd: string;
+            /** Format: decimal */
+            fees_after_usd: string;
+            /** Format: decimal */
+            funds_moved_usd: string;
+            banks_paused: number;
+        };
         Proof: {
             ok: boolean;
             leaf_index: number;
@@ -1698,24 +1959,11 @@ export interface components {
             leaf_hash: string;
             audit_path: string[];
         };
-        /**
-         * @description * `deny` - deny
-         *     * `allow` - allow
-         *     * `disabled` - disabled
-         *     * `rollout` - rollout
-         *     * `expired` - expired
-         * @enum {string}
-         */
-        ReasonEnum: "deny" | "allow" | "disabled" | "rollout" | "expired";
         RefreshSuggestionsAcceptedResponse: {
             ok: boolean;
             log: components["schemas"]["AuditRow"];
-            refresh?: {
-                [key: string]: unknown;
-            };
-            approval?: {
-                [key: string]: unknown;
-            };
+            refresh?: components["schemas"]["SuggestionsRefresh"];
+            approval?: components["schemas"]["Approval"];
         };
         /**
          * @description The refresh looks at the state of the banks now; the reason is kept
@@ -1728,22 +1976,23 @@ export interface components {
         RefreshSuggestionsResponse: {
             ok: boolean;
             log: components["schemas"]["AuditRow"];
-            refresh: {
+            refresh: components["schemas"]["SuggestionsRefresh"];
+            approval?: components["schemas"]["Approval"];
+        };
+        RefusedStep: {
+            index: number;
+            /** @description The step as SIRA wrote it. */
+            step: {
                 [key: string]: unknown;
             };
-            approval?: {
-                [key: string]: unknown;
-            };
+            reason: string;
+            detail?: string;
         };
         RegenerateSettlementReportAcceptedResponse: {
             ok: boolean;
             log: components["schemas"]["AuditRow"];
-            request?: {
-                [key: string]: unknown;
-            };
-            approval?: {
-                [key: string]: unknown;
-            };
+            request?: components["schemas"]["EventRequest"];
+            approval?: components["schemas"]["Approval"];
         };
         RegenerateSettlementReportInputRequest: {
             /** Format: date */
@@ -1754,22 +2003,44 @@ export interface components {
         RegenerateSettlementReportResponse: {
             ok: boolean;
             log: components["schemas"]["AuditRow"];
-            request: {
-                [key: string]: unknown;
+            request: components["schemas"]["EventRequest"];
+            approval?: components["schemas"]["Approval"];
+        };
+        RequestPayload: {
+            /** Format: uuid */
+            action_id: string;
+            requested_by: string;
+            /** Format: date */
+            date?: string;
+            /** Format: uuid */
+            bank_profile_id?: string | null;
+            reason?: string;
+        };
+        Reroute: {
+            /** Format: uuid */
+            from_bank_id: string;
+            /** Format: uuid */
+            to_bank_id: string;
+            currency: string | null;
+            requested_count: number;
+            moved: number;
+            /**
+             * Format: decimal
+             * @description Null when several currencies moved.
+             */
+            amount: string | null;
+            /** @description Currency code → decimal string. */
+            amounts: {
+                [key: string]: string;
             };
-            approval?: {
-                [key: string]: unknown;
-            };
+            payout_ids: string[];
+            shortfall: components["schemas"]["Shortfall"] | (never | null);
         };
         ReroutePayoutsAcceptedResponse: {
             ok: boolean;
             log: components["schemas"]["AuditRow"];
-            reroute?: {
-                [key: string]: unknown;
-            };
-            approval?: {
-                [key: string]: unknown;
-            };
+            reroute?: components["schemas"]["Reroute"];
+            approval?: components["schemas"]["Approval"];
         };
         ReroutePayoutsInputRequest: {
             /** Format: uuid */
@@ -1791,22 +2062,38 @@ export interface components {
         ReroutePayoutsResponse: {
             ok: boolean;
             log: components["schemas"]["AuditRow"];
-            reroute: {
-                [key: string]: unknown;
-            };
-            approval?: {
-                [key: string]: unknown;
-            };
+            reroute: components["schemas"]["Reroute"];
+            approval?: components["schemas"]["Approval"];
         };
+        /** @description Up to ``count`` pending payouts of a bank moved to another. */
+        ReroutePayoutsStep: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            action: "reroute_payouts";
+            /** @description An id (UUID). */
+            from_bank_id?: string;
+            /** @description An id (UUID). */
+            to_bank_id?: string;
+            currency?: string;
+            count?: number;
+            /** Format: decimal */
+            amount?: string;
+            /** @description The source bank as SIRA named it. */
+            sira_from_bank?: string;
+            sira_to_bank?: string;
+        };
+        /**
+         * @description * `reroute_payouts` - reroute_payouts
+         * @enum {string}
+         */
+        ReroutePayoutsStepActionEnum: "reroute_payouts";
         ResumeBankAcceptedResponse: {
             ok: boolean;
             log: components["schemas"]["AuditRow"];
-            control?: {
-                [key: string]: unknown;
-            };
-            approval?: {
-                [key: string]: unknown;
-            };
+            control?: components["schemas"]["Control"];
+            approval?: components["schemas"]["Approval"];
         };
         ResumeBankInputRequest: {
             /** Format: uuid */
@@ -1817,22 +2104,14 @@ export interface components {
         ResumeBankResponse: {
             ok: boolean;
             log: components["schemas"]["AuditRow"];
-            control: {
-                [key: string]: unknown;
-            };
-            approval?: {
-                [key: string]: unknown;
-            };
+            control: components["schemas"]["Control"];
+            approval?: components["schemas"]["Approval"];
         };
         ResumePlanAcceptedResponse: {
             ok: boolean;
             log: components["schemas"]["AuditRow"];
-            plan?: {
-                [key: string]: unknown;
-            };
-            approval?: {
-                [key: string]: unknown;
-            };
+            plan?: components["schemas"]["Plan"];
+            approval?: components["schemas"]["Approval"];
         };
         ResumePlanInputRequest: {
             /** Format: uuid */
@@ -1843,22 +2122,24 @@ export interface components {
         ResumePlanResponse: {
             ok: boolean;
             log: components["schemas"]["AuditRow"];
-            plan: {
-                [key: string]: unknown;
+            plan: components["schemas"]["Plan"];
+            approval?: components["schemas"]["Approval"];
+        };
+        RetryBatch: {
+            count: number;
+            /** @description Currency code → decimal string. */
+            totals: {
+                [key: string]: string;
             };
-            approval?: {
-                [key: string]: unknown;
-            };
+            /** Format: decimal */
+            total_usd: string;
+            payout_ids: string[];
         };
         RetryFailedPayoutsAcceptedResponse: {
             ok: boolean;
             log: components["schemas"]["AuditRow"];
-            batch?: {
-                [key: string]: unknown;
-            };
-            approval?: {
-                [key: string]: unknown;
-            };
+            batch?: components["schemas"]["RetryBatch"];
+            approval?: components["schemas"]["Approval"];
         };
         RetryFailedPayoutsInputRequest: {
             /** Format: uuid */
@@ -1869,22 +2150,14 @@ export interface components {
         RetryFailedPayoutsResponse: {
             ok: boolean;
             log: components["schemas"]["AuditRow"];
-            batch: {
-                [key: string]: unknown;
-            };
-            approval?: {
-                [key: string]: unknown;
-            };
+            batch: components["schemas"]["RetryBatch"];
+            approval?: components["schemas"]["Approval"];
         };
         RetryPayoutAcceptedResponse: {
             ok: boolean;
             log: components["schemas"]["AuditRow"];
-            payout?: {
-                [key: string]: unknown;
-            };
-            approval?: {
-                [key: string]: unknown;
-            };
+            payout?: components["schemas"]["Payout"];
+            approval?: components["schemas"]["Approval"];
         };
         RetryPayoutInputRequest: {
             /** Format: uuid */
@@ -1895,22 +2168,14 @@ export interface components {
         RetryPayoutResponse: {
             ok: boolean;
             log: components["schemas"]["AuditRow"];
-            payout: {
-                [key: string]: unknown;
-            };
-            approval?: {
-                [key: string]: unknown;
-            };
+            payout: components["schemas"]["Payout"];
+            approval?: components["schemas"]["Approval"];
         };
         RollbackPlanAcceptedResponse: {
             ok: boolean;
             log: components["schemas"]["AuditRow"];
-            plan?: {
-                [key: string]: unknown;
-            };
-            approval?: {
-                [key: string]: unknown;
-            };
+            plan?: components["schemas"]["Plan"];
+            approval?: components["schemas"]["Approval"];
         };
         RollbackPlanInputRequest: {
             /** Format: uuid */
@@ -1920,22 +2185,18 @@ export interface components {
         RollbackPlanResponse: {
             ok: boolean;
             log: components["schemas"]["AuditRow"];
-            plan: {
-                [key: string]: unknown;
-            };
-            approval?: {
-                [key: string]: unknown;
-            };
+            plan: components["schemas"]["Plan"];
+            approval?: components["schemas"]["Approval"];
+        };
+        Scope: {
+            currencies: string[] | null;
+            banks: string[] | null;
         };
         SetFlagAcceptedResponse: {
             ok: boolean;
             log: components["schemas"]["AuditRow"];
-            flag?: {
-                [key: string]: unknown;
-            };
-            approval?: {
-                [key: string]: unknown;
-            };
+            flag?: components["schemas"]["Flag"];
+            approval?: components["schemas"]["Approval"];
         };
         SetFlagInputRequest: {
             name: string;
@@ -1953,12 +2214,22 @@ export interface components {
         SetFlagResponse: {
             ok: boolean;
             log: components["schemas"]["AuditRow"];
-            flag: {
-                [key: string]: unknown;
-            };
-            approval?: {
-                [key: string]: unknown;
-            };
+            flag: components["schemas"]["Flag"];
+            approval?: components["schemas"]["Approval"];
+        };
+        Shortfall: {
+            missing: number;
+            reason: components["schemas"]["ShortfallReasonEnum"];
+        };
+        /**
+         * @description * `source_short` - source_short
+         *     * `amount_cap` - amount_cap
+         *     * `changed_meanwhile` - changed_meanwhile
+         * @enum {string}
+         */
+        ShortfallReasonEnum: "source_short" | "amount_cap" | "changed_meanwhile";
+        SiraRecord: {
+            refused_step?: components["schemas"]["RefusedStep"];
         };
         /**
          * @description * `sira` - Sira
@@ -1966,6 +2237,27 @@ export interface components {
          * @enum {string}
          */
         SourceEnum: "sira" | "heuristic";
+        StepProgress: {
+            index: number;
+            action: string;
+            status: components["schemas"]["StepProgressStatusEnum"];
+            expected: number | null;
+            moved: number | null;
+            reasons: {
+                [key: string]: number;
+            };
+            partial: boolean;
+        };
+        /**
+         * @description * `pending` - Pending
+         *     * `running` - Running
+         *     * `blocked` - Blocked
+         *     * `done` - Done
+         *     * `failed` - Failed
+         *     * `cancelled` - Cancelled
+         * @enum {string}
+         */
+        StepProgressStatusEnum: "pending" | "running" | "blocked" | "done" | "failed" | "cancelled";
         SuggestedAction: {
             action_type: string;
             payload: {
@@ -1993,15 +2285,15 @@ export interface components {
                 [key: string]: unknown;
             } | null;
         };
+        SuggestionFigures: {
+            available: boolean;
+            open: number;
+        };
         SuggestionIdAcceptedResponse: {
             ok: boolean;
             log: components["schemas"]["AuditRow"];
-            suggestion?: {
-                [key: string]: unknown;
-            };
-            approval?: {
-                [key: string]: unknown;
-            };
+            suggestion?: components["schemas"]["Suggestion"];
+            approval?: components["schemas"]["Approval"];
         };
         SuggestionIdInputRequest: {
             /** Format: uuid */
@@ -2010,12 +2302,8 @@ export interface components {
         SuggestionIdResponse: {
             ok: boolean;
             log: components["schemas"]["AuditRow"];
-            suggestion: {
-                [key: string]: unknown;
-            };
-            approval?: {
-                [key: string]: unknown;
-            };
+            suggestion: components["schemas"]["Suggestion"];
+            approval?: components["schemas"]["Approval"];
         };
         /**
          * @description * `open` - Open
@@ -2025,15 +2313,27 @@ export interface components {
          * @enum {string}
          */
         SuggestionStatusEnum: "open" | "accepted" | "declined" | "expired";
+        SuggestionsRefresh: {
+            queued: boolean;
+        };
+        Transfer: {
+            /** Format: uuid */
+            from_account_id: string;
+            /** Format: uuid */
+            to_account_id: string;
+            /** Format: decimal */
+            amount: string;
+            currency: string;
+            /** Format: decimal */
+            from_balance: string;
+            /** Format: decimal */
+            to_balance: string;
+        };
         TransferFundsAcceptedResponse: {
             ok: boolean;
             log: components["schemas"]["AuditRow"];
-            transfer?: {
-                [key: string]: unknown;
-            };
-            approval?: {
-                [key: string]: unknown;
-            };
+            transfer?: components["schemas"]["Transfer"];
+            approval?: components["schemas"]["Approval"];
         };
         TransferFundsInputRequest: {
             /** Format: uuid */
@@ -2048,29 +2348,51 @@ export interface components {
         TransferFundsResponse: {
             ok: boolean;
             log: components["schemas"]["AuditRow"];
-            transfer: {
-                [key: string]: unknown;
-            };
-            approval?: {
-                [key: string]: unknown;
-            };
+            transfer: components["schemas"]["Transfer"];
+            approval?: components["schemas"]["Approval"];
+        };
+        TransferFundsStep: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            action: "transfer_funds";
+            /** @description An id (UUID). */
+            from_account_id?: string;
+            /** @description An id (UUID). */
+            to_account_id?: string;
+            currency?: string;
+            /** Format: decimal */
+            amount?: string;
         };
         /**
-         * @description * `routing_optimization` - routing optimization
-         *     * `float_rebalance` - float rebalance
-         *     * `risk_mitigation` - risk mitigation
+         * @description * `transfer_funds` - transfer_funds
          * @enum {string}
          */
-        TypeEnum: "routing_optimization" | "float_rebalance" | "risk_mitigation";
+        TransferFundsStepActionEnum: "transfer_funds";
+        /** @description Balance and float of one currency's treasury accounts. */
+        TreasuryFigure: {
+            currency: string;
+            /** Format: decimal */
+            balance: string;
+            /**
+             * Format: decimal
+             * @description The minimum float the accounts must keep.
+             */
+            float: string;
+            /**
+             * Format: decimal
+             * @description What stands above the float (may be negative).
+             */
+            headroom: string;
+            accounts: number;
+            accounts_below_float: number;
+        };
         UnfreezeAcceptedResponse: {
             ok: boolean;
             log: components["schemas"]["AuditRow"];
-            control?: {
-                [key: string]: unknown;
-            };
-            approval?: {
-                [key: string]: unknown;
-            };
+            control?: components["schemas"]["Control"];
+            approval?: components["schemas"]["Approval"];
         };
         UnfreezeInputRequest: {
             scope: "global" | {
@@ -2083,12 +2405,16 @@ export interface components {
         UnfreezeResponse: {
             ok: boolean;
             log: components["schemas"]["AuditRow"];
-            control: {
-                [key: string]: unknown;
-            };
-            approval?: {
-                [key: string]: unknown;
-            };
+            control: components["schemas"]["Control"];
+            approval?: components["schemas"]["Approval"];
+        };
+        /** @description What a constraint made infeasible; the rest of the plan still stands. */
+        Unmet: {
+            constraint?: string;
+            bank_id?: string | null;
+            currency?: string | null;
+            reason: string;
+            message?: string;
         };
         VerifiedFrom: {
             tree_size: number;
@@ -2120,6 +2446,17 @@ export interface components {
          * @enum {string}
          */
         WidgetTypeEnum: "balance" | "freeze_button" | "plan_panel" | "payout_summary" | "bank_health" | "suggestions" | "quick_actions" | "preferences";
+        /** @description Django's JSON catalogue (JSONCatalog). */
+        WidgetCatalog: {
+            /** @description Message id → its translation (a list for plurals). */
+            catalog: {
+                [key: string]: string | string[];
+            };
+            formats: {
+                [key: string]: string | number | string[];
+            };
+            plural: string | null;
+        };
     };
     responses: never;
     parameters: never;
@@ -2146,6 +2483,14 @@ export interface operations {
                     "application/json": components["schemas"]["MetricsSummary"];
                 };
             };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2162,8 +2507,36 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2189,6 +2562,14 @@ export interface operations {
                     "application/json": components["schemas"]["ApiRoot"];
                 };
             };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2205,8 +2586,36 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2278,8 +2687,36 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2342,8 +2779,36 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2414,8 +2879,36 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2441,74 +2934,6 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ApprovalDetail"];
-                };
-            };
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    approve: {
-        parameters: {
-            query?: never;
-            header: {
-                /** @description Unique per intent, ≤ 255 characters (DESIGN §5). */
-                "Idempotency-Key": string;
-            };
-            path: {
-                approval_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["ApproveInputRequest"];
-            };
-        };
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ApproveResponse"];
-                };
-            };
-            202: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ApproveAcceptedResponse"];
                 };
             };
             400: {
@@ -2543,15 +2968,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            422: {
+            406: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2561,6 +2978,200 @@ export interface operations {
             };
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    approve: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Unique per intent, at most 255 characters: the same key and body answer the first response again. */
+                "Idempotency-Key": string;
+            };
+            path: {
+                approval_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApproveInputRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApproveResponse"];
+                };
+            };
+            202: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApproveAcceptedResponse"];
+                };
+            };
+            400: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            406: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            409: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            415: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            422: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            431: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            500: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2586,6 +3197,14 @@ export interface operations {
                     "application/json": components["schemas"]["CheckpointKey"];
                 };
             };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2602,8 +3221,36 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2612,7 +3259,7 @@ export interface operations {
             };
         };
     };
-    "ops_audit_checkpoint.note_retrieve": {
+    ops_audit_checkpoint_note_retrieve: {
         parameters: {
             query?: never;
             header?: never;
@@ -2627,6 +3274,14 @@ export interface operations {
                 };
                 content: {
                     "text/plain": string;
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             401: {
@@ -2652,8 +3307,36 @@ export interface operations {
                 };
                 content?: never;
             };
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2708,8 +3391,36 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2762,8 +3473,36 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2818,8 +3557,36 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2847,6 +3614,14 @@ export interface operations {
                     "application/json": components["schemas"]["AuditJobResponse"];
                 };
             };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2871,8 +3646,36 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2903,6 +3706,14 @@ export interface operations {
                     };
                 };
             };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2927,8 +3738,44 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2981,8 +3828,36 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3045,8 +3920,36 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3101,8 +4004,36 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3115,7 +4046,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Unique per intent, ≤ 255 characters (DESIGN §5). */
+                /** @description Unique per intent, at most 255 characters: the same key and body answer the first response again. */
                 "Idempotency-Key": string;
             };
             path?: never;
@@ -3129,6 +4060,8 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3137,6 +4070,8 @@ export interface operations {
             };
             202: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3145,6 +4080,8 @@ export interface operations {
             };
             400: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3153,6 +4090,8 @@ export interface operations {
             };
             401: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3161,6 +4100,8 @@ export interface operations {
             };
             403: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3169,6 +4110,18 @@ export interface operations {
             };
             404: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            406: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3177,6 +4130,28 @@ export interface operations {
             };
             409: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            415: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3185,6 +4160,8 @@ export interface operations {
             };
             422: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3193,6 +4170,42 @@ export interface operations {
             };
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            431: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            500: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3257,8 +4270,36 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3271,7 +4312,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Unique per intent, ≤ 255 characters (DESIGN §5). */
+                /** @description Unique per intent, at most 255 characters: the same key and body answer the first response again. */
                 "Idempotency-Key": string;
             };
             path?: never;
@@ -3285,6 +4326,8 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3293,6 +4336,8 @@ export interface operations {
             };
             202: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3301,6 +4346,8 @@ export interface operations {
             };
             400: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3309,6 +4356,8 @@ export interface operations {
             };
             401: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3317,6 +4366,8 @@ export interface operations {
             };
             403: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3325,6 +4376,18 @@ export interface operations {
             };
             404: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            406: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3333,6 +4396,28 @@ export interface operations {
             };
             409: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            415: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3341,6 +4426,8 @@ export interface operations {
             };
             422: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3349,6 +4436,42 @@ export interface operations {
             };
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            431: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            500: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3403,8 +4526,36 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3466,8 +4617,36 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3480,7 +4659,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Unique per intent, ≤ 255 characters (DESIGN §5). */
+                /** @description Unique per intent, at most 255 characters: the same key and body answer the first response again. */
                 "Idempotency-Key": string;
             };
             path?: never;
@@ -3494,6 +4673,8 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3502,6 +4683,8 @@ export interface operations {
             };
             202: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3510,6 +4693,8 @@ export interface operations {
             };
             400: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3518,6 +4703,8 @@ export interface operations {
             };
             401: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3526,6 +4713,8 @@ export interface operations {
             };
             403: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3534,6 +4723,18 @@ export interface operations {
             };
             404: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            406: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3542,6 +4743,28 @@ export interface operations {
             };
             409: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            415: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3550,6 +4773,8 @@ export interface operations {
             };
             422: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3558,6 +4783,42 @@ export interface operations {
             };
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            431: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            500: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3570,7 +4831,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Unique per intent, ≤ 255 characters (DESIGN §5). */
+                /** @description Unique per intent, at most 255 characters: the same key and body answer the first response again. */
                 "Idempotency-Key": string;
             };
             path?: never;
@@ -3584,6 +4845,8 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3592,6 +4855,8 @@ export interface operations {
             };
             202: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3600,6 +4865,8 @@ export interface operations {
             };
             400: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3608,6 +4875,8 @@ export interface operations {
             };
             401: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3616,6 +4885,8 @@ export interface operations {
             };
             403: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3624,6 +4895,18 @@ export interface operations {
             };
             404: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            406: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3632,6 +4915,28 @@ export interface operations {
             };
             409: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            415: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3640,6 +4945,8 @@ export interface operations {
             };
             422: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3648,6 +4955,42 @@ export interface operations {
             };
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            431: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            500: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3660,7 +5003,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Unique per intent, ≤ 255 characters (DESIGN §5). */
+                /** @description Unique per intent, at most 255 characters: the same key and body answer the first response again. */
                 "Idempotency-Key": string;
             };
             path?: never;
@@ -3674,6 +5017,8 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3682,6 +5027,8 @@ export interface operations {
             };
             202: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3690,6 +5037,8 @@ export interface operations {
             };
             400: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3698,6 +5047,8 @@ export interface operations {
             };
             401: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3706,6 +5057,8 @@ export interface operations {
             };
             403: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3714,6 +5067,18 @@ export interface operations {
             };
             404: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            406: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3722,6 +5087,28 @@ export interface operations {
             };
             409: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            415: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3730,6 +5117,8 @@ export interface operations {
             };
             422: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3738,6 +5127,42 @@ export interface operations {
             };
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            431: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            500: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3750,7 +5175,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Unique per intent, ≤ 255 characters (DESIGN §5). */
+                /** @description Unique per intent, at most 255 characters: the same key and body answer the first response again. */
                 "Idempotency-Key": string;
             };
             path?: never;
@@ -3764,6 +5189,8 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3772,6 +5199,8 @@ export interface operations {
             };
             202: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3780,6 +5209,8 @@ export interface operations {
             };
             400: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3788,6 +5219,8 @@ export interface operations {
             };
             401: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3796,6 +5229,8 @@ export interface operations {
             };
             403: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3804,6 +5239,18 @@ export interface operations {
             };
             404: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            406: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3812,6 +5259,28 @@ export interface operations {
             };
             409: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            415: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3820,6 +5289,8 @@ export interface operations {
             };
             422: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3828,6 +5299,42 @@ export interface operations {
             };
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            431: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            500: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3853,64 +5360,6 @@ export interface operations {
                     "application/json": components["schemas"]["Me"];
                 };
             };
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    pause_bank: {
-        parameters: {
-            query?: never;
-            header: {
-                /** @description Unique per intent, ≤ 255 characters (DESIGN §5). */
-                "Idempotency-Key": string;
-            };
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["PauseBankInputRequest"];
-            };
-        };
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["PauseBankResponse"];
-                };
-            };
-            202: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["PauseBankAcceptedResponse"];
-                };
-            };
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3935,23 +5384,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            422: {
+            406: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3961,6 +5394,198 @@ export interface operations {
             };
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    pause_bank: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Unique per intent, at most 255 characters: the same key and body answer the first response again. */
+                "Idempotency-Key": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PauseBankInputRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PauseBankResponse"];
+                };
+            };
+            202: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PauseBankAcceptedResponse"];
+                };
+            };
+            400: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            406: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            409: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            415: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            422: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            431: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            500: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4028,8 +5653,36 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4100,8 +5753,36 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4181,8 +5862,36 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4210,6 +5919,14 @@ export interface operations {
                     "application/json": components["schemas"]["PlanDetail"];
                 };
             };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4234,8 +5951,36 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4303,8 +6048,36 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4317,7 +6090,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Unique per intent, ≤ 255 characters (DESIGN §5). */
+                /** @description Unique per intent, at most 255 characters: the same key and body answer the first response again. */
                 "Idempotency-Key": string;
             };
             path?: never;
@@ -4331,6 +6104,8 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4339,6 +6114,8 @@ export interface operations {
             };
             202: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4347,6 +6124,8 @@ export interface operations {
             };
             400: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4355,6 +6134,8 @@ export interface operations {
             };
             401: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4363,6 +6144,8 @@ export interface operations {
             };
             403: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4371,6 +6154,18 @@ export interface operations {
             };
             404: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            406: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4379,6 +6174,28 @@ export interface operations {
             };
             409: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            415: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4387,6 +6204,8 @@ export interface operations {
             };
             422: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4395,6 +6214,42 @@ export interface operations {
             };
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            431: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            500: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4407,7 +6262,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Unique per intent, ≤ 255 characters (DESIGN §5). */
+                /** @description Unique per intent, at most 255 characters: the same key and body answer the first response again. */
                 "Idempotency-Key": string;
             };
             path?: never;
@@ -4421,6 +6276,8 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4429,6 +6286,8 @@ export interface operations {
             };
             202: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4437,6 +6296,8 @@ export interface operations {
             };
             400: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4445,6 +6306,8 @@ export interface operations {
             };
             401: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4453,6 +6316,8 @@ export interface operations {
             };
             403: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4461,6 +6326,18 @@ export interface operations {
             };
             404: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            406: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4469,6 +6346,28 @@ export interface operations {
             };
             409: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            415: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4477,6 +6376,8 @@ export interface operations {
             };
             422: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4485,6 +6386,42 @@ export interface operations {
             };
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            431: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            500: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4497,7 +6434,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Unique per intent, ≤ 255 characters (DESIGN §5). */
+                /** @description Unique per intent, at most 255 characters: the same key and body answer the first response again. */
                 "Idempotency-Key": string;
             };
             path?: never;
@@ -4511,6 +6448,8 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4519,6 +6458,8 @@ export interface operations {
             };
             202: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4527,6 +6468,8 @@ export interface operations {
             };
             400: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4535,6 +6478,8 @@ export interface operations {
             };
             401: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4543,6 +6488,8 @@ export interface operations {
             };
             403: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4551,6 +6498,18 @@ export interface operations {
             };
             404: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            406: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4559,6 +6518,28 @@ export interface operations {
             };
             409: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            415: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4567,6 +6548,8 @@ export interface operations {
             };
             422: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4575,6 +6558,42 @@ export interface operations {
             };
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            431: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            500: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4587,7 +6606,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Unique per intent, ≤ 255 characters (DESIGN §5). */
+                /** @description Unique per intent, at most 255 characters: the same key and body answer the first response again. */
                 "Idempotency-Key": string;
             };
             path?: never;
@@ -4601,6 +6620,8 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4609,6 +6630,8 @@ export interface operations {
             };
             202: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4617,6 +6640,8 @@ export interface operations {
             };
             400: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4625,6 +6650,8 @@ export interface operations {
             };
             401: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4633,6 +6660,8 @@ export interface operations {
             };
             403: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4641,6 +6670,18 @@ export interface operations {
             };
             404: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            406: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4649,6 +6690,28 @@ export interface operations {
             };
             409: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            415: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4657,6 +6720,8 @@ export interface operations {
             };
             422: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4665,6 +6730,42 @@ export interface operations {
             };
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            431: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            500: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4677,7 +6778,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Unique per intent, ≤ 255 characters (DESIGN §5). */
+                /** @description Unique per intent, at most 255 characters: the same key and body answer the first response again. */
                 "Idempotency-Key": string;
             };
             path?: never;
@@ -4691,6 +6792,8 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4699,6 +6802,8 @@ export interface operations {
             };
             202: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4707,6 +6812,8 @@ export interface operations {
             };
             400: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4715,6 +6822,8 @@ export interface operations {
             };
             401: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4723,6 +6832,8 @@ export interface operations {
             };
             403: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4731,6 +6842,18 @@ export interface operations {
             };
             404: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            406: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4739,6 +6862,28 @@ export interface operations {
             };
             409: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            415: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4747,6 +6892,8 @@ export interface operations {
             };
             422: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4755,6 +6902,42 @@ export interface operations {
             };
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            431: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            500: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4767,7 +6950,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Unique per intent, ≤ 255 characters (DESIGN §5). */
+                /** @description Unique per intent, at most 255 characters: the same key and body answer the first response again. */
                 "Idempotency-Key": string;
             };
             path?: never;
@@ -4781,6 +6964,8 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4789,6 +6974,8 @@ export interface operations {
             };
             202: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4797,6 +6984,8 @@ export interface operations {
             };
             400: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4805,6 +6994,8 @@ export interface operations {
             };
             401: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4813,6 +7004,8 @@ export interface operations {
             };
             403: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4821,6 +7014,18 @@ export interface operations {
             };
             404: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            406: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4829,6 +7034,28 @@ export interface operations {
             };
             409: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            415: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4837,6 +7064,8 @@ export interface operations {
             };
             422: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4845,6 +7074,42 @@ export interface operations {
             };
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            431: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            500: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4857,7 +7122,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Unique per intent, ≤ 255 characters (DESIGN §5). */
+                /** @description Unique per intent, at most 255 characters: the same key and body answer the first response again. */
                 "Idempotency-Key": string;
             };
             path?: never;
@@ -4871,6 +7136,8 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4879,6 +7146,8 @@ export interface operations {
             };
             202: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4887,6 +7156,8 @@ export interface operations {
             };
             400: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4895,6 +7166,8 @@ export interface operations {
             };
             401: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4903,6 +7176,8 @@ export interface operations {
             };
             403: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4911,6 +7186,18 @@ export interface operations {
             };
             404: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            406: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4919,6 +7206,28 @@ export interface operations {
             };
             409: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            415: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4927,6 +7236,8 @@ export interface operations {
             };
             422: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4935,6 +7246,42 @@ export interface operations {
             };
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            431: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            500: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4947,7 +7294,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Unique per intent, ≤ 255 characters (DESIGN §5). */
+                /** @description Unique per intent, at most 255 characters: the same key and body answer the first response again. */
                 "Idempotency-Key": string;
             };
             path?: never;
@@ -4961,6 +7308,8 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4969,6 +7318,8 @@ export interface operations {
             };
             202: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4977,6 +7328,8 @@ export interface operations {
             };
             400: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4985,6 +7338,8 @@ export interface operations {
             };
             401: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4993,6 +7348,8 @@ export interface operations {
             };
             403: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -5001,6 +7358,18 @@ export interface operations {
             };
             404: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            406: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -5009,6 +7378,28 @@ export interface operations {
             };
             409: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            415: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -5017,6 +7408,8 @@ export interface operations {
             };
             422: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -5025,6 +7418,42 @@ export interface operations {
             };
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            431: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            500: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -5037,7 +7466,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Unique per intent, ≤ 255 characters (DESIGN §5). */
+                /** @description Unique per intent, at most 255 characters: the same key and body answer the first response again. */
                 "Idempotency-Key": string;
             };
             path?: never;
@@ -5051,6 +7480,8 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -5059,6 +7490,8 @@ export interface operations {
             };
             202: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -5067,6 +7500,8 @@ export interface operations {
             };
             400: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -5075,6 +7510,8 @@ export interface operations {
             };
             401: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -5083,6 +7520,8 @@ export interface operations {
             };
             403: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -5091,6 +7530,18 @@ export interface operations {
             };
             404: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            406: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -5099,6 +7550,28 @@ export interface operations {
             };
             409: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            415: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -5107,6 +7580,8 @@ export interface operations {
             };
             422: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -5115,6 +7590,42 @@ export interface operations {
             };
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            431: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            500: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -5181,8 +7692,36 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5195,7 +7734,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Unique per intent, ≤ 255 characters (DESIGN §5). */
+                /** @description Unique per intent, at most 255 characters: the same key and body answer the first response again. */
                 "Idempotency-Key": string;
             };
             path: {
@@ -5211,6 +7750,8 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -5219,6 +7760,8 @@ export interface operations {
             };
             202: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -5227,6 +7770,8 @@ export interface operations {
             };
             400: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -5235,6 +7780,8 @@ export interface operations {
             };
             401: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -5243,6 +7790,8 @@ export interface operations {
             };
             403: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -5251,6 +7800,18 @@ export interface operations {
             };
             404: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            406: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -5259,6 +7820,28 @@ export interface operations {
             };
             409: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            415: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -5267,6 +7850,8 @@ export interface operations {
             };
             422: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -5275,6 +7860,42 @@ export interface operations {
             };
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            431: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            500: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -5287,7 +7908,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Unique per intent, ≤ 255 characters (DESIGN §5). */
+                /** @description Unique per intent, at most 255 characters: the same key and body answer the first response again. */
                 "Idempotency-Key": string;
             };
             path: {
@@ -5303,6 +7924,8 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -5311,6 +7934,8 @@ export interface operations {
             };
             202: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -5319,6 +7944,8 @@ export interface operations {
             };
             400: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -5327,6 +7954,8 @@ export interface operations {
             };
             401: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -5335,6 +7964,8 @@ export interface operations {
             };
             403: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -5343,6 +7974,18 @@ export interface operations {
             };
             404: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            406: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -5351,6 +7994,28 @@ export interface operations {
             };
             409: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            415: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -5359,6 +8024,8 @@ export interface operations {
             };
             422: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -5367,6 +8034,42 @@ export interface operations {
             };
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            431: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            500: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -5379,7 +8082,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Unique per intent, ≤ 255 characters (DESIGN §5). */
+                /** @description Unique per intent, at most 255 characters: the same key and body answer the first response again. */
                 "Idempotency-Key": string;
             };
             path?: never;
@@ -5393,6 +8096,8 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -5401,6 +8106,8 @@ export interface operations {
             };
             202: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -5409,6 +8116,8 @@ export interface operations {
             };
             400: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -5417,6 +8126,8 @@ export interface operations {
             };
             401: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -5425,6 +8136,8 @@ export interface operations {
             };
             403: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -5433,6 +8146,18 @@ export interface operations {
             };
             404: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            406: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -5441,6 +8166,28 @@ export interface operations {
             };
             409: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            415: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -5449,6 +8196,8 @@ export interface operations {
             };
             422: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -5457,6 +8206,42 @@ export interface operations {
             };
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            431: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            500: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -5469,7 +8254,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Unique per intent, ≤ 255 characters (DESIGN §5). */
+                /** @description Unique per intent, at most 255 characters: the same key and body answer the first response again. */
                 "Idempotency-Key": string;
             };
             path?: never;
@@ -5483,6 +8268,8 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -5491,6 +8278,8 @@ export interface operations {
             };
             202: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -5499,6 +8288,8 @@ export interface operations {
             };
             400: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -5507,6 +8298,8 @@ export interface operations {
             };
             401: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -5515,6 +8308,8 @@ export interface operations {
             };
             403: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -5523,6 +8318,18 @@ export interface operations {
             };
             404: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            406: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -5531,6 +8338,28 @@ export interface operations {
             };
             409: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            415: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -5539,6 +8368,8 @@ export interface operations {
             };
             422: {
                 headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -5547,6 +8378,42 @@ export interface operations {
             };
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            431: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            500: {
+                headers: {
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    /** @description Present on a replay: the stored answer to the first request with this Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -5574,6 +8441,14 @@ export interface operations {
                     "application/json": components["schemas"]["WidgetStateResponse"];
                 };
             };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5598,8 +8473,36 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5665,13 +8568,86 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            429: {
+            406: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
                 };
+            };
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    widgets_i18n_catalog: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lang: "en" | "fr";
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Cached for an hour. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WidgetCatalog"];
+                };
+            };
+            /** @description Not a UI language (an HTML page). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
