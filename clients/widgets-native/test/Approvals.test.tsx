@@ -1,6 +1,6 @@
 import { fireEvent, screen, waitFor, within } from "@testing-library/react-native";
 import { Approvals } from "../src";
-import type { ApprovalLike } from "../src/signing";
+import type { ApprovalLike } from "@molam/ops-widgets-react/model";
 import { clientFor, closedPort, forwardTo, renderWith, stop } from "./support/live";
 import { close, globalFreezeRequest } from "./support/approvals";
 

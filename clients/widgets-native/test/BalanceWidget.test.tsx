@@ -3,7 +3,7 @@ import { useColorScheme } from "react-native";
 import { colors } from "@molam/ops-widgets-react/tokens";
 import { formatMoney } from "@molam/ops-widgets-react/format";
 import { BalanceWidget } from "../src";
-import type { Summary } from "../src/summary";
+import type { SummaryView as Summary } from "@molam/ops-widgets-react/model";
 import { clientFor, closedPort, forwardTo, renderWith, stop } from "./support/live";
 
 afterEach(() => jest.mocked(useColorScheme).mockReturnValue("light"));

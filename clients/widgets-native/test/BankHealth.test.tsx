@@ -1,6 +1,6 @@
 import { fireEvent, screen, waitFor, within } from "@testing-library/react-native";
 import { BankHealth } from "../src";
-import type { Summary } from "../src/summary";
+import type { SummaryView as Summary } from "@molam/ops-widgets-react/model";
 import { clientFor, closedPort, forwardTo, renderWith, stop } from "./support/live";
 
 test("shows a skeleton, then a tile per bank with its health and circuit", async () => {

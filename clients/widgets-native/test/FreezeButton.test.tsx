@@ -3,7 +3,7 @@ import { useColorScheme } from "react-native";
 import type { ActionResult } from "@molam/ops-sdk";
 import { colors } from "@molam/ops-widgets-react/tokens";
 import { FreezeButton } from "../src";
-import type { Summary } from "../src/summary";
+import type { SummaryView as Summary } from "@molam/ops-widgets-react/model";
 import { close, globalFreezeRequest } from "./support/approvals";
 import { clientFor, closedPort, forwardTo, renderWith, stop } from "./support/live";
 

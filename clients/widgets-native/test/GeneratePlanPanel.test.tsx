@@ -1,6 +1,6 @@
 import { fireEvent, screen, waitFor } from "@testing-library/react-native";
 import { GeneratePlanPanel, type PlanLike } from "../src";
-import { readPlan } from "../src/plans";
+import { readPlan } from "@molam/ops-widgets-react/model";
 import { clientFor, closedPort, forwardTo, renderWith, stop } from "./support/live";
 
 test("generates a plan with the chosen parameters and calls onPlanGenerated with it", async () => {

@@ -1,7 +1,7 @@
 import { fireEvent, screen } from "@testing-library/react-native";
 import { formatMoney, formatNumber } from "@molam/ops-widgets-react/format";
 import { PayoutSummary } from "../src";
-import type { Summary } from "../src/summary";
+import type { SummaryView as Summary } from "@molam/ops-widgets-react/model";
 import { clientFor, closedPort, forwardTo, renderWith, stop } from "./support/live";
 
 test("shows a skeleton, then the service's payout counts and what settled", async () => {

@@ -7,13 +7,9 @@
 import { useState } from "react";
 import { Text, View } from "react-native";
 import { formatDateTime, formatNumber } from "@molam/ops-widgets-react/format";
-import { useAction, useLocale, useMe, useOpsClient, useResource } from "@molam/ops-widgets-react/hooks";
+import { useAction, useLocale, useMe, useOpsClient, useResource, useSummary } from "@molam/ops-widgets-react/hooks";
 import type { ActionResult, OpsClient } from "@molam/ops-sdk";
-import { errorText } from "../errors";
-import { outcomeText, progress, signers, type ApprovalLike } from "../signing";
-import { useReloadOn } from "../reload";
-import { useSummary } from "../summary";
-import { interpolate } from "../strings";
+import { type ApprovalLike, errorText, interpolate, outcomeText, progress, signers } from "@molam/ops-widgets-react/model";
 import { useTheme } from "../theme";
 import { Button } from "../ui/Button";
 import { Card, Pill, type Tone } from "../ui/Card";
@@ -64,8 +60,9 @@ export function Approvals({ onSuccess }: ApprovalsProps) {
   const kpis = useSummary();
   const canSign = me.can("approve");
   const revision = kpis.summary?.approvals.revision ?? "";
-  const inbox = useResource(async () => (me.data ? readInbox(client, canSign) : null));
-  useReloadOn(inbox.reload, `${revision} ${canSign} ${me.data?.id ?? ""}`);
+  const inbox = useResource(async () => (me.data ? readInbox(client, canSign) : null), {
+    refreshOn: `${revision} ${canSign} ${me.data?.id ?? ""}`,
+  });
   const [deciding, setDeciding] = useState<Decision | null>(null);
   const [comment, setComment] = useState("");
   const [notice, setNotice] = useState<{ kind: MessageKind; text: string } | null>(null);

@@ -5,11 +5,9 @@
 import { useState } from "react";
 import { Modal, Pressable, ScrollView, Text, View } from "react-native";
 import { formatDateTime, formatNumber, formatPercent } from "@molam/ops-widgets-react/format";
-import { useAction, useLocale, useMe, useOpsClient } from "@molam/ops-widgets-react/hooks";
+import { useAction, useLocale, useMe, useOpsClient, useSummary } from "@molam/ops-widgets-react/hooks";
 import type { ActionResult } from "@molam/ops-sdk";
-import { bankName } from "../banks";
-import { useSummary } from "../summary";
-import { interpolate } from "../strings";
+import { bankName, interpolate } from "@molam/ops-widgets-react/model";
 import { healthColor, useTheme } from "../theme";
 import { Button } from "../ui/Button";
 import { Card, Pair, Pill, type Tone } from "../ui/Card";

@@ -7,13 +7,9 @@
 import { useRef, useState } from "react";
 import { View, Text } from "react-native";
 import { formatNumber } from "@molam/ops-widgets-react/format";
-import { useAction, useLocale, useMe, useOpsClient, useResource } from "@molam/ops-widgets-react/hooks";
+import { useAction, useLocale, useMe, useOpsClient, useResource, useSummary } from "@molam/ops-widgets-react/hooks";
 import type { ActionResult } from "@molam/ops-sdk";
-import { errorCode } from "../errors";
-import { progress, type ApprovalLike } from "../signing";
-import { useReloadOn } from "../reload";
-import { useSummary } from "../summary";
-import { interpolate, ngettext } from "../strings";
+import { type ApprovalLike, errorCode, interpolate, ngettext, progress } from "@molam/ops-widgets-react/model";
 import { useTheme } from "../theme";
 import { Button } from "../ui/Button";
 import { Card, Pill } from "../ui/Card";
@@ -51,8 +47,7 @@ export function FreezeButton({ scope = "global", onSuccess }: FreezeButtonProps)
     if (!global) return null;
     const open = (await client.pendingApprovals()) as ApprovalLike[];
     return open.find((a) => a.action_type === "freeze_payouts" && isGlobalTarget(a.target)) ?? null;
-  });
-  useReloadOn(waitingRead.reload, `${global} ${revision}`);
+  }, { refreshOn: `${global} ${revision}` });
   // the failure of the run just awaited (useAction's `error` is state, seen
   // only at the next render): a 409 approval_pending means "asked already"
   const failure = useRef<unknown>(null);

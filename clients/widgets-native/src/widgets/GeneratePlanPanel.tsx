@@ -9,9 +9,7 @@ import { ActivityIndicator, Text, View } from "react-native";
 import { formatMoney, formatNumber } from "@molam/ops-widgets-react/format";
 import { useAction, useLocale, useMe, useOpsClient } from "@molam/ops-widgets-react/hooks";
 import type { Schemas } from "@molam/ops-sdk";
-import { errorText } from "../errors";
-import { MOVING, PLAN_STATUSES, PLAN_TYPES, readPlan, type PlanLike } from "../plans";
-import { interpolate } from "../strings";
+import { errorText, interpolate, MOVING, PLAN_STATUSES, isPlanType, PLAN_TYPES, planTypeLabel, type PlanLike, readPlan } from "@molam/ops-widgets-react/model";
 import { useTheme } from "../theme";
 import { Button, Choice } from "../ui/Button";
 import { Card, Pair } from "../ui/Card";
@@ -74,7 +72,7 @@ export function GeneratePlanPanel({ planType = "float_rebalance", onPlanGenerate
   const generate = useAction<GenerateBody>((body, o) => client.generatePlan(body, o));
   const execute = useAction<ExecuteBody>((body, o) => client.executePlan(body, o));
 
-  if (!PLAN_TYPES[planType]) {
+  if (!isPlanType(planType)) {
     return (
       <Invalid
         title={TITLE}
@@ -138,7 +136,7 @@ export function GeneratePlanPanel({ planType = "float_rebalance", onPlanGenerate
       <Text style={styles.label}>Plan type</Text>
       <View accessibilityRole="radiogroup" accessibilityLabel="Plan type" style={styles.row}>
         {PLAN_TYPE_NAMES.map((value) => (
-          <Choice key={value} label={PLAN_TYPES[value] ?? value} selected={type === value} onPress={() => setType(value)} />
+          <Choice key={value} label={PLAN_TYPES[value]} selected={type === value} onPress={() => setType(value)} />
         ))}
       </View>
       <Text style={styles.label}>Time frame</Text>
@@ -237,7 +235,7 @@ function PlanPreview({ plan, meId, canExecute, following, locale, onExecute }: P
         {plan.summary || "Plan"}
       </Text>
       <Text style={styles.muted} testID="plan-status">
-        {`${PLAN_TYPES[plan.plan_type] ?? plan.plan_type} · ${interpolate("Status: %(status)s", {
+        {`${planTypeLabel(plan.plan_type)} · ${interpolate("Status: %(status)s", {
           status: PLAN_STATUSES[plan.status] ?? plan.status,
         })}`}
       </Text>

@@ -5,14 +5,15 @@
 import { useState } from "react";
 import { Text, View } from "react-native";
 import { formatNumber, formatPercent } from "@molam/ops-widgets-react/format";
-import { useAction, useLocale, useMe, useOpsClient, useResource } from "@molam/ops-widgets-react/hooks";
+import { useAction, useLocale, useMe, useOpsClient, useResource, useSummary } from "@molam/ops-widgets-react/hooks";
 import type { ActionResult } from "@molam/ops-sdk";
-import { bankName, type BankLike } from "../banks";
-import { errorText } from "../errors";
-import { PLAN_TYPES } from "../plans";
-import { useReloadOn } from "../reload";
-import { useSummary } from "../summary";
-import { interpolate } from "../strings";
+import {
+  errorText,
+  interpolate,
+  isDangerous,
+  suggestionAction,
+  suggestionTarget,
+} from "@molam/ops-widgets-react/model";
 import { useTheme } from "../theme";
 import { Button } from "../ui/Button";
 import { Card, Pair } from "../ui/Card";
@@ -21,14 +22,6 @@ import { Field } from "../ui/Field";
 import { Message } from "../ui/Message";
 import { ErrorState, Skeleton } from "../ui/States";
 
-const ACTIONS: Record<string, string> = {
-  freeze_payouts: "Freeze payouts",
-  unfreeze_payouts: "Unfreeze payouts",
-  pause_bank: "Pause the bank",
-  resume_bank: "Resume the bank",
-  retry_failed_payouts: "Retry failed payouts",
-  generate_plan: "Generate a plan",
-};
 const TITLE = "Suggestions";
 
 interface SuggestionLike {
@@ -53,8 +46,9 @@ export function SiraSuggestions({ onSuccess }: SiraSuggestionsProps) {
   const me = useMe();
   const kpis = useSummary();
   const revision = JSON.stringify(kpis.summary?.suggestions ?? null);
-  const list = useResource(async () => (await client.suggestions()) as unknown as SuggestionLike[]);
-  useReloadOn(list.reload, revision);
+  const list = useResource(async () => (await client.suggestions()) as unknown as SuggestionLike[], {
+    refreshOn: revision,
+  });
   const [deciding, setDeciding] = useState<Decision | null>(null);
   const [reason, setReason] = useState("");
   const [done, setDone] = useState<string[]>([]);
@@ -79,23 +73,10 @@ export function SiraSuggestions({ onSuccess }: SiraSuggestionsProps) {
       </Card>
     );
   }
-  const banks = kpis.summary.banks as readonly BankLike[];
+  const banks = kpis.summary.banks;
   const items = (list.data ?? []).filter((s) => !done.includes(s.id));
-  const target = (s: SuggestionLike): string => {
-    const payload = s.action?.payload ?? {};
-    const bankId = payload.bank_profile_id;
-    if (typeof bankId === "string") {
-      const bank = banks.find((b) => b.id === bankId);
-      return bank ? bankName(bank, locale) : bankId;
-    }
-    if (s.action?.action_type === "generate_plan") {
-      const type = (payload.plan_params as { type?: string } | undefined)?.type ?? "";
-      return PLAN_TYPES[type] ?? type;
-    }
-    if (payload.scope === "global") return "all payouts";
-    return typeof payload.currency === "string" ? payload.currency : "";
-  };
-  const what = (s: SuggestionLike) => ACTIONS[s.action?.action_type ?? ""] ?? s.action?.action_type ?? "";
+  const target = (s: SuggestionLike): string => suggestionTarget(s.action, banks, locale);
+  const what = (s: SuggestionLike) => suggestionAction(s.action);
   const runner = deciding?.accepting ? accept : decline;
 
   const confirm = async () => {
@@ -170,7 +151,7 @@ export function SiraSuggestions({ onSuccess }: SiraSuggestionsProps) {
               : deciding.suggestion.title
           }
           confirmLabel={deciding.accepting ? "Accept" : "Decline"}
-          danger={deciding.accepting && ["freeze_payouts", "pause_bank"].includes(deciding.suggestion.action?.action_type ?? "")}
+          danger={deciding.accepting && isDangerous(deciding.suggestion.action)}
           busy={runner.pending}
           error={runner.error}
           blocked={!deciding.accepting && !reason.trim() ? "Say why you decline." : undefined}

@@ -11,13 +11,13 @@ import { useKpis } from "../hooks/useKpis.js";
 import { useMe } from "../hooks/useMe.js";
 import { useLocale, useOpsClient } from "../hooks/provider.js";
 import { useResource } from "../hooks/useResource.js";
-import { outcomeText, progress, signers, type Approval } from "../ui/approvals.js";
+import { outcomeText, progress, signers, type Approval } from "../model/approvals.js";
 import { ConfirmDialog, ReasonField } from "../ui/dialog.js";
-import { errorText } from "../ui/errors.js";
-import { collect } from "../ui/lists.js";
-import { failed } from "../ui/retry.js";
+import { errorText } from "../model/errors.js";
+import { collect } from "../model/lists.js";
+import { failed } from "../model/retry.js";
 import { Card, ErrorState, Message, Pill, Skeleton } from "../ui/parts.js";
-import { view } from "../ui/summary.js";
+import { view } from "../model/summary.js";
 
 const DAY = 86_400_000;
 const OPEN = new Set(["pending", "approved"]); // approved: a plan's token not used yet

@@ -4,7 +4,7 @@ import { formatDateTime, formatMoney, formatNumber, isCurrency } from "../format
 import { useKpis } from "../hooks/useKpis.js";
 import { useLocale } from "../hooks/provider.js";
 import { Card, ErrorState, Invalid, LiveLine, Message, Skeleton } from "../ui/parts.js";
-import { view } from "../ui/summary.js";
+import { view } from "../model/summary.js";
 
 export interface BalanceWidgetProps {
   /** ISO 4217 code (default "USD"). */

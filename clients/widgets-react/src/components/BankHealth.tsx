@@ -10,9 +10,9 @@ import { useKpis } from "../hooks/useKpis.js";
 import { useMe } from "../hooks/useMe.js";
 import { useLocale, useOpsClient } from "../hooks/provider.js";
 import { ConfirmDialog, Modal, ReasonField } from "../ui/dialog.js";
-import { failed } from "../ui/retry.js";
+import { failed } from "../model/retry.js";
 import { Card, ErrorState, LiveLine, Message, Pill, Skeleton } from "../ui/parts.js";
-import { bankName, view, type BankRow } from "../ui/summary.js";
+import { bankName, view, type BankRow } from "../model/summary.js";
 import { FreezeButton } from "./FreezeButton.js";
 
 const STATUS: Record<string, string> = { green: "Healthy", yellow: "Degraded", red: "Failing" };

@@ -13,12 +13,12 @@ import { useMe } from "../hooks/useMe.js";
 import { useLocale, useOpsClient } from "../hooks/provider.js";
 import { useResource } from "../hooks/useResource.js";
 import { isOpsError } from "../hooks/failure.js";
-import { progress, type Approval } from "../ui/approvals.js";
+import { progress, type Approval } from "../model/approvals.js";
 import { ConfirmDialog, ReasonField } from "../ui/dialog.js";
-import { failed } from "../ui/retry.js";
+import { failed } from "../model/retry.js";
 import { Card, ErrorState, Invalid, Message, Pill, Skeleton } from "../ui/parts.js";
-import { bankName, view } from "../ui/summary.js";
-import { collect } from "../ui/lists.js";
+import { bankName, view } from "../model/summary.js";
+import { collect } from "../model/lists.js";
 
 export type FreezeScope = "global" | { bank_profile_id: string };
 type FreezeBody = Schemas["FreezeInputRequest"];

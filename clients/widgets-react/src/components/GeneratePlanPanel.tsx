@@ -10,12 +10,12 @@ import { useAction } from "../hooks/useAction.js";
 import { useKpis } from "../hooks/useKpis.js";
 import { useMe } from "../hooks/useMe.js";
 import { useLocale, useOpsClient } from "../hooks/provider.js";
-import { errorText } from "../ui/errors.js";
+import { errorText } from "../model/errors.js";
 import { ConfirmDialog } from "../ui/dialog.js";
-import { failed } from "../ui/retry.js";
+import { failed } from "../model/retry.js";
 import { Card, ErrorState, Invalid, Message, Skeleton } from "../ui/parts.js";
-import { isPlanType, PLAN_TYPES, readPlan, stepAmount, stepText, unmet, type Plan, type PlanType } from "../ui/plans.js";
-import { bankName, view } from "../ui/summary.js";
+import { isPlanType, MOVING, PLAN_TYPES, planTypeLabel, readPlan, stepAmount, stepText, unmet, type Plan, type PlanType } from "../model/plans.js";
+import { bankName, view } from "../model/summary.js";
 
 export interface GeneratePlanPanelProps {
   planType?: PlanType;
@@ -23,7 +23,6 @@ export interface GeneratePlanPanelProps {
 }
 
 type GenerateBody = Schemas["GeneratePlanInputRequest"];
-const MOVING = new Set(["generating", "executing"]);
 const TITLE = "Operational plan";
 
 export function GeneratePlanPanel({ planType = "float_rebalance", onPlanGenerated }: GeneratePlanPanelProps) {
@@ -254,7 +253,7 @@ function PlanPreview({ plan, names, locale, canExecute, me, onExecute }: {
     <div data-plan={plan.status}>
       <h3 data-field="summary">{plan.summary || "Plan"}</h3>
       <p className="molam-muted">
-        <span data-field="type">{PLAN_TYPES[plan.plan_type as PlanType] ?? plan.plan_type}</span> ·{" "}
+        <span data-field="type">{planTypeLabel(plan.plan_type)}</span> ·{" "}
         <span data-field="status">Status: {plan.status}</span>
       </p>
       {MOVING.has(plan.status) ? <progress aria-label="In progress" /> : null}

@@ -5,7 +5,7 @@ import { formatDateTime, formatMoney, formatNumber } from "../format.js";
 import { useKpis } from "../hooks/useKpis.js";
 import { useLocale } from "../hooks/provider.js";
 import { Card, ErrorState, LiveLine, Skeleton } from "../ui/parts.js";
-import { view } from "../ui/summary.js";
+import { view } from "../model/summary.js";
 
 export interface PayoutSummaryProps {
   refreshInterval?: number;

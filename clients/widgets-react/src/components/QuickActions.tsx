@@ -10,9 +10,10 @@ import { useKpis } from "../hooks/useKpis.js";
 import { useMe } from "../hooks/useMe.js";
 import { useLocale, useOpsClient } from "../hooks/provider.js";
 import { ConfirmDialog, ReasonField } from "../ui/dialog.js";
-import { failed } from "../ui/retry.js";
+import { actionOutcome } from "../model/actions.js";
+import { failed } from "../model/retry.js";
 import { Card, ErrorState, Message, Skeleton, type Tone } from "../ui/parts.js";
-import { bankName, view, type BankRow } from "../ui/summary.js";
+import { bankName, view, type BankRow } from "../model/summary.js";
 import { exportAuditLog, type ExportFormat } from "../ui/export.js";
 
 type Values = Record<string, string>;
@@ -123,22 +124,8 @@ export function QuickActions({ onSuccess }: QuickActionsProps) {
     void action.run({ name: item.action, payload: item.body(values) }).then((result) => {
       if (!result) return;
       setRunning(null);
-      if (result.status === 202) {
-        setOutcome({ tone: "wait", text: "Accepted: waiting for signatures or a worker." });
-      } else {
-        const details = ((result.body as { log?: { details?: Record<string, unknown> } }).log?.details ?? {}) as Record<
-          string,
-          unknown
-        >;
-        const count = details["count"] ?? details["retried"] ?? details["payouts"];
-        setOutcome({
-          tone: "ok",
-          text:
-            count === undefined || count === null
-              ? `${item.label}: done.`
-              : `${item.label}: done (${formatNumber(String(count), { locale })}).`,
-        });
-      }
+      const { kind, text } = actionOutcome(result, item.label, locale);
+      setOutcome({ tone: kind, text });
       void kpis.reload();
       onSuccess?.(result);
     });

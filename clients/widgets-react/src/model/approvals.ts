@@ -1,8 +1,11 @@
 // Multi-signature requests as every widget words them (the dashboard's
-// signing.js): the signatures so far, and what a signature led to.
+// signing.js): the signatures so far and the outcome of a signature.
 
-import { formatNumber } from "@molam/ops-widgets-react/format";
-import { interpolate, ngettext } from "./strings";
+import type { Schemas } from "@molam/ops-sdk";
+import { formatNumber } from "../format.js";
+import { interpolate, ngettext } from "./strings.js";
+
+export type Approval = Schemas["Approval"];
 
 export interface Signer {
   signer_id: string;
@@ -10,6 +13,8 @@ export interface Signer {
   comment?: string | null;
 }
 
+/** An approval as far as a widget reads it: the schema's Approval, or the
+ *  `approval` a plan or a 202 answer carries (fewer fields). */
 export interface ApprovalLike {
   id?: string;
   summary?: string;
@@ -25,10 +30,13 @@ export interface ApprovalLike {
   target?: unknown;
 }
 
-export const signers = (a: ApprovalLike) => (a.approvers ?? []).filter((s) => s.decision === "approve");
+type Signatures = Pick<ApprovalLike, "approvers" | "required_approvals">;
 
-/** "1 of 2 signatures, by bruno". */
-export function progress(a: ApprovalLike, locale = "en"): string {
+export const signers = (a: Pick<ApprovalLike, "approvers">) =>
+  (a.approvers ?? []).filter((s) => s.decision === "approve");
+
+/** "1 of 2 signatures, by bruno" (the counts in the reader's locale). */
+export function progress(a: Signatures, locale = "en"): string {
   const names = signers(a).map((s) => s.signer_id);
   const required = a.required_approvals ?? 0;
   const counts = { current: formatNumber(names.length, { locale }), required: formatNumber(required, { locale }) };
@@ -49,13 +57,19 @@ const OUTCOMES: Record<string, string> = {
 
 interface SignBody {
   log?: { details?: { result?: string } | null } | null;
-  approval?: ApprovalLike | null;
+  approval?: Signatures | null;
 }
 
-/** The outcome of a signature, as the person who signed reads it. */
+/** How a signature ended, as the person who signed reads it. */
 export function outcomeText(body: unknown, locale = "en"): string {
   const b = (body ?? {}) as SignBody;
   const result = b.log?.details?.result ?? "signed";
-  const text = OUTCOMES[result] ?? OUTCOMES.signed ?? "";
+  const text = OUTCOMES[result] ?? OUTCOMES["signed"] ?? "";
   return interpolate(text, { progress: progress(b.approval ?? {}, locale) });
+}
+
+/** The id a 409 approval_pending names (error.fields.approval_id). */
+export function pendingApprovalId(fields: Record<string, unknown>): string | null {
+  const value = ([] as unknown[]).concat(fields["approval_id"] ?? [])[0];
+  return typeof value === "string" ? value : null;
 }
