@@ -5,7 +5,7 @@
 import { useState } from "react";
 import { Modal, Pressable, ScrollView, Text, View } from "react-native";
 import { formatDateTime, formatNumber, formatPercent } from "@molam/ops-widgets-react/format";
-import { useAction, useLocale, useMe, useOpsClient, useSummary } from "@molam/ops-widgets-react/hooks";
+import { useAction, useLocale, useMeAndSummary, useOpsClient } from "@molam/ops-widgets-react/hooks";
 import type { ActionResult } from "@molam/ops-sdk";
 import { bankName, interpolate } from "@molam/ops-widgets-react/model";
 import { healthColor, useTheme } from "../theme";
@@ -35,8 +35,7 @@ export function BankHealth({ refreshInterval = 30000, onSuccess }: BankHealthPro
   const { styles } = useTheme();
   const locale = useLocale();
   const client = useOpsClient();
-  const me = useMe();
-  const kpis = useSummary({ refreshInterval });
+  const { me, kpis, gate } = useMeAndSummary({ refreshInterval });
   const [openId, setOpenId] = useState<string | null>(null);
   const [asking, setAsking] = useState(false);
   const [reason, setReason] = useState("");
@@ -44,13 +43,9 @@ export function BankHealth({ refreshInterval = 30000, onSuccess }: BankHealthPro
   const pause = useAction<PauseBody>((body, o) => client.pauseBank(body, o));
   const resume = useAction<PauseBody>((body, o) => client.resumeBank(body, o));
 
-  if (me.status === "loading" || kpis.status === "loading") return <Skeleton title={TITLE} />;
-  if (!me.data || !kpis.summary) {
-    const retry = () => {
-      if (!me.data) void me.reload();
-      if (!kpis.summary) void kpis.reload();
-    };
-    return <ErrorState title={TITLE} error={me.error ?? kpis.error} onRetry={retry} />;
+  if (gate === "loading") return <Skeleton title={TITLE} />;
+  if (gate || !me.data || !kpis.summary) {
+    return <ErrorState title={TITLE} error={gate?.error ?? null} onRetry={() => gate?.retry()} />;
   }
   const summary = kpis.summary;
   if (!summary.banks.length) {

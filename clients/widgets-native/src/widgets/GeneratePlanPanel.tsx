@@ -9,7 +9,17 @@ import { ActivityIndicator, Text, View } from "react-native";
 import { formatMoney, formatNumber } from "@molam/ops-widgets-react/format";
 import { useAction, useLocale, useMe, useOpsClient } from "@molam/ops-widgets-react/hooks";
 import type { Schemas } from "@molam/ops-sdk";
-import { errorText, interpolate, MOVING, PLAN_STATUSES, isPlanType, PLAN_TYPES, planTypeLabel, type PlanLike, readPlan } from "@molam/ops-widgets-react/model";
+import {
+  errorText,
+  interpolate,
+  isPlanType,
+  MOVING,
+  PLAN_STATUSES,
+  PLAN_TYPES,
+  planTypeLabel,
+  readPlan,
+  type PlanLike,
+} from "@molam/ops-widgets-react/model";
 import { useTheme } from "../theme";
 import { Button, Choice } from "../ui/Button";
 import { Card, Pair } from "../ui/Card";

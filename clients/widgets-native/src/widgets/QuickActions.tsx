@@ -5,7 +5,7 @@
 
 import { useState } from "react";
 import { Text, View } from "react-native";
-import { useAction, useLocale, useMe, useOpsClient, useSummary } from "@molam/ops-widgets-react/hooks";
+import { useAction, useLocale, useMeAndSummary, useOpsClient } from "@molam/ops-widgets-react/hooks";
 import type { ActionResult } from "@molam/ops-sdk";
 import { actionOutcome, bankName, interpolate } from "@molam/ops-widgets-react/model";
 import { useTheme } from "../theme";
@@ -70,8 +70,7 @@ export function QuickActions({ onSuccess }: QuickActionsProps) {
   const { styles } = useTheme();
   const locale = useLocale();
   const client = useOpsClient();
-  const me = useMe();
-  const kpis = useSummary();
+  const { me, kpis, gate } = useMeAndSummary();
   const [item, setItem] = useState<Item | null>(null);
   const [values, setValues] = useState<Values>({ bank: "", date: yesterday(), reason: "" });
   const [outcome, setOutcome] = useState<{ kind: MessageKind; text: string } | null>(null);
@@ -79,13 +78,9 @@ export function QuickActions({ onSuccess }: QuickActionsProps) {
     client.action(b.action, b.body, o),
   );
 
-  if (me.status === "loading" || kpis.status === "loading") return <Skeleton title={TITLE} />;
-  if (!me.data || !kpis.summary) {
-    const retry = () => {
-      if (!me.data) void me.reload();
-      if (!kpis.summary) void kpis.reload();
-    };
-    return <ErrorState title={TITLE} error={me.error ?? kpis.error} onRetry={retry} />;
+  if (gate === "loading") return <Skeleton title={TITLE} />;
+  if (gate || !me.data || !kpis.summary) {
+    return <ErrorState title={TITLE} error={gate?.error ?? null} onRetry={() => gate?.retry()} />;
   }
   const banks = kpis.summary.banks;
 

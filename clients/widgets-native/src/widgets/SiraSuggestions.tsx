@@ -5,10 +5,11 @@
 import { useState } from "react";
 import { Text, View } from "react-native";
 import { formatNumber, formatPercent } from "@molam/ops-widgets-react/format";
-import { useAction, useLocale, useMe, useOpsClient, useResource, useSummary } from "@molam/ops-widgets-react/hooks";
+import { useAction, useLocale, useMeAndSummary, useOpsClient, useResource } from "@molam/ops-widgets-react/hooks";
 import type { ActionResult } from "@molam/ops-sdk";
 import {
   errorText,
+  failed,
   interpolate,
   isDangerous,
   suggestionAction,
@@ -43,8 +44,7 @@ export function SiraSuggestions({ onSuccess }: SiraSuggestionsProps) {
   const { styles } = useTheme();
   const locale = useLocale();
   const client = useOpsClient();
-  const me = useMe();
-  const kpis = useSummary();
+  const { me, kpis, gate, parts } = useMeAndSummary();
   const revision = JSON.stringify(kpis.summary?.suggestions ?? null);
   const list = useResource(async () => (await client.suggestions()) as unknown as SuggestionLike[], {
     refreshOn: revision,
@@ -57,14 +57,10 @@ export function SiraSuggestions({ onSuccess }: SiraSuggestionsProps) {
     client.declineSuggestion(body.id, { reason: body.reason }, o),
   );
 
-  if (me.status === "loading" || kpis.status === "loading" || list.status === "loading") return <Skeleton title={TITLE} />;
-  if (!me.data || !kpis.summary || list.status === "error") {
-    const retry = () => {
-      if (!me.data) void me.reload();
-      if (!kpis.summary) void kpis.reload();
-      void list.reload();
-    };
-    return <ErrorState title={TITLE} error={me.error ?? kpis.error ?? list.error} onRetry={retry} />;
+  if (gate === "loading" || list.status === "loading") return <Skeleton title={TITLE} />;
+  const failure = failed(...parts, { ok: list.status !== "error", error: list.error, reload: list.reload });
+  if (failure || !me.data || !kpis.summary) {
+    return <ErrorState title={TITLE} error={failure?.error ?? null} onRetry={() => failure?.retry()} />;
   }
   if (!kpis.summary.suggestions.available) {
     return (

@@ -6,13 +6,12 @@ import { useState } from "react";
 import type { ActionResult } from "@molam/ops-sdk";
 import { formatDateTime, formatNumber, formatPercent } from "../format.js";
 import { useAction } from "../hooks/useAction.js";
-import { useKpis } from "../hooks/useKpis.js";
+import { useMeAndSummary } from "../hooks/useMeAndSummary.js";
 import { useMe } from "../hooks/useMe.js";
 import { useLocale, useOpsClient } from "../hooks/provider.js";
 import { ConfirmDialog, Modal, ReasonField } from "../ui/dialog.js";
-import { failed } from "../model/retry.js";
 import { Card, ErrorState, LiveLine, Message, Pill, Skeleton } from "../ui/parts.js";
-import { bankName, view, type BankRow } from "../model/summary.js";
+import { bankName, type BankRow } from "../model/summary.js";
 import { FreezeButton } from "./FreezeButton.js";
 
 const STATUS: Record<string, string> = { green: "Healthy", yellow: "Degraded", red: "Failing" };
@@ -27,19 +26,14 @@ export interface BankHealthProps {
 
 export function BankHealth({ refreshInterval, onSuccess }: BankHealthProps) {
   const locale = useLocale();
-  const me = useMe();
-  const kpis = useKpis(refreshInterval === undefined ? {} : { refreshInterval });
+  const { me, kpis, gate } = useMeAndSummary(refreshInterval === undefined ? {} : { refreshInterval });
   const [openId, setOpenId] = useState<string | null>(null);
   const title = "Bank health";
-  if (me.status === "loading" || kpis.status === "loading") return <Skeleton title={title} />;
-  const failure = failed(
-    { ok: Boolean(me.data), error: me.error, reload: me.reload },
-    { ok: Boolean(kpis.summary), error: kpis.error, reload: kpis.reload },
-  );
-  if (failure || !me.data || !kpis.summary) {
-    return <ErrorState title={title} error={failure?.error ?? null} onRetry={() => failure?.retry()} />;
+  if (gate === "loading") return <Skeleton title={title} />;
+  if (gate || !me.data || !kpis.summary) {
+    return <ErrorState title={title} error={gate?.error ?? null} onRetry={() => gate?.retry()} />;
   }
-  const summary = view(kpis.summary);
+  const summary = kpis.summary;
   if (!summary.banks.length) {
     return (
       <Card title={title} state="empty">

@@ -7,15 +7,13 @@ import { useEffect, useId, useRef, useState, type FormEvent } from "react";
 import type { ActionResult, Schemas } from "@molam/ops-sdk";
 import { formatMoney, formatNumber } from "../format.js";
 import { useAction } from "../hooks/useAction.js";
-import { useKpis } from "../hooks/useKpis.js";
-import { useMe } from "../hooks/useMe.js";
+import { useMeAndSummary } from "../hooks/useMeAndSummary.js";
 import { useLocale, useOpsClient } from "../hooks/provider.js";
 import { errorText } from "../model/errors.js";
 import { ConfirmDialog } from "../ui/dialog.js";
-import { failed } from "../model/retry.js";
 import { Card, ErrorState, Invalid, Message, Skeleton } from "../ui/parts.js";
 import { isPlanType, MOVING, PLAN_TYPES, planTypeLabel, readPlan, stepAmount, stepText, unmet, type Plan, type PlanType } from "../model/plans.js";
-import { bankName, view } from "../model/summary.js";
+import { bankName } from "../model/summary.js";
 
 export interface GeneratePlanPanelProps {
   planType?: PlanType;
@@ -28,8 +26,7 @@ const TITLE = "Operational plan";
 export function GeneratePlanPanel({ planType = "float_rebalance", onPlanGenerated }: GeneratePlanPanelProps) {
   const client = useOpsClient();
   const locale = useLocale();
-  const me = useMe();
-  const kpis = useKpis();
+  const { me, kpis, gate } = useMeAndSummary();
   const id = useId();
   const [plan, setPlan] = useState<Plan | null>(null);
   const [following, setFollowing] = useState(false);
@@ -52,13 +49,9 @@ export function GeneratePlanPanel({ planType = "float_rebalance", onPlanGenerate
       />
     );
   }
-  if (me.status === "loading" || kpis.status === "loading") return <Skeleton title={TITLE} />;
-  const failure = failed(
-    { ok: Boolean(me.data), error: me.error, reload: me.reload },
-    { ok: Boolean(kpis.summary), error: kpis.error, reload: kpis.reload },
-  );
-  if (failure || !me.data || !kpis.summary) {
-    return <ErrorState title={TITLE} error={failure?.error ?? null} onRetry={() => failure?.retry()} />;
+  if (gate === "loading") return <Skeleton title={TITLE} />;
+  if (gate || !me.data || !kpis.summary) {
+    return <ErrorState title={TITLE} error={gate?.error ?? null} onRetry={() => gate?.retry()} />;
   }
   if (!me.available("generate_plan")) {
     return (
@@ -67,7 +60,7 @@ export function GeneratePlanPanel({ planType = "float_rebalance", onPlanGenerate
       </Card>
     );
   }
-  const summary = view(kpis.summary);
+  const summary = kpis.summary;
   const names = new Map(summary.banks.map((b) => [b.id, bankName(b, locale)]));
   const allowed = me.can("generate_plan");
 

@@ -8,17 +8,14 @@ import { useId, useState } from "react";
 import type { ActionResult, Schemas } from "@molam/ops-sdk";
 import { formatNumber, formatPercent } from "../format.js";
 import { useAction } from "../hooks/useAction.js";
-import { useKpis } from "../hooks/useKpis.js";
-import { useMe } from "../hooks/useMe.js";
+import { useMeAndSummary } from "../hooks/useMeAndSummary.js";
 import { useLocale, useOpsClient } from "../hooks/provider.js";
 import { useResource } from "../hooks/useResource.js";
 import { ConfirmDialog, ReasonField } from "../ui/dialog.js";
 import { errorText } from "../model/errors.js";
 import { collect } from "../model/lists.js";
-import { failed } from "../model/retry.js";
 import { Card, ErrorState, Message, Skeleton } from "../ui/parts.js";
 import { isDangerous, suggestionAction, suggestionTarget } from "../model/suggestions.js";
-import { view } from "../model/summary.js";
 
 type Suggestion = Schemas["Suggestion"];
 type Choice = "accept_suggestion" | "decline_suggestion";
@@ -34,8 +31,7 @@ export interface SiraSuggestionsProps {
 export function SiraSuggestions({ defaultOpen = false, onSuccess }: SiraSuggestionsProps) {
   const client = useOpsClient();
   const locale = useLocale();
-  const me = useMe();
-  const kpis = useKpis();
+  const { me, kpis, gate } = useMeAndSummary();
   const id = useId();
   const [open, setOpen] = useState(defaultOpen);
   const [deciding, setDeciding] = useState<{ suggestion: Suggestion; choice: Choice } | null>(null);
@@ -50,15 +46,11 @@ export function SiraSuggestions({ defaultOpen = false, onSuccess }: SiraSuggesti
       : client.declineSuggestion(body.id, { reason: body.reason }, o),
   );
 
-  if (me.status === "loading" || kpis.status === "loading") return <Skeleton title={TITLE} />;
-  const failure = failed(
-    { ok: Boolean(me.data), error: me.error, reload: me.reload },
-    { ok: Boolean(kpis.summary), error: kpis.error, reload: kpis.reload },
-  );
-  if (failure || !me.data || !kpis.summary) {
-    return <ErrorState title={TITLE} error={failure?.error ?? null} onRetry={() => failure?.retry()} />;
+  if (gate === "loading") return <Skeleton title={TITLE} />;
+  if (gate || !me.data || !kpis.summary) {
+    return <ErrorState title={TITLE} error={gate?.error ?? null} onRetry={() => gate?.retry()} />;
   }
-  const summary = view(kpis.summary);
+  const summary = kpis.summary;
   const available = summary.suggestions.available;
   const count = items.data && open ? items.data.length : summary.suggestions.open;
   const label = `SIRA suggestions: ${formatNumber(count, { locale })} open`;

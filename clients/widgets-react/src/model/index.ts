@@ -31,7 +31,7 @@ export {
   type PlanType,
 } from "./plans.js";
 export { errorFromResult } from "./read.js";
-export { failed } from "./retry.js";
+export { failed, type Failed, type Part } from "./retry.js";
 export { interpolate, ngettext } from "./strings.js";
 export { isDangerous, suggestionAction, suggestionTarget, type SuggestionAction } from "./suggestions.js";
 export { bankName, view, type BankLike, type BankRow, type SummaryView, type TreasuryRow } from "./summary.js";
