@@ -4,10 +4,10 @@
 // with no step). Calls onPlanGenerated once the plan is ready
 // (the dashboard's <molam-plan-panel>).
 
-import { useEffect, useRef, useState } from "react";
+import { useState } from "react";
 import { ActivityIndicator, Text, View } from "react-native";
 import { formatMoney, formatNumber } from "@molam/ops-widgets-react/format";
-import { useAction, useLocale, useMe, useOpsClient } from "@molam/ops-widgets-react/hooks";
+import { useAction, useFollowPlan, useLocale, useMe, useOpsClient } from "@molam/ops-widgets-react/hooks";
 import type { Schemas } from "@molam/ops-sdk";
 import {
   errorText,
@@ -17,7 +17,6 @@ import {
   PLAN_STATUSES,
   PLAN_TYPES,
   planTypeLabel,
-  readPlan,
   type PlanLike,
 } from "@molam/ops-widgets-react/model";
 import { useTheme } from "../theme";
@@ -68,17 +67,8 @@ export function GeneratePlanPanel({ planType = "float_rebalance", onPlanGenerate
   const [minRate, setMinRate] = useState("");
   const [maxShare, setMaxShare] = useState("");
   const [maxCost, setMaxCost] = useState("");
-  const [plan, setPlan] = useState<PlanLike | null>(null);
-  const [following, setFollowing] = useState(false);
-  const [followError, setFollowError] = useState<Error | null>(null);
+  const { plan, following, error: followError, follow: followPlan } = useFollowPlan<PlanLike>();
   const [executing, setExecuting] = useState(false);
-  const alive = useRef(true);
-  useEffect(() => {
-    alive.current = true;
-    return () => {
-      alive.current = false;
-    };
-  }, []);
   const generate = useAction<GenerateBody>((body, o) => client.generatePlan(body, o));
   const execute = useAction<ExecuteBody>((body, o) => client.executePlan(body, o));
 
@@ -105,23 +95,8 @@ export function GeneratePlanPanel({ planType = "float_rebalance", onPlanGenerate
 
   // a plan still generating (or executing) is read again every second
   const follow = async (first: PlanLike, announce: boolean) => {
-    let current = first;
-    setFollowing(true);
-    setFollowError(null);
-    try {
-      for (let i = 0; i < 120 && MOVING.has(current.status) && alive.current; i++) {
-        setPlan(current);
-        await new Promise((resolve) => setTimeout(resolve, 1000));
-        current = await readPlan(client, current.id);
-      }
-    } catch (err) {
-      if (alive.current) setFollowError(err instanceof Error ? err : new Error(String(err)));
-    } finally {
-      if (alive.current) setFollowing(false);
-    }
-    if (!alive.current) return;
-    setPlan(current);
-    if (announce) onPlanGenerated?.(current);
+    const current = await followPlan(first);
+    if (current && announce) onPlanGenerated?.(current);
   };
 
   const submit = async () => {

@@ -5,13 +5,13 @@
 
 import { useId, useState } from "react";
 import type { ActionResult } from "@molam/ops-sdk";
-import { formatDateTime, formatTimeLeft } from "../format.js";
+import { formatTimeLeft } from "../format.js";
 import { useAction } from "../hooks/useAction.js";
 import { useSummary } from "../hooks/useSummary.js";
 import { useMe } from "../hooks/useMe.js";
 import { useLocale, useOpsClient } from "../hooks/provider.js";
 import { useResource } from "../hooks/useResource.js";
-import { outcomeText, progress, signers, type Approval } from "../model/approvals.js";
+import { closedText, outcomeText, progress, signers, type Approval } from "../model/approvals.js";
 import { ConfirmDialog, ReasonField } from "../ui/dialog.js";
 import { errorText } from "../model/errors.js";
 import { collect } from "../model/lists.js";
@@ -177,13 +177,4 @@ export function Approvals({ onDecided }: ApprovalsProps) {
       ) : null}
     </Card>
   );
-}
-
-// How a request of one's own ended: who declined it and why, or when.
-function closedText(a: Approval, locale: string): string {
-  const decline = (a.approvers ?? []).find((s) => s.decision === "decline");
-  if (decline) {
-    return decline.comment ? `declined by ${decline.signer_id}: “${decline.comment}”` : `declined by ${decline.signer_id}`;
-  }
-  return formatDateTime(a.decided_at ?? a.expires_at, { locale });
 }

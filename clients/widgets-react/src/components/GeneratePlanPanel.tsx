@@ -3,16 +3,17 @@
 // then its preview (steps with bank names, totals, signatures) and, when
 // allowed, Execute (never for a plan with no step). Calls onPlanGenerated.
 
-import { useEffect, useId, useRef, useState, type FormEvent } from "react";
+import { useId, useState, type FormEvent } from "react";
 import type { ActionResult, Schemas } from "@molam/ops-sdk";
 import { formatMoney, formatNumber } from "../format.js";
 import { useAction } from "../hooks/useAction.js";
+import { useFollowPlan } from "../hooks/useFollowPlan.js";
 import { useMeAndSummary } from "../hooks/useMeAndSummary.js";
 import { useLocale, useOpsClient } from "../hooks/provider.js";
 import { errorText } from "../model/errors.js";
 import { ConfirmDialog } from "../ui/dialog.js";
 import { Card, ErrorState, Invalid, Message, Skeleton } from "../ui/parts.js";
-import { isPlanType, MOVING, PLAN_TYPES, planTypeLabel, readPlan, stepAmount, stepText, unmet, type Plan, type PlanType } from "../model/plans.js";
+import { isPlanType, MOVING, PLAN_TYPES, planTypeLabel, stepAmount, stepText, unmet, type Plan, type PlanType } from "../model/plans.js";
 import { bankName } from "../model/summary.js";
 
 export interface GeneratePlanPanelProps {
@@ -28,16 +29,8 @@ export function GeneratePlanPanel({ planType = "float_rebalance", onPlanGenerate
   const locale = useLocale();
   const { me, kpis, gate } = useMeAndSummary();
   const id = useId();
-  const [plan, setPlan] = useState<Plan | null>(null);
-  const [following, setFollowing] = useState(false);
+  const { plan, setPlan, following, follow: followPlan } = useFollowPlan<Plan>();
   const [executing, setExecuting] = useState(false);
-  const alive = useRef(true);
-  useEffect(() => {
-    alive.current = true;
-    return () => {
-      alive.current = false;
-    };
-  }, []);
   const generate = useAction((body: GenerateBody, o) => client.generatePlan(body, o));
   const execute = useAction((body: Schemas["ExecutePlanInputRequest"], o) => client.executePlan(body, o));
 
@@ -65,23 +58,11 @@ export function GeneratePlanPanel({ planType = "float_rebalance", onPlanGenerate
   const allowed = me.can("generate_plan");
 
   // follow a plan while it moves (generating, executing), one read a second
+  // a failed read leaves the plan shown true to its time (this widget does
+  // not show the follow's error); the operator can generate again
   const follow = async (start: Plan, announce: boolean) => {
-    setFollowing(true);
-    let current = start;
-    try {
-      for (let i = 0; i < 120 && MOVING.has(current.status) && alive.current; i++) {
-        setPlan(current);
-        await new Promise((resolve) => setTimeout(resolve, 1000));
-        current = await readPlan(client, current.id);
-      }
-    } catch {
-      // the plan shown stays true to its time; the operator can generate again
-    } finally {
-      if (alive.current) setFollowing(false);
-    }
-    if (!alive.current) return;
-    setPlan(current);
-    if (announce) onPlanGenerated?.(current);
+    const current = await followPlan(start);
+    if (current && announce) onPlanGenerated?.(current);
   };
 
   const submit = (event: FormEvent<HTMLFormElement>) => {

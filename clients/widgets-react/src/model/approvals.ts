@@ -2,7 +2,7 @@
 // signing.js): the signatures so far and the outcome of a signature.
 
 import type { Schemas } from "@molam/ops-sdk";
-import { formatNumber } from "../format.js";
+import { formatDateTime, formatNumber } from "../format.js";
 import { interpolate, ngettext } from "./strings.js";
 
 export type Approval = Schemas["Approval"];
@@ -72,4 +72,16 @@ export function outcomeText(body: unknown, locale = "en"): string {
 export function pendingApprovalId(fields: Record<string, unknown>): string | null {
   const value = ([] as unknown[]).concat(fields["approval_id"] ?? [])[0];
   return typeof value === "string" ? value : null;
+}
+
+/** How a request of one's own ended: who declined it and why, or when (its
+ *  decision, else its expiry; an empty date counts as none). */
+export function closedText(a: Pick<ApprovalLike, "approvers" | "decided_at" | "expires_at">, locale: string): string {
+  const decline = (a.approvers ?? []).find((s) => s.decision === "decline");
+  if (decline) {
+    return decline.comment
+      ? interpolate("declined by %(name)s: “%(comment)s”", { name: decline.signer_id, comment: decline.comment })
+      : interpolate("declined by %(name)s", { name: decline.signer_id });
+  }
+  return formatDateTime(a.decided_at || a.expires_at, { locale });
 }

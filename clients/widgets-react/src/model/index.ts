@@ -5,6 +5,7 @@
 
 export { actionOutcome, type Outcome } from "./actions.js";
 export {
+  closedText,
   outcomeText,
   pendingApprovalId,
   progress,
