@@ -11,11 +11,10 @@ import { useMe } from "../hooks/useMe.js";
 import { useLocale, useOpsClient } from "../hooks/provider.js";
 import { ConfirmDialog, Modal, ReasonField } from "../ui/dialog.js";
 import { Card, ErrorState, LiveLine, Message, Pill, Skeleton } from "../ui/parts.js";
+import { circuitText, healthText, pauseWording } from "../model/banks.js";
 import { bankName, type BankRow } from "../model/summary.js";
 import { FreezeButton } from "./FreezeButton.js";
 
-const STATUS: Record<string, string> = { green: "Healthy", yellow: "Degraded", red: "Failing" };
-const CIRCUIT: Record<string, string> = { closed: "closed", open: "open", half_open: "half-open" };
 const TONE: Record<string, "green" | "yellow" | "red"> = { green: "green", yellow: "yellow", red: "red" };
 
 export interface BankHealthProps {
@@ -55,8 +54,8 @@ export function BankHealth({ refreshInterval, onSuccess }: BankHealthProps) {
               onClick={() => setOpenId(bank.id)}
             >
               <strong>{bankName(bank, locale)}</strong>
-              <Pill tone={TONE[bank.status] ?? "neutral"}>{STATUS[bank.status] ?? bank.status}</Pill>
-              <span className="molam-muted">circuit {CIRCUIT[bank.circuit_state] ?? bank.circuit_state}</span>
+              <Pill tone={TONE[bank.status] ?? "neutral"}>{healthText(bank.status)}</Pill>
+              <span className="molam-muted">circuit {circuitText(bank.circuit_state)}</span>
               <span className="molam-muted">checked {formatDateTime(bank.last_health_check_at, { locale })}</span>
               <span>
                 {bank.paused ? <Pill tone="yellow">Paused</Pill> : null} {bank.frozen ? <Pill tone="red">Frozen</Pill> : null}
@@ -90,21 +89,22 @@ function BankDetail({ bank, onClose, onChanged }: {
   const me = useMe();
   const [confirming, setConfirming] = useState(false);
   const [done, setDone] = useState<string | null>(null);
-  const name = bank.paused ? "resume_bank" : "pause_bank";
+  const bankLabel = bankName(bank, locale);
+  const words = pauseWording(bank.paused, bankLabel);
+  const name = words.action;
   const action = useAction((body: { bank_profile_id: string; reason: string }, o) =>
     name === "resume_bank" ? client.resumeBank(body, o) : client.pauseBank(body, o),
   );
   const allowed = me.can(name);
-  const bankLabel = bankName(bank, locale);
   return (
     <Modal title={bankLabel} onClose={onClose}>
       <dl>
         <dt>Health</dt>
         <dd>
-          <Pill tone={TONE[bank.status] ?? "neutral"}>{STATUS[bank.status] ?? bank.status}</Pill>
+          <Pill tone={TONE[bank.status] ?? "neutral"}>{healthText(bank.status)}</Pill>
         </dd>
         <dt>Circuit</dt>
-        <dd>{CIRCUIT[bank.circuit_state] ?? bank.circuit_state}</dd>
+        <dd>{circuitText(bank.circuit_state)}</dd>
         <dt>Success rate</dt>
         <dd>{formatPercent(bank.success_rate, { locale })}</dd>
         <dt>Average latency</dt>
@@ -128,7 +128,7 @@ function BankDetail({ bank, onClose, onChanged }: {
             setConfirming(true);
           }}
         >
-          {bank.paused ? "Resume the bank" : "Pause the bank"}
+          {words.button}
         </button>
       </div>
       {allowed ? null : (
@@ -140,13 +140,9 @@ function BankDetail({ bank, onClose, onChanged }: {
       <FreezeButton scope={{ bank_profile_id: bank.id }} onSuccess={onChanged} />
       {confirming ? (
         <ConfirmDialog
-          title={bank.paused ? `Resume ${bankLabel}?` : `Pause ${bankLabel}?`}
-          text={
-            bank.paused
-              ? "Payouts will be sent to this bank again."
-              : "No payout will be sent to this bank until it is resumed."
-          }
-          confirmLabel={bank.paused ? "Resume" : "Pause"}
+          title={words.title}
+          text={words.text}
+          confirmLabel={words.confirm}
           danger={!bank.paused}
           pending={action.pending}
           error={action.error}
@@ -154,7 +150,7 @@ function BankDetail({ bank, onClose, onChanged }: {
             void action.run({ bank_profile_id: bank.id, reason: values["reason"] ?? "" }).then((result) => {
               if (!result) return;
               setConfirming(false);
-              setDone(bank.paused ? "Bank resumed." : "Bank paused.");
+              setDone(words.done);
               onChanged(result);
             })
           }

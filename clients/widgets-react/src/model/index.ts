@@ -14,6 +14,7 @@ export {
   type ApprovalLike,
   type Signer,
 } from "./approvals.js";
+export { circuitText, healthText, pauseWording, type PauseWording } from "./banks.js";
 export { errorCode, errorText } from "./errors.js";
 export { collect } from "./lists.js";
 export {
