@@ -14,9 +14,9 @@ export default {
   globalTeardown: "<rootDir>/test/support/global-teardown.ts",
   setupFilesAfterEnv: ["<rootDir>/test/support/setup.ts"],
   moduleNameMapper: {
-    // the workspace's SDK and shared hooks, from source (no build step)
+    // the workspace's SDK and the shared hooks and model, from source (no build step)
     "^@molam/ops-sdk$": `${clients}/sdk/src/index.ts`,
-    "^@molam/ops-widgets-react/(tokens|hooks|format)$": `${clients}/widgets-react/src/$1`,
+    "^@molam/ops-widgets-react/(tokens|hooks|format|model)$": `${clients}/widgets-react/src/$1`,
     // their ESM sources import "./x.js" for "./x.ts"
     "^(\\.{1,2}/.*)\\.js$": "$1",
   },

@@ -1,8 +1,8 @@
-import { createServer } from "node:net";
 import { describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import type { KpiState } from "../src/index.js";
 import { clientAs } from "./helpers.js";
+import { closedPort } from "./live-service.js";
 
 /** Resolves with the first state `accept` takes; rejects after `ms`. */
 function stateWhere(
@@ -23,14 +23,6 @@ function stateWhere(
 }
 
 /** A port nothing listens on (taken, then given back). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function countingFetch() {

@@ -10,5 +10,5 @@ export { BankHealth, type BankHealthProps } from "./widgets/BankHealth";
 export { SiraSuggestions, type SiraSuggestionsProps } from "./widgets/SiraSuggestions";
 export { QuickActions, type QuickActionsProps } from "./widgets/QuickActions";
 export { Approvals, type ApprovalsProps } from "./widgets/Approvals";
-export type { PlanLike } from "./plans";
+export type { PlanLike } from "@molam/ops-widgets-react/model";
 export { useTheme, type Theme } from "./theme";

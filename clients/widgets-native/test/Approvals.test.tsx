@@ -1,7 +1,7 @@
 import { fireEvent, screen, waitFor, within } from "@testing-library/react-native";
 import { Approvals } from "../src";
-import type { ApprovalLike } from "../src/signing";
-import { clientFor, closedPort, forwardTo, renderWith, stop } from "./support/live";
+import type { ApprovalLike } from "@molam/ops-widgets-react/model";
+import { clientFor, renderRefused, renderWith } from "./support/live";
 import { close, globalFreezeRequest } from "./support/approvals";
 
 let requestId = "";
@@ -69,14 +69,9 @@ test("RBAC: the ops role follows the requests but cannot sign them", async () =>
 });
 
 test("a refused connection shows the error; retry loads once the server answers", async () => {
-  const port = await closedPort();
-  renderWith(clientFor("bruno", `http://127.0.0.1:${port}`), <Approvals />);
-  expect(await screen.findByRole("alert")).toHaveTextContent(/The server could not be reached/);
-  const server = await forwardTo(port);
-  try {
-    fireEvent.press(screen.getByRole("button", { name: "Retry" }));
+  const down = await renderRefused("bruno", <Approvals />);
+  expect(down.alert).toHaveTextContent(/The server could not be reached/);
+  await down.retryOnceUp(async () => {
     expect(await screen.findByTestId(`to-sign-${requestId}`)).toBeOnTheScreen();
-  } finally {
-    await stop(server);
-  }
+  });
 });

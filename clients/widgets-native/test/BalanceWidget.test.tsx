@@ -1,10 +1,10 @@
-import { fireEvent, screen, waitFor } from "@testing-library/react-native";
+import { screen, waitFor } from "@testing-library/react-native";
 import { useColorScheme } from "react-native";
 import { colors } from "@molam/ops-widgets-react/tokens";
 import { formatMoney } from "@molam/ops-widgets-react/format";
 import { BalanceWidget } from "../src";
-import type { Summary } from "../src/summary";
-import { clientFor, closedPort, forwardTo, renderWith, stop } from "./support/live";
+import type { SummaryView as Summary } from "@molam/ops-widgets-react/model";
+import { clientFor, renderRefused, renderWith } from "./support/live";
 
 afterEach(() => jest.mocked(useColorScheme).mockReturnValue("light"));
 
@@ -26,25 +26,20 @@ test("shows a skeleton, then the service's XOF balance and float", async () => {
 });
 
 test("a refused connection shows the error with a retry, which loads once the server answers", async () => {
-  const port = await closedPort();
-  renderWith(clientFor("alice", `http://127.0.0.1:${port}`), <BalanceWidget currency="USD" refreshInterval={60000} />);
+  const down = await renderRefused("alice", <BalanceWidget currency="USD" refreshInterval={60000} />);
 
-  const alert = await screen.findByRole("alert");
+  const { alert } = down;
   expect(alert).toHaveTextContent(
     "Could not load this widget. The server could not be reached. Check your connection and retry.",
   );
   expect(alert).toHaveProp("accessibilityLiveRegion", "assertive");
 
-  const server = await forwardTo(port);
-  try {
-    fireEvent.press(screen.getByRole("button", { name: "Retry" }));
+  await down.retryOnceUp(async () => {
     expect(await screen.findByTestId("balance")).toHaveTextContent(/\$/);
     expect(screen.queryByRole("alert")).toBeNull();
     // this forwarder passes no WebSocket upgrade: the summary is polled
     expect(screen.getByTestId("live")).toHaveTextContent(/^Refreshing periodically · updated /);
-  } finally {
-    await stop(server);
-  }
+  });
 });
 
 test("a currency no treasury account holds, and one that is not a currency", async () => {

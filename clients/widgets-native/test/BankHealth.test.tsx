@@ -1,7 +1,7 @@
 import { fireEvent, screen, waitFor, within } from "@testing-library/react-native";
 import { BankHealth } from "../src";
-import type { Summary } from "../src/summary";
-import { clientFor, closedPort, forwardTo, renderWith, stop } from "./support/live";
+import type { SummaryView as Summary } from "@molam/ops-widgets-react/model";
+import { clientFor, renderRefused, renderWith } from "./support/live";
 
 test("shows a skeleton, then a tile per bank with its health and circuit", async () => {
   const client = clientFor("alice");
@@ -57,14 +57,9 @@ test("RBAC: the ops role sees pause and freeze disabled, with the reasons", asyn
 });
 
 test("a refused connection shows the error; retry loads once the server answers", async () => {
-  const port = await closedPort();
-  renderWith(clientFor("alice", `http://127.0.0.1:${port}`), <BankHealth refreshInterval={60000} />);
-  expect(await screen.findByRole("alert")).toHaveTextContent(/The server could not be reached/);
-  const server = await forwardTo(port);
-  try {
-    fireEvent.press(screen.getByRole("button", { name: "Retry" }));
+  const down = await renderRefused("alice", <BankHealth refreshInterval={60000} />);
+  expect(down.alert).toHaveTextContent(/The server could not be reached/);
+  await down.retryOnceUp(async () => {
     expect(await screen.findByRole("button", { name: /^BICIS, / })).toBeOnTheScreen();
-  } finally {
-    await stop(server);
-  }
+  });
 });

@@ -3,9 +3,9 @@ import { useColorScheme } from "react-native";
 import type { ActionResult } from "@molam/ops-sdk";
 import { colors } from "@molam/ops-widgets-react/tokens";
 import { FreezeButton } from "../src";
-import type { Summary } from "../src/summary";
+import type { SummaryView as Summary } from "@molam/ops-widgets-react/model";
 import { close, globalFreezeRequest } from "./support/approvals";
-import { clientFor, closedPort, forwardTo, renderWith, stop } from "./support/live";
+import { clientFor, renderRefused, renderWith } from "./support/live";
 
 // a global request left waiting would disable every later global freeze:
 // each one asked for here is declined (closed) after its test
@@ -113,16 +113,11 @@ test("RBAC: the ops role sees the button disabled, with the reason", async () =>
 });
 
 test("a refused connection shows the error; retry loads once the server answers", async () => {
-  const port = await closedPort();
-  renderWith(clientFor("alice", `http://127.0.0.1:${port}`), <FreezeButton />);
-  expect(await screen.findByRole("alert")).toHaveTextContent(/The server could not be reached/);
-  const server = await forwardTo(port);
-  try {
-    fireEvent.press(screen.getByRole("button", { name: "Retry" }));
+  const down = await renderRefused("alice", <FreezeButton />);
+  expect(down.alert).toHaveTextContent(/The server could not be reached/);
+  await down.retryOnceUp(async () => {
     expect(await screen.findByRole("button", { name: "Freeze all payouts" })).toBeEnabled();
-  } finally {
-    await stop(server);
-  }
+  });
 });
 
 test("a scope that is neither global nor a bank id", () => {

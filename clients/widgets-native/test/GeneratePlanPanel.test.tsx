@@ -1,7 +1,7 @@
 import { fireEvent, screen, waitFor } from "@testing-library/react-native";
 import { GeneratePlanPanel, type PlanLike } from "../src";
-import { readPlan } from "../src/plans";
-import { clientFor, closedPort, forwardTo, renderWith, stop } from "./support/live";
+import { readPlan } from "@molam/ops-widgets-react/model";
+import { clientFor, renderRefused, renderWith } from "./support/live";
 
 test("generates a plan with the chosen parameters and calls onPlanGenerated with it", async () => {
   const client = clientFor("alice");
@@ -52,16 +52,11 @@ test("ops generates, but is offered no Execute (execute_plan is not theirs)", as
 });
 
 test("a refused connection shows the error; retry loads once the server answers", async () => {
-  const port = await closedPort();
-  renderWith(clientFor("alice", `http://127.0.0.1:${port}`), <GeneratePlanPanel />);
-  expect(await screen.findByRole("alert")).toHaveTextContent(/The server could not be reached/);
-  const server = await forwardTo(port);
-  try {
-    fireEvent.press(screen.getByRole("button", { name: "Retry" }));
+  const down = await renderRefused("alice", <GeneratePlanPanel />);
+  expect(down.alert).toHaveTextContent(/The server could not be reached/);
+  await down.retryOnceUp(async () => {
     expect(await screen.findByRole("button", { name: "Generate the plan" })).toBeEnabled();
-  } finally {
-    await stop(server);
-  }
+  });
 });
 
 test("an unknown plan type", () => {

@@ -1,8 +1,8 @@
-import { fireEvent, screen } from "@testing-library/react-native";
+import { screen } from "@testing-library/react-native";
 import { formatMoney, formatNumber } from "@molam/ops-widgets-react/format";
 import { PayoutSummary } from "../src";
-import type { Summary } from "../src/summary";
-import { clientFor, closedPort, forwardTo, renderWith, stop } from "./support/live";
+import type { SummaryView as Summary } from "@molam/ops-widgets-react/model";
+import { clientFor, renderRefused, renderWith } from "./support/live";
 
 test("shows a skeleton, then the service's payout counts and what settled", async () => {
   const client = clientFor("bruno");
@@ -21,15 +21,10 @@ test("shows a skeleton, then the service's payout counts and what settled", asyn
 });
 
 test("a refused connection shows the error; retry loads once the server answers", async () => {
-  const port = await closedPort();
-  renderWith(clientFor("bruno", `http://127.0.0.1:${port}`), <PayoutSummary refreshInterval={60000} />);
-  expect(await screen.findByRole("alert")).toHaveTextContent(/^Could not load this widget\. The server could not be reached/);
+  const down = await renderRefused("bruno", <PayoutSummary refreshInterval={60000} />);
+  expect(down.alert).toHaveTextContent(/^Could not load this widget\. The server could not be reached/);
 
-  const server = await forwardTo(port);
-  try {
-    fireEvent.press(screen.getByRole("button", { name: "Retry" }));
+  await down.retryOnceUp(async () => {
     expect(await screen.findByTestId("pending")).toHaveTextContent(/^\d/);
-  } finally {
-    await stop(server);
-  }
+  });
 });

@@ -1,6 +1,6 @@
 import { fireEvent, screen, within } from "@testing-library/react-native";
 import { QuickActions } from "../src";
-import { clientFor, closedPort, forwardTo, renderWith, stop } from "./support/live";
+import { clientFor, renderRefused, renderWith } from "./support/live";
 
 test("shows a skeleton, then the actions; retrying failed payouts reports its outcome", async () => {
   const onSuccess = jest.fn();
@@ -40,14 +40,9 @@ test("RBAC: the ops role may retry payouts but not regenerate reports or reconci
 });
 
 test("a refused connection shows the error; retry loads once the server answers", async () => {
-  const port = await closedPort();
-  renderWith(clientFor("alice", `http://127.0.0.1:${port}`), <QuickActions />);
-  expect(await screen.findByRole("alert")).toHaveTextContent(/The server could not be reached/);
-  const server = await forwardTo(port);
-  try {
-    fireEvent.press(screen.getByRole("button", { name: "Retry" }));
+  const down = await renderRefused("alice", <QuickActions />);
+  expect(down.alert).toHaveTextContent(/The server could not be reached/);
+  await down.retryOnceUp(async () => {
     expect(await screen.findByRole("button", { name: "Retry failed payouts" })).toBeEnabled();
-  } finally {
-    await stop(server);
-  }
+  });
 });

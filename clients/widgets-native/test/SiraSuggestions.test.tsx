@@ -1,6 +1,6 @@
 import { fireEvent, screen, waitFor, within } from "@testing-library/react-native";
 import { SiraSuggestions } from "../src";
-import { clientFor, closedPort, forwardTo, renderWith, stop } from "./support/live";
+import { clientFor, renderRefused, renderWith } from "./support/live";
 
 interface Suggestion {
   id: string;
@@ -65,14 +65,9 @@ test("accepting names the action and its target before it runs", async () => {
 });
 
 test("a refused connection shows the error; retry loads once the server answers", async () => {
-  const port = await closedPort();
-  renderWith(clientFor("chloe", `http://127.0.0.1:${port}`), <SiraSuggestions />);
-  expect(await screen.findByRole("alert")).toHaveTextContent(/The server could not be reached/);
-  const server = await forwardTo(port);
-  try {
-    fireEvent.press(screen.getByRole("button", { name: "Retry" }));
+  const down = await renderRefused("chloe", <SiraSuggestions />);
+  expect(down.alert).toHaveTextContent(/The server could not be reached/);
+  await down.retryOnceUp(async () => {
     expect(await screen.findByTestId("count")).toHaveTextContent(/^SIRA suggestions: \d+ open$/);
-  } finally {
-    await stop(server);
-  }
+  });
 });

@@ -5,7 +5,7 @@ export * from "./hooks/index.js";
 export * from "./format.js";
 export * from "./tokens.js";
 export { STYLESHEET, Styles, cssVar } from "./ui/styles.js";
-export { errorText } from "./ui/errors.js";
+export { errorText } from "./model/errors.js";
 export { BalanceWidget, type BalanceWidgetProps } from "./components/BalanceWidget.js";
 export { PayoutSummary, type PayoutSummaryProps } from "./components/PayoutSummary.js";
 export { FreezeButton, type FreezeButtonProps, type FreezeScope } from "./components/FreezeButton.js";
@@ -14,5 +14,5 @@ export { GeneratePlanPanel, type GeneratePlanPanelProps } from "./components/Gen
 export { SiraSuggestions, type SiraSuggestionsProps } from "./components/SiraSuggestions.js";
 export { QuickActions, type QuickActionsProps } from "./components/QuickActions.js";
 export { Approvals, type ApprovalsProps } from "./components/Approvals.js";
-export type { Plan, PlanType } from "./ui/plans.js";
-export type { Approval } from "./ui/approvals.js";
+export type { Plan, PlanType } from "./model/plans.js";
+export type { Approval } from "./model/approvals.js";

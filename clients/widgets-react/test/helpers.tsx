@@ -9,31 +9,20 @@ import { inject } from "vitest";
 import WebSocket from "ws";
 import { createOpsClient, type OpsClient, type OpsClientOptions, type WebSocketConstructor } from "@molam/ops-sdk";
 import type { LiveServer } from "../../sdk/test/global-setup.js";
+import { closedPort, operatorOptions, type Operator } from "../../sdk/test/live-service.js";
 import { OpsProvider } from "../src/index.js";
 
-export type Operator = keyof LiveServer["tokens"];
+export { closedPort, type Operator };
 
 export const server = (): LiveServer => inject("server");
 
 export function clientAs(who: Operator | null, extra: Partial<OpsClientOptions> = {}): OpsClient {
-  const { url, tokens } = server();
   return createOpsClient({
-    baseUrl: url,
-    token: () => (who ? tokens[who] : null),
+    ...operatorOptions(server(), who),
     WebSocket: WebSocket as unknown as WebSocketConstructor,
     retry: { retries: 1, baseDelayMs: 50, maxDelayMs: 500 },
     ...extra,
   });
-}
-
-/** A port on 127.0.0.1 nothing listens on: a server opened, then closed. */
-export async function closedPort(): Promise<number> {
-  const listener = createServer();
-  await new Promise<void>((resolve) => listener.listen(0, "127.0.0.1", resolve));
-  const address = listener.address();
-  await new Promise<void>((resolve) => listener.close(() => resolve()));
-  if (!address || typeof address === "string") throw new Error("no port");
-  return address.port;
 }
 
 /** A client whose every connection is refused (a real ECONNREFUSED). */

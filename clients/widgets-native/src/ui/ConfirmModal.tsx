@@ -6,7 +6,7 @@
 import type { ReactNode } from "react";
 import { Modal, ScrollView, Text, View } from "react-native";
 import type { Failure } from "@molam/ops-widgets-react/hooks";
-import { errorText } from "../errors";
+import { errorText } from "@molam/ops-widgets-react/model";
 import { useTheme } from "../theme";
 import { Button } from "./Button";
 import { Message } from "./Message";

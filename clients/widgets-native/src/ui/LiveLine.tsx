@@ -1,7 +1,7 @@
 import { Text } from "react-native";
 import { formatDateTime } from "@molam/ops-widgets-react/format";
 import { useLocale } from "@molam/ops-widgets-react/hooks";
-import { interpolate } from "../strings";
+import { interpolate } from "@molam/ops-widgets-react/model";
 import { useTheme } from "../theme";
 
 /** "Live · updated …", or "Refreshing periodically" while the socket is down. */

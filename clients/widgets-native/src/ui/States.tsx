@@ -3,7 +3,7 @@
 
 import { View } from "react-native";
 import type { Failure } from "@molam/ops-widgets-react/hooks";
-import { errorText } from "../errors";
+import { errorText } from "@molam/ops-widgets-react/model";
 import { useTheme } from "../theme";
 import { Button } from "./Button";
 import { Card } from "./Card";

@@ -6,14 +6,10 @@
 
 import { useState } from "react";
 import { Text, View } from "react-native";
-import { formatDateTime, formatNumber } from "@molam/ops-widgets-react/format";
-import { useAction, useLocale, useMe, useOpsClient, useResource } from "@molam/ops-widgets-react/hooks";
+import { formatNumber } from "@molam/ops-widgets-react/format";
+import { useAction, useLocale, useMe, useOpsClient, useResource, useSummary } from "@molam/ops-widgets-react/hooks";
 import type { ActionResult, OpsClient } from "@molam/ops-sdk";
-import { errorText } from "../errors";
-import { outcomeText, progress, signers, type ApprovalLike } from "../signing";
-import { useReloadOn } from "../reload";
-import { useSummary } from "../summary";
-import { interpolate } from "../strings";
+import { type ApprovalLike, closedText, errorText, interpolate, outcomeText, progress, signers } from "@molam/ops-widgets-react/model";
 import { useTheme } from "../theme";
 import { Button } from "../ui/Button";
 import { Card, Pill, type Tone } from "../ui/Card";
@@ -64,8 +60,9 @@ export function Approvals({ onSuccess }: ApprovalsProps) {
   const kpis = useSummary();
   const canSign = me.can("approve");
   const revision = kpis.summary?.approvals.revision ?? "";
-  const inbox = useResource(async () => (me.data ? readInbox(client, canSign) : null));
-  useReloadOn(inbox.reload, `${revision} ${canSign} ${me.data?.id ?? ""}`);
+  const inbox = useResource(async () => (me.data ? readInbox(client, canSign) : null), {
+    refreshOn: `${revision} ${canSign} ${me.data?.id ?? ""}`,
+  });
   const [deciding, setDeciding] = useState<Decision | null>(null);
   const [comment, setComment] = useState("");
   const [notice, setNotice] = useState<{ kind: MessageKind; text: string } | null>(null);
@@ -207,15 +204,4 @@ export function Approvals({ onSuccess }: ApprovalsProps) {
       ) : null}
     </Card>
   );
-}
-
-// How a request of one's own ended: who declined it and why, or when.
-function closedText(a: ApprovalLike, locale: string): string {
-  const decline = (a.approvers ?? []).find((s) => s.decision === "decline");
-  if (decline) {
-    return decline.comment
-      ? interpolate("declined by %(name)s: “%(comment)s”", { name: decline.signer_id, comment: decline.comment })
-      : interpolate("declined by %(name)s", { name: decline.signer_id });
-  }
-  return formatDateTime(a.decided_at || a.expires_at, { locale });
 }

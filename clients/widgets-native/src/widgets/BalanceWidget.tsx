@@ -2,10 +2,9 @@
 // <molam-balance>).
 
 import { formatMoney, formatNumber, isCurrency } from "@molam/ops-widgets-react/format";
-import { useLocale } from "@molam/ops-widgets-react/hooks";
+import { useLocale, useSummary } from "@molam/ops-widgets-react/hooks";
+import { interpolate } from "@molam/ops-widgets-react/model";
 import { Text } from "react-native";
-import { useSummary } from "../summary";
-import { interpolate } from "../strings";
 import { useTheme } from "../theme";
 import { Card, Pair } from "../ui/Card";
 import { LiveLine } from "../ui/LiveLine";

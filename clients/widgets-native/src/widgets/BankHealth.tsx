@@ -5,11 +5,9 @@
 import { useState } from "react";
 import { Modal, Pressable, ScrollView, Text, View } from "react-native";
 import { formatDateTime, formatNumber, formatPercent } from "@molam/ops-widgets-react/format";
-import { useAction, useLocale, useMe, useOpsClient } from "@molam/ops-widgets-react/hooks";
+import { useAction, useLocale, useMeAndSummary, useOpsClient } from "@molam/ops-widgets-react/hooks";
 import type { ActionResult } from "@molam/ops-sdk";
-import { bankName } from "../banks";
-import { useSummary } from "../summary";
-import { interpolate } from "../strings";
+import { bankName, circuitText, healthText, interpolate, pauseWording } from "@molam/ops-widgets-react/model";
 import { healthColor, useTheme } from "../theme";
 import { Button } from "../ui/Button";
 import { Card, Pair, Pill, type Tone } from "../ui/Card";
@@ -20,9 +18,7 @@ import { Message } from "../ui/Message";
 import { ErrorState, Skeleton } from "../ui/States";
 import { FreezeButton } from "./FreezeButton";
 
-const STATUS: Record<string, string> = { green: "Healthy", yellow: "Degraded", red: "Failing" };
 const TONE: Record<string, Tone> = { green: "ok", yellow: "wait", red: "error" };
-const CIRCUIT: Record<string, string> = { closed: "closed", open: "open", half_open: "half-open" };
 const TITLE = "Bank health";
 
 export interface BankHealthProps {
@@ -37,8 +33,7 @@ export function BankHealth({ refreshInterval = 30000, onSuccess }: BankHealthPro
   const { styles } = useTheme();
   const locale = useLocale();
   const client = useOpsClient();
-  const me = useMe();
-  const kpis = useSummary({ refreshInterval });
+  const { me, kpis, gate } = useMeAndSummary({ refreshInterval });
   const [openId, setOpenId] = useState<string | null>(null);
   const [asking, setAsking] = useState(false);
   const [reason, setReason] = useState("");
@@ -46,13 +41,9 @@ export function BankHealth({ refreshInterval = 30000, onSuccess }: BankHealthPro
   const pause = useAction<PauseBody>((body, o) => client.pauseBank(body, o));
   const resume = useAction<PauseBody>((body, o) => client.resumeBank(body, o));
 
-  if (me.status === "loading" || kpis.status === "loading") return <Skeleton title={TITLE} />;
-  if (!me.data || !kpis.summary) {
-    const retry = () => {
-      if (!me.data) void me.reload();
-      if (!kpis.summary) void kpis.reload();
-    };
-    return <ErrorState title={TITLE} error={me.error ?? kpis.error} onRetry={retry} />;
+  if (gate === "loading") return <Skeleton title={TITLE} />;
+  if (gate || !me.data || !kpis.summary) {
+    return <ErrorState title={TITLE} error={gate?.error ?? null} onRetry={() => gate?.retry()} />;
   }
   const summary = kpis.summary;
   if (!summary.banks.length) {
@@ -62,17 +53,17 @@ export function BankHealth({ refreshInterval = 30000, onSuccess }: BankHealthPro
       </Card>
     );
   }
-  const circuitText = (state: string) => CIRCUIT[state] ?? state;
   const bank = openId ? summary.banks.find((b) => b.id === openId) : undefined;
   const runner = bank?.paused ? resume : pause;
-  const canPause = bank ? me.can(bank.paused ? "resume_bank" : "pause_bank") : false;
+  const words = bank ? pauseWording(bank.paused, bankName(bank, locale)) : null;
+  const canPause = words ? me.can(words.action) : false;
 
   const confirm = async () => {
-    if (!bank) return;
+    if (!bank || !words) return;
     const result = await runner.run({ bank_profile_id: bank.id, reason: reason.trim() });
     if (!result) return;
     setAsking(false);
-    setDone(bank.paused ? "Bank resumed." : "Bank paused.");
+    setDone(words.done);
     void kpis.reload();
     onSuccess?.(result);
   };
@@ -82,7 +73,7 @@ export function BankHealth({ refreshInterval = 30000, onSuccess }: BankHealthPro
       <View accessibilityRole="list" style={{ gap: 12 }}>
         {summary.banks.map((b) => {
           const name = bankName(b, locale);
-          const status = STATUS[b.status] ?? b.status;
+          const status = healthText(b.status);
           const circuit = interpolate("circuit %(state)s", { state: circuitText(b.circuit_state) });
           const checked = interpolate("checked %(time)s", { time: formatDateTime(b.last_health_check_at, { locale }) });
           return (
@@ -120,7 +111,7 @@ export function BankHealth({ refreshInterval = 30000, onSuccess }: BankHealthPro
                 <Text style={styles.subtitle} accessibilityRole="header">
                   {bankName(bank, locale)}
                 </Text>
-                <Pair label="Health" value={STATUS[bank.status] ?? bank.status} />
+                <Pair label="Health" value={healthText(bank.status)} />
                 <Pair label="Circuit" value={circuitText(bank.circuit_state)} />
                 <Pair label="Success rate" value={formatPercent(bank.success_rate, { locale })} />
                 <Pair
@@ -132,7 +123,7 @@ export function BankHealth({ refreshInterval = 30000, onSuccess }: BankHealthPro
                 <Pair label="Connector" value={bank.paused ? "Paused" : "Running"} testID="connector" />
                 <View style={[styles.row, { marginTop: 12 }]}>
                   <Button
-                    label={bank.paused ? "Resume the bank" : "Pause the bank"}
+                    label={words?.button ?? ""}
                     disabled={!canPause}
                     reason="Pausing or resuming a bank needs the pay_admin role."
                     onPress={() => {
@@ -150,13 +141,9 @@ export function BankHealth({ refreshInterval = 30000, onSuccess }: BankHealthPro
               </ScrollView>
               <ConfirmModal
                 visible={asking}
-                title={interpolate(bank.paused ? "Resume %(bank)s?" : "Pause %(bank)s?", { bank: bankName(bank, locale) })}
-                text={
-                  bank.paused
-                    ? "Payouts will be sent to this bank again."
-                    : "No payout will be sent to this bank until it is resumed."
-                }
-                confirmLabel={bank.paused ? "Resume" : "Pause"}
+                title={words?.title ?? ""}
+                text={words?.text ?? ""}
+                confirmLabel={words?.confirm ?? ""}
                 danger={!bank.paused}
                 busy={runner.pending}
                 error={runner.error}

@@ -7,13 +7,9 @@
 import { useRef, useState } from "react";
 import { View, Text } from "react-native";
 import { formatNumber } from "@molam/ops-widgets-react/format";
-import { useAction, useLocale, useMe, useOpsClient, useResource } from "@molam/ops-widgets-react/hooks";
+import { useAction, useLocale, useMeAndSummary, useOpsClient, useResource } from "@molam/ops-widgets-react/hooks";
 import type { ActionResult } from "@molam/ops-sdk";
-import { errorCode } from "../errors";
-import { progress, type ApprovalLike } from "../signing";
-import { useReloadOn } from "../reload";
-import { useSummary } from "../summary";
-import { interpolate, ngettext } from "../strings";
+import { type ApprovalLike, bankName, errorCode, interpolate, ngettext, progress } from "@molam/ops-widgets-react/model";
 import { useTheme } from "../theme";
 import { Button } from "../ui/Button";
 import { Card, Pill } from "../ui/Card";
@@ -41,8 +37,7 @@ export function FreezeButton({ scope = "global", onSuccess }: FreezeButtonProps)
   const { styles } = useTheme();
   const locale = useLocale();
   const client = useOpsClient();
-  const me = useMe();
-  const kpis = useSummary();
+  const { me, kpis, gate } = useMeAndSummary();
   const global = scope === "global";
   const revision = kpis.summary?.approvals.revision ?? "";
   // the global freeze waiting for signatures, read again whenever the
@@ -51,8 +46,7 @@ export function FreezeButton({ scope = "global", onSuccess }: FreezeButtonProps)
     if (!global) return null;
     const open = (await client.pendingApprovals()) as ApprovalLike[];
     return open.find((a) => a.action_type === "freeze_payouts" && isGlobalTarget(a.target)) ?? null;
-  });
-  useReloadOn(waitingRead.reload, `${global} ${revision}`);
+  }, { refreshOn: `${global} ${revision}` });
   // the failure of the run just awaited (useAction's `error` is state, seen
   // only at the next render): a 409 approval_pending means "asked already"
   const failure = useRef<unknown>(null);
@@ -70,19 +64,15 @@ export function FreezeButton({ scope = "global", onSuccess }: FreezeButtonProps)
 
   const bankId = typeof scope === "object" ? scope.bank_profile_id : "";
   if (!global && !UUID.test(bankId)) return <BadScope scope={bankId} />;
-  if (me.status === "loading" || kpis.status === "loading") return <Skeleton title={TITLE} />;
-  if (!me.data || !kpis.summary) {
-    const retry = () => {
-      if (!me.data) void me.reload();
-      if (!kpis.summary) void kpis.reload();
-    };
-    return <ErrorState title={TITLE} error={me.error ?? kpis.error} onRetry={retry} />;
+  if (gate === "loading") return <Skeleton title={TITLE} />;
+  if (gate || !me.data || !kpis.summary) {
+    return <ErrorState title={TITLE} error={gate?.error ?? null} onRetry={() => gate?.retry()} />;
   }
 
   const summary = kpis.summary;
   const bank = global ? null : summary.banks.find((b) => b.id === bankId.toLowerCase());
   if (!global && !bank) return <BadScope scope={bankId} />;
-  const name = bank ? (bank.names?.[locale.slice(0, 2) as "en"] ?? bank.name) : "All banks";
+  const name = bank ? bankName(bank, locale) : "All banks";
   const label = bank ? interpolate("payouts to %(bank)s", { bank: name }) : "all payouts";
   const frozen = bank ? bank.frozen && bank.freeze_scope === "bank" : summary.freezes.global;
   const globallyFrozen = bank ? bank.freeze_scope === "global" : false;

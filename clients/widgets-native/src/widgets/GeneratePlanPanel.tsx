@@ -4,14 +4,21 @@
 // with no step). Calls onPlanGenerated once the plan is ready
 // (the dashboard's <molam-plan-panel>).
 
-import { useEffect, useRef, useState } from "react";
+import { useState } from "react";
 import { ActivityIndicator, Text, View } from "react-native";
 import { formatMoney, formatNumber } from "@molam/ops-widgets-react/format";
-import { useAction, useLocale, useMe, useOpsClient } from "@molam/ops-widgets-react/hooks";
+import { useAction, useFollowPlan, useLocale, useMe, useOpsClient } from "@molam/ops-widgets-react/hooks";
 import type { Schemas } from "@molam/ops-sdk";
-import { errorText } from "../errors";
-import { MOVING, PLAN_STATUSES, PLAN_TYPES, readPlan, type PlanLike } from "../plans";
-import { interpolate } from "../strings";
+import {
+  errorText,
+  interpolate,
+  isPlanType,
+  MOVING,
+  PLAN_STATUSES,
+  PLAN_TYPES,
+  planTypeLabel,
+  type PlanLike,
+} from "@molam/ops-widgets-react/model";
 import { useTheme } from "../theme";
 import { Button, Choice } from "../ui/Button";
 import { Card, Pair } from "../ui/Card";
@@ -60,21 +67,12 @@ export function GeneratePlanPanel({ planType = "float_rebalance", onPlanGenerate
   const [minRate, setMinRate] = useState("");
   const [maxShare, setMaxShare] = useState("");
   const [maxCost, setMaxCost] = useState("");
-  const [plan, setPlan] = useState<PlanLike | null>(null);
-  const [following, setFollowing] = useState(false);
-  const [followError, setFollowError] = useState<Error | null>(null);
+  const { plan, following, error: followError, follow: followPlan } = useFollowPlan<PlanLike>();
   const [executing, setExecuting] = useState(false);
-  const alive = useRef(true);
-  useEffect(() => {
-    alive.current = true;
-    return () => {
-      alive.current = false;
-    };
-  }, []);
   const generate = useAction<GenerateBody>((body, o) => client.generatePlan(body, o));
   const execute = useAction<ExecuteBody>((body, o) => client.executePlan(body, o));
 
-  if (!PLAN_TYPES[planType]) {
+  if (!isPlanType(planType)) {
     return (
       <Invalid
         title={TITLE}
@@ -97,23 +95,8 @@ export function GeneratePlanPanel({ planType = "float_rebalance", onPlanGenerate
 
   // a plan still generating (or executing) is read again every second
   const follow = async (first: PlanLike, announce: boolean) => {
-    let current = first;
-    setFollowing(true);
-    setFollowError(null);
-    try {
-      for (let i = 0; i < 120 && MOVING.has(current.status) && alive.current; i++) {
-        setPlan(current);
-        await new Promise((resolve) => setTimeout(resolve, 1000));
-        current = await readPlan(client, current.id);
-      }
-    } catch (err) {
-      if (alive.current) setFollowError(err instanceof Error ? err : new Error(String(err)));
-    } finally {
-      if (alive.current) setFollowing(false);
-    }
-    if (!alive.current) return;
-    setPlan(current);
-    if (announce) onPlanGenerated?.(current);
+    const current = await followPlan(first);
+    if (current && announce) onPlanGenerated?.(current);
   };
 
   const submit = async () => {
@@ -138,7 +121,7 @@ export function GeneratePlanPanel({ planType = "float_rebalance", onPlanGenerate
       <Text style={styles.label}>Plan type</Text>
       <View accessibilityRole="radiogroup" accessibilityLabel="Plan type" style={styles.row}>
         {PLAN_TYPE_NAMES.map((value) => (
-          <Choice key={value} label={PLAN_TYPES[value] ?? value} selected={type === value} onPress={() => setType(value)} />
+          <Choice key={value} label={PLAN_TYPES[value]} selected={type === value} onPress={() => setType(value)} />
         ))}
       </View>
       <Text style={styles.label}>Time frame</Text>
@@ -237,7 +220,7 @@ function PlanPreview({ plan, meId, canExecute, following, locale, onExecute }: P
         {plan.summary || "Plan"}
       </Text>
       <Text style={styles.muted} testID="plan-status">
-        {`${PLAN_TYPES[plan.plan_type] ?? plan.plan_type} · ${interpolate("Status: %(status)s", {
+        {`${planTypeLabel(plan.plan_type)} · ${interpolate("Status: %(status)s", {
           status: PLAN_STATUSES[plan.status] ?? plan.status,
         })}`}
       </Text>

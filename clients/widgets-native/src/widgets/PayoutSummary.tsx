@@ -2,10 +2,9 @@
 // approvals and what settled in the last 24 h; live (<molam-payout-summary>).
 
 import { formatMoney, formatNumber } from "@molam/ops-widgets-react/format";
-import { useLocale } from "@molam/ops-widgets-react/hooks";
+import { useLocale, useSummary } from "@molam/ops-widgets-react/hooks";
 import { Text, View } from "react-native";
 import { useTheme } from "../theme";
-import { useSummary } from "../summary";
 import { Card } from "../ui/Card";
 import { LiveLine } from "../ui/LiveLine";
 import { ErrorState, Skeleton } from "../ui/States";

@@ -5,12 +5,9 @@
 
 import { useState } from "react";
 import { Text, View } from "react-native";
-import { formatNumber } from "@molam/ops-widgets-react/format";
-import { useAction, useLocale, useMe, useOpsClient } from "@molam/ops-widgets-react/hooks";
+import { useAction, useLocale, useMeAndSummary, useOpsClient } from "@molam/ops-widgets-react/hooks";
 import type { ActionResult } from "@molam/ops-sdk";
-import { bankName } from "../banks";
-import { useSummary } from "../summary";
-import { interpolate } from "../strings";
+import { actionOutcome, bankName, interpolate } from "@molam/ops-widgets-react/model";
 import { useTheme } from "../theme";
 import { Button, Choice } from "../ui/Button";
 import { Card } from "../ui/Card";
@@ -73,8 +70,7 @@ export function QuickActions({ onSuccess }: QuickActionsProps) {
   const { styles } = useTheme();
   const locale = useLocale();
   const client = useOpsClient();
-  const me = useMe();
-  const kpis = useSummary();
+  const { me, kpis, gate } = useMeAndSummary();
   const [item, setItem] = useState<Item | null>(null);
   const [values, setValues] = useState<Values>({ bank: "", date: yesterday(), reason: "" });
   const [outcome, setOutcome] = useState<{ kind: MessageKind; text: string } | null>(null);
@@ -82,13 +78,9 @@ export function QuickActions({ onSuccess }: QuickActionsProps) {
     client.action(b.action, b.body, o),
   );
 
-  if (me.status === "loading" || kpis.status === "loading") return <Skeleton title={TITLE} />;
-  if (!me.data || !kpis.summary) {
-    const retry = () => {
-      if (!me.data) void me.reload();
-      if (!kpis.summary) void kpis.reload();
-    };
-    return <ErrorState title={TITLE} error={me.error ?? kpis.error} onRetry={retry} />;
+  if (gate === "loading") return <Skeleton title={TITLE} />;
+  if (gate || !me.data || !kpis.summary) {
+    return <ErrorState title={TITLE} error={gate?.error ?? null} onRetry={() => gate?.retry()} />;
   }
   const banks = kpis.summary.banks;
 
@@ -102,22 +94,7 @@ export function QuickActions({ onSuccess }: QuickActionsProps) {
     const result = await runner.run({ action: item.action, body: item.body(values) });
     if (!result) return;
     setItem(null);
-    if (result.status === 202) {
-      setOutcome({ kind: "wait", text: "Accepted: waiting for signatures or a worker." });
-    } else {
-      const details = ((result.body as { log?: { details?: Record<string, unknown> } }).log?.details ?? {}) as Record<
-        string,
-        unknown
-      >;
-      const count = details.count ?? details.retried ?? details.payouts;
-      setOutcome({
-        kind: "ok",
-        text:
-          typeof count === "number"
-            ? interpolate("%(action)s: done (%(count)s).", { action: item.label, count: formatNumber(count, { locale }) })
-            : interpolate("%(action)s: done.", { action: item.label }),
-      });
-    }
+    setOutcome(actionOutcome(result, item.label, locale));
     void kpis.reload();
     onSuccess?.(result, item.action);
   };

@@ -5,14 +5,16 @@
 import { useState } from "react";
 import { Text, View } from "react-native";
 import { formatNumber, formatPercent } from "@molam/ops-widgets-react/format";
-import { useAction, useLocale, useMe, useOpsClient, useResource } from "@molam/ops-widgets-react/hooks";
+import { useAction, useLocale, useMeAndSummary, useOpsClient, useResource } from "@molam/ops-widgets-react/hooks";
 import type { ActionResult } from "@molam/ops-sdk";
-import { bankName, type BankLike } from "../banks";
-import { errorText } from "../errors";
-import { PLAN_TYPES } from "../plans";
-import { useReloadOn } from "../reload";
-import { useSummary } from "../summary";
-import { interpolate } from "../strings";
+import {
+  errorText,
+  failed,
+  interpolate,
+  isDangerous,
+  suggestionAction,
+  suggestionTarget,
+} from "@molam/ops-widgets-react/model";
 import { useTheme } from "../theme";
 import { Button } from "../ui/Button";
 import { Card, Pair } from "../ui/Card";
@@ -21,14 +23,6 @@ import { Field } from "../ui/Field";
 import { Message } from "../ui/Message";
 import { ErrorState, Skeleton } from "../ui/States";
 
-const ACTIONS: Record<string, string> = {
-  freeze_payouts: "Freeze payouts",
-  unfreeze_payouts: "Unfreeze payouts",
-  pause_bank: "Pause the bank",
-  resume_bank: "Resume the bank",
-  retry_failed_payouts: "Retry failed payouts",
-  generate_plan: "Generate a plan",
-};
 const TITLE = "Suggestions";
 
 interface SuggestionLike {
@@ -50,11 +44,11 @@ export function SiraSuggestions({ onSuccess }: SiraSuggestionsProps) {
   const { styles } = useTheme();
   const locale = useLocale();
   const client = useOpsClient();
-  const me = useMe();
-  const kpis = useSummary();
+  const { me, kpis, gate, parts } = useMeAndSummary();
   const revision = JSON.stringify(kpis.summary?.suggestions ?? null);
-  const list = useResource(async () => (await client.suggestions()) as unknown as SuggestionLike[]);
-  useReloadOn(list.reload, revision);
+  const list = useResource(async () => (await client.suggestions()) as unknown as SuggestionLike[], {
+    refreshOn: revision,
+  });
   const [deciding, setDeciding] = useState<Decision | null>(null);
   const [reason, setReason] = useState("");
   const [done, setDone] = useState<string[]>([]);
@@ -63,14 +57,10 @@ export function SiraSuggestions({ onSuccess }: SiraSuggestionsProps) {
     client.declineSuggestion(body.id, { reason: body.reason }, o),
   );
 
-  if (me.status === "loading" || kpis.status === "loading" || list.status === "loading") return <Skeleton title={TITLE} />;
-  if (!me.data || !kpis.summary || list.status === "error") {
-    const retry = () => {
-      if (!me.data) void me.reload();
-      if (!kpis.summary) void kpis.reload();
-      void list.reload();
-    };
-    return <ErrorState title={TITLE} error={me.error ?? kpis.error ?? list.error} onRetry={retry} />;
+  if (gate === "loading" || list.status === "loading") return <Skeleton title={TITLE} />;
+  const failure = failed(...parts, { ok: list.status !== "error", error: list.error, reload: list.reload });
+  if (failure || !me.data || !kpis.summary) {
+    return <ErrorState title={TITLE} error={failure?.error ?? null} onRetry={() => failure?.retry()} />;
   }
   if (!kpis.summary.suggestions.available) {
     return (
@@ -79,23 +69,10 @@ export function SiraSuggestions({ onSuccess }: SiraSuggestionsProps) {
       </Card>
     );
   }
-  const banks = kpis.summary.banks as readonly BankLike[];
+  const banks = kpis.summary.banks;
   const items = (list.data ?? []).filter((s) => !done.includes(s.id));
-  const target = (s: SuggestionLike): string => {
-    const payload = s.action?.payload ?? {};
-    const bankId = payload.bank_profile_id;
-    if (typeof bankId === "string") {
-      const bank = banks.find((b) => b.id === bankId);
-      return bank ? bankName(bank, locale) : bankId;
-    }
-    if (s.action?.action_type === "generate_plan") {
-      const type = (payload.plan_params as { type?: string } | undefined)?.type ?? "";
-      return PLAN_TYPES[type] ?? type;
-    }
-    if (payload.scope === "global") return "all payouts";
-    return typeof payload.currency === "string" ? payload.currency : "";
-  };
-  const what = (s: SuggestionLike) => ACTIONS[s.action?.action_type ?? ""] ?? s.action?.action_type ?? "";
+  const target = (s: SuggestionLike): string => suggestionTarget(s.action, banks, locale);
+  const what = (s: SuggestionLike) => suggestionAction(s.action);
   const runner = deciding?.accepting ? accept : decline;
 
   const confirm = async () => {
@@ -170,7 +147,7 @@ export function SiraSuggestions({ onSuccess }: SiraSuggestionsProps) {
               : deciding.suggestion.title
           }
           confirmLabel={deciding.accepting ? "Accept" : "Decline"}
-          danger={deciding.accepting && ["freeze_payouts", "pause_bank"].includes(deciding.suggestion.action?.action_type ?? "")}
+          danger={deciding.accepting && isDangerous(deciding.suggestion.action)}
           busy={runner.pending}
           error={runner.error}
           blocked={!deciding.accepting && !reason.trim() ? "Say why you decline." : undefined}

@@ -2,6 +2,7 @@
 // SDK (or the one already waiting), and closing it again.
 
 import { isOpsError } from "@molam/ops-sdk";
+import { pendingApprovalId } from "@molam/ops-widgets-react/model";
 import { clientFor } from "./live";
 
 export async function globalFreezeRequest(): Promise<string> {
@@ -12,8 +13,8 @@ export async function globalFreezeRequest(): Promise<string> {
   } catch (err) {
     // one is waiting already: that one
     if (isOpsError(err) && err.code === "approval_pending") {
-      const id = ([] as unknown[]).concat(err.fields.approval_id ?? [])[0];
-      if (typeof id === "string") return id;
+      const id = pendingApprovalId(err.fields);
+      if (id) return id;
     }
     throw err;
   }

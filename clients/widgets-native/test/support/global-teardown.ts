@@ -1,13 +1,4 @@
-// Closing its stdin stops the service; SIGTERM if it lingers.
+// Stops the service global-setup.ts started.
 export default async function globalTeardown(): Promise<void> {
-  const child = globalThis.__MOLAM_OPS_SERVER__;
-  if (!child || child.exitCode !== null) return;
-  await new Promise<void>((resolve) => {
-    const timer = setTimeout(() => child.kill("SIGTERM"), 10000);
-    child.on("exit", () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.stdin?.end();
-  });
+  await globalThis.__MOLAM_OPS_SERVICE__?.stop();
 }

@@ -2,14 +2,14 @@
 // operators, and a refused port for the error states.
 
 import { createServer, request as httpRequest, type Server } from "node:http";
-import { createServer as createNetServer } from "node:net";
 import type { ReactElement } from "react";
-import { render } from "@testing-library/react-native";
+import { fireEvent, render, screen } from "@testing-library/react-native";
 import WebSocket from "ws";
 import { createOpsClient, type OpsClient, type WebSocketConstructor } from "@molam/ops-sdk";
 import { OpsProvider } from "@molam/ops-widgets-react/hooks";
+import { closedPort, operatorOptions, type LiveServer, type Operator } from "../../../sdk/test/live-service";
 
-export type Operator = "alice" | "amadou" | "bruno" | "fatou" | "chloe";
+export { closedPort, type Operator };
 
 export const serviceUrl = (): string => {
   const url = process.env.MOLAM_OPS_URL;
@@ -17,12 +17,10 @@ export const serviceUrl = (): string => {
   return url;
 };
 
-export const tokenOf = (who: Operator): string => {
-  const tokens = JSON.parse(process.env.MOLAM_OPS_TOKENS ?? "{}") as Record<string, string>;
-  const token = tokens[who];
-  if (!token) throw new Error(`no token for ${who}`);
-  return token;
-};
+const liveServer = (): LiveServer => ({
+  url: serviceUrl(),
+  tokens: JSON.parse(process.env.MOLAM_OPS_TOKENS ?? "{}") as LiveServer["tokens"],
+});
 
 // Node's own fetch (undici) and the `ws` socket: the React Native preset
 // leaves fetch alone (its InitializeCore, which would install RN's
@@ -34,8 +32,8 @@ const nodeFetch: typeof fetch = globalThis.fetch;
  *  socket (Node 20 has none of its own), so the summary is only polled. */
 export function clientFor(who: Operator, baseUrl: string = serviceUrl(), options: { live?: boolean } = {}): OpsClient {
   return createOpsClient({
+    ...operatorOptions(liveServer(), who),
     baseUrl,
-    token: () => tokenOf(who),
     fetch: nodeFetch,
     ...(options.live === false ? {} : { WebSocket: WebSocket as unknown as WebSocketConstructor }),
     retry: { retries: 0 },
@@ -44,16 +42,6 @@ export function clientFor(who: Operator, baseUrl: string = serviceUrl(), options
 
 export function renderWith(client: OpsClient, ui: ReactElement) {
   return render(<OpsProvider client={client}>{ui}</OpsProvider>);
-}
-
-/** A port on 127.0.0.1 nothing listens on: connections to it are refused. */
-export async function closedPort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (!address || typeof address === "string") throw new Error("no port");
-  return address.port;
 }
 
 /** Start serving on `port` by forwarding every request to the live service
@@ -78,4 +66,25 @@ export async function forwardTo(port: number): Promise<Server> {
 export async function stop(server: Server): Promise<void> {
   server.closeAllConnections();
   await new Promise<void>((resolve) => server.close(() => resolve()));
+}
+
+/** `ui` rendered as `who` on a port that refuses connections, once its
+ *  alert shows; retryOnceUp() then serves the live service on that port,
+ *  presses Retry and runs `check` (the widget loaded) before stopping it. */
+export async function renderRefused(who: Operator, ui: ReactElement) {
+  const port = await closedPort();
+  renderWith(clientFor(who, `http://127.0.0.1:${port}`), ui);
+  const alert = await screen.findByRole("alert");
+  return {
+    alert,
+    async retryOnceUp(check: () => Promise<void>): Promise<void> {
+      const server = await forwardTo(port);
+      try {
+        fireEvent.press(screen.getByRole("button", { name: "Retry" }));
+        await check();
+      } finally {
+        await stop(server);
+      }
+    },
+  };
 }

@@ -5,19 +5,18 @@
 
 import { useId, useState } from "react";
 import type { ActionResult } from "@molam/ops-sdk";
-import { formatDateTime, formatTimeLeft } from "../format.js";
+import { formatTimeLeft } from "../format.js";
 import { useAction } from "../hooks/useAction.js";
-import { useKpis } from "../hooks/useKpis.js";
+import { useSummary } from "../hooks/useSummary.js";
 import { useMe } from "../hooks/useMe.js";
 import { useLocale, useOpsClient } from "../hooks/provider.js";
 import { useResource } from "../hooks/useResource.js";
-import { outcomeText, progress, signers, type Approval } from "../ui/approvals.js";
+import { closedText, outcomeText, progress, signers, type Approval } from "../model/approvals.js";
 import { ConfirmDialog, ReasonField } from "../ui/dialog.js";
-import { errorText } from "../ui/errors.js";
-import { collect } from "../ui/lists.js";
-import { failed } from "../ui/retry.js";
+import { errorText } from "../model/errors.js";
+import { collect } from "../model/lists.js";
+import { failed } from "../model/retry.js";
 import { Card, ErrorState, Message, Pill, Skeleton } from "../ui/parts.js";
-import { view } from "../ui/summary.js";
 
 const DAY = 86_400_000;
 const OPEN = new Set(["pending", "approved"]); // approved: a plan's token not used yet
@@ -41,10 +40,10 @@ export function Approvals({ onDecided }: ApprovalsProps) {
   const client = useOpsClient();
   const locale = useLocale();
   const me = useMe();
-  const kpis = useKpis();
+  const kpis = useSummary();
   const whyId = useId();
   const canSign = me.can("approve");
-  const revision = kpis.summary ? view(kpis.summary).approvals.revision : null;
+  const revision = kpis.summary?.approvals.revision ?? null;
   const lists = useResource(
     async () => {
       const [toSign, own] = await Promise.all([
@@ -178,13 +177,4 @@ export function Approvals({ onDecided }: ApprovalsProps) {
       ) : null}
     </Card>
   );
-}
-
-// How a request of one's own ended: who declined it and why, or when.
-function closedText(a: Approval, locale: string): string {
-  const decline = (a.approvers ?? []).find((s) => s.decision === "decline");
-  if (decline) {
-    return decline.comment ? `declined by ${decline.signer_id}: “${decline.comment}”` : `declined by ${decline.signer_id}`;
-  }
-  return formatDateTime(a.decided_at ?? a.expires_at, { locale });
 }

@@ -1,10 +1,9 @@
 // The treasury balance and float in one currency, live.
 
 import { formatDateTime, formatMoney, formatNumber, isCurrency } from "../format.js";
-import { useKpis } from "../hooks/useKpis.js";
+import { useSummary } from "../hooks/useSummary.js";
 import { useLocale } from "../hooks/provider.js";
 import { Card, ErrorState, Invalid, LiveLine, Message, Skeleton } from "../ui/parts.js";
-import { view } from "../ui/summary.js";
 
 export interface BalanceWidgetProps {
   /** ISO 4217 code (default "USD"). */
@@ -16,7 +15,7 @@ export interface BalanceWidgetProps {
 export function BalanceWidget({ currency: given = "USD", refreshInterval }: BalanceWidgetProps) {
   const currency = given.trim().toUpperCase();
   const locale = useLocale();
-  const kpis = useKpis(refreshInterval === undefined ? {} : { refreshInterval });
+  const kpis = useSummary(refreshInterval === undefined ? {} : { refreshInterval });
   const title = `Balance ${currency}`;
   if (!isCurrency(currency)) {
     return (
@@ -28,7 +27,7 @@ export function BalanceWidget({ currency: given = "USD", refreshInterval }: Bala
   }
   if (kpis.status === "loading") return <Skeleton title={title} />;
   if (!kpis.summary) return <ErrorState title={title} error={kpis.error} onRetry={() => void kpis.reload()} />;
-  const summary = view(kpis.summary);
+  const summary = kpis.summary;
   const row = summary.treasury.find((r) => r.currency === currency);
   if (!row) {
     return (

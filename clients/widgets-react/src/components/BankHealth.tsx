@@ -6,17 +6,15 @@ import { useState } from "react";
 import type { ActionResult } from "@molam/ops-sdk";
 import { formatDateTime, formatNumber, formatPercent } from "../format.js";
 import { useAction } from "../hooks/useAction.js";
-import { useKpis } from "../hooks/useKpis.js";
+import { useMeAndSummary } from "../hooks/useMeAndSummary.js";
 import { useMe } from "../hooks/useMe.js";
 import { useLocale, useOpsClient } from "../hooks/provider.js";
 import { ConfirmDialog, Modal, ReasonField } from "../ui/dialog.js";
-import { failed } from "../ui/retry.js";
 import { Card, ErrorState, LiveLine, Message, Pill, Skeleton } from "../ui/parts.js";
-import { bankName, view, type BankRow } from "../ui/summary.js";
+import { circuitText, healthText, pauseWording } from "../model/banks.js";
+import { bankName, type BankRow } from "../model/summary.js";
 import { FreezeButton } from "./FreezeButton.js";
 
-const STATUS: Record<string, string> = { green: "Healthy", yellow: "Degraded", red: "Failing" };
-const CIRCUIT: Record<string, string> = { closed: "closed", open: "open", half_open: "half-open" };
 const TONE: Record<string, "green" | "yellow" | "red"> = { green: "green", yellow: "yellow", red: "red" };
 
 export interface BankHealthProps {
@@ -27,19 +25,14 @@ export interface BankHealthProps {
 
 export function BankHealth({ refreshInterval, onSuccess }: BankHealthProps) {
   const locale = useLocale();
-  const me = useMe();
-  const kpis = useKpis(refreshInterval === undefined ? {} : { refreshInterval });
+  const { me, kpis, gate } = useMeAndSummary(refreshInterval === undefined ? {} : { refreshInterval });
   const [openId, setOpenId] = useState<string | null>(null);
   const title = "Bank health";
-  if (me.status === "loading" || kpis.status === "loading") return <Skeleton title={title} />;
-  const failure = failed(
-    { ok: Boolean(me.data), error: me.error, reload: me.reload },
-    { ok: Boolean(kpis.summary), error: kpis.error, reload: kpis.reload },
-  );
-  if (failure || !me.data || !kpis.summary) {
-    return <ErrorState title={title} error={failure?.error ?? null} onRetry={() => failure?.retry()} />;
+  if (gate === "loading") return <Skeleton title={title} />;
+  if (gate || !me.data || !kpis.summary) {
+    return <ErrorState title={title} error={gate?.error ?? null} onRetry={() => gate?.retry()} />;
   }
-  const summary = view(kpis.summary);
+  const summary = kpis.summary;
   if (!summary.banks.length) {
     return (
       <Card title={title} state="empty">
@@ -61,8 +54,8 @@ export function BankHealth({ refreshInterval, onSuccess }: BankHealthProps) {
               onClick={() => setOpenId(bank.id)}
             >
               <strong>{bankName(bank, locale)}</strong>
-              <Pill tone={TONE[bank.status] ?? "neutral"}>{STATUS[bank.status] ?? bank.status}</Pill>
-              <span className="molam-muted">circuit {CIRCUIT[bank.circuit_state] ?? bank.circuit_state}</span>
+              <Pill tone={TONE[bank.status] ?? "neutral"}>{healthText(bank.status)}</Pill>
+              <span className="molam-muted">circuit {circuitText(bank.circuit_state)}</span>
               <span className="molam-muted">checked {formatDateTime(bank.last_health_check_at, { locale })}</span>
               <span>
                 {bank.paused ? <Pill tone="yellow">Paused</Pill> : null} {bank.frozen ? <Pill tone="red">Frozen</Pill> : null}
@@ -96,21 +89,22 @@ function BankDetail({ bank, onClose, onChanged }: {
   const me = useMe();
   const [confirming, setConfirming] = useState(false);
   const [done, setDone] = useState<string | null>(null);
-  const name = bank.paused ? "resume_bank" : "pause_bank";
+  const bankLabel = bankName(bank, locale);
+  const words = pauseWording(bank.paused, bankLabel);
+  const name = words.action;
   const action = useAction((body: { bank_profile_id: string; reason: string }, o) =>
     name === "resume_bank" ? client.resumeBank(body, o) : client.pauseBank(body, o),
   );
   const allowed = me.can(name);
-  const bankLabel = bankName(bank, locale);
   return (
     <Modal title={bankLabel} onClose={onClose}>
       <dl>
         <dt>Health</dt>
         <dd>
-          <Pill tone={TONE[bank.status] ?? "neutral"}>{STATUS[bank.status] ?? bank.status}</Pill>
+          <Pill tone={TONE[bank.status] ?? "neutral"}>{healthText(bank.status)}</Pill>
         </dd>
         <dt>Circuit</dt>
-        <dd>{CIRCUIT[bank.circuit_state] ?? bank.circuit_state}</dd>
+        <dd>{circuitText(bank.circuit_state)}</dd>
         <dt>Success rate</dt>
         <dd>{formatPercent(bank.success_rate, { locale })}</dd>
         <dt>Average latency</dt>
@@ -134,7 +128,7 @@ function BankDetail({ bank, onClose, onChanged }: {
             setConfirming(true);
           }}
         >
-          {bank.paused ? "Resume the bank" : "Pause the bank"}
+          {words.button}
         </button>
       </div>
       {allowed ? null : (
@@ -146,13 +140,9 @@ function BankDetail({ bank, onClose, onChanged }: {
       <FreezeButton scope={{ bank_profile_id: bank.id }} onSuccess={onChanged} />
       {confirming ? (
         <ConfirmDialog
-          title={bank.paused ? `Resume ${bankLabel}?` : `Pause ${bankLabel}?`}
-          text={
-            bank.paused
-              ? "Payouts will be sent to this bank again."
-              : "No payout will be sent to this bank until it is resumed."
-          }
-          confirmLabel={bank.paused ? "Resume" : "Pause"}
+          title={words.title}
+          text={words.text}
+          confirmLabel={words.confirm}
           danger={!bank.paused}
           pending={action.pending}
           error={action.error}
@@ -160,7 +150,7 @@ function BankDetail({ bank, onClose, onChanged }: {
             void action.run({ bank_profile_id: bank.id, reason: values["reason"] ?? "" }).then((result) => {
               if (!result) return;
               setConfirming(false);
-              setDone(bank.paused ? "Bank resumed." : "Bank paused.");
+              setDone(words.done);
               onChanged(result);
             })
           }

@@ -8,17 +8,15 @@ import { useId, useState } from "react";
 import type { ActionResult, Schemas } from "@molam/ops-sdk";
 import { formatNumber, formatTimeLeft } from "../format.js";
 import { useAction } from "../hooks/useAction.js";
-import { useKpis } from "../hooks/useKpis.js";
-import { useMe } from "../hooks/useMe.js";
+import { useMeAndSummary } from "../hooks/useMeAndSummary.js";
 import { useLocale, useOpsClient } from "../hooks/provider.js";
 import { useResource } from "../hooks/useResource.js";
 import { isOpsError } from "../hooks/failure.js";
-import { progress, type Approval } from "../ui/approvals.js";
+import { progress, type Approval } from "../model/approvals.js";
 import { ConfirmDialog, ReasonField } from "../ui/dialog.js";
-import { failed } from "../ui/retry.js";
 import { Card, ErrorState, Invalid, Message, Pill, Skeleton } from "../ui/parts.js";
-import { bankName, view } from "../ui/summary.js";
-import { collect } from "../ui/lists.js";
+import { bankName } from "../model/summary.js";
+import { collect } from "../model/lists.js";
 
 export type FreezeScope = "global" | { bank_profile_id: string };
 type FreezeBody = Schemas["FreezeInputRequest"];
@@ -36,10 +34,9 @@ const TITLE = "Freeze payouts";
 export function FreezeButton({ scope = "global", onSuccess, refreshInterval }: FreezeButtonProps) {
   const client = useOpsClient();
   const locale = useLocale();
-  const me = useMe();
-  const kpis = useKpis(refreshInterval === undefined ? {} : { refreshInterval });
+  const { me, kpis, gate } = useMeAndSummary(refreshInterval === undefined ? {} : { refreshInterval });
   const global = scope === "global";
-  const revision = kpis.summary ? view(kpis.summary).approvals.revision : null;
+  const revision = kpis.summary?.approvals.revision ?? null;
   // the global freeze waiting for signatures, if any
   const waitingRead = useResource(
     async () => {
@@ -62,16 +59,12 @@ export function FreezeButton({ scope = "global", onSuccess, refreshInterval }: F
   if (!global && !UUID.test(scope.bank_profile_id)) {
     return <Invalid title={TITLE} text={`Unknown scope “${scope.bank_profile_id}”: use “global” or the id of a bank.`} />;
   }
-  if (me.status === "loading" || kpis.status === "loading") return <Skeleton title={TITLE} />;
-  const failure = failed(
-    { ok: Boolean(me.data), error: me.error, reload: me.reload },
-    { ok: Boolean(kpis.summary), error: kpis.error, reload: kpis.reload },
-  );
-  if (failure || !me.data || !kpis.summary) {
-    return <ErrorState title={TITLE} error={failure?.error ?? null} onRetry={() => failure?.retry()} />;
+  if (gate === "loading") return <Skeleton title={TITLE} />;
+  if (gate || !me.data || !kpis.summary) {
+    return <ErrorState title={TITLE} error={gate?.error ?? null} onRetry={() => gate?.retry()} />;
   }
 
-  const summary = view(kpis.summary);
+  const summary = kpis.summary;
   const bank = global ? null : summary.banks.find((b) => b.id === scope.bank_profile_id.toLowerCase());
   if (!global && !bank) {
     return <Invalid title={TITLE} text={`Unknown scope “${scope.bank_profile_id}”: use “global” or the id of a bank.`} />;

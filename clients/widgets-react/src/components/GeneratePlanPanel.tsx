@@ -3,19 +3,18 @@
 // then its preview (steps with bank names, totals, signatures) and, when
 // allowed, Execute (never for a plan with no step). Calls onPlanGenerated.
 
-import { useEffect, useId, useRef, useState, type FormEvent } from "react";
+import { useId, useState, type FormEvent } from "react";
 import type { ActionResult, Schemas } from "@molam/ops-sdk";
 import { formatMoney, formatNumber } from "../format.js";
 import { useAction } from "../hooks/useAction.js";
-import { useKpis } from "../hooks/useKpis.js";
-import { useMe } from "../hooks/useMe.js";
+import { useFollowPlan } from "../hooks/useFollowPlan.js";
+import { useMeAndSummary } from "../hooks/useMeAndSummary.js";
 import { useLocale, useOpsClient } from "../hooks/provider.js";
-import { errorText } from "../ui/errors.js";
+import { errorText } from "../model/errors.js";
 import { ConfirmDialog } from "../ui/dialog.js";
-import { failed } from "../ui/retry.js";
 import { Card, ErrorState, Invalid, Message, Skeleton } from "../ui/parts.js";
-import { isPlanType, PLAN_TYPES, readPlan, stepAmount, stepText, unmet, type Plan, type PlanType } from "../ui/plans.js";
-import { bankName, view } from "../ui/summary.js";
+import { isPlanType, MOVING, PLAN_TYPES, planTypeLabel, stepAmount, stepText, unmet, type Plan, type PlanType } from "../model/plans.js";
+import { bankName } from "../model/summary.js";
 
 export interface GeneratePlanPanelProps {
   planType?: PlanType;
@@ -23,25 +22,15 @@ export interface GeneratePlanPanelProps {
 }
 
 type GenerateBody = Schemas["GeneratePlanInputRequest"];
-const MOVING = new Set(["generating", "executing"]);
 const TITLE = "Operational plan";
 
 export function GeneratePlanPanel({ planType = "float_rebalance", onPlanGenerated }: GeneratePlanPanelProps) {
   const client = useOpsClient();
   const locale = useLocale();
-  const me = useMe();
-  const kpis = useKpis();
+  const { me, kpis, gate } = useMeAndSummary();
   const id = useId();
-  const [plan, setPlan] = useState<Plan | null>(null);
-  const [following, setFollowing] = useState(false);
+  const { plan, setPlan, following, follow: followPlan } = useFollowPlan<Plan>();
   const [executing, setExecuting] = useState(false);
-  const alive = useRef(true);
-  useEffect(() => {
-    alive.current = true;
-    return () => {
-      alive.current = false;
-    };
-  }, []);
   const generate = useAction((body: GenerateBody, o) => client.generatePlan(body, o));
   const execute = useAction((body: Schemas["ExecutePlanInputRequest"], o) => client.executePlan(body, o));
 
@@ -53,13 +42,9 @@ export function GeneratePlanPanel({ planType = "float_rebalance", onPlanGenerate
       />
     );
   }
-  if (me.status === "loading" || kpis.status === "loading") return <Skeleton title={TITLE} />;
-  const failure = failed(
-    { ok: Boolean(me.data), error: me.error, reload: me.reload },
-    { ok: Boolean(kpis.summary), error: kpis.error, reload: kpis.reload },
-  );
-  if (failure || !me.data || !kpis.summary) {
-    return <ErrorState title={TITLE} error={failure?.error ?? null} onRetry={() => failure?.retry()} />;
+  if (gate === "loading") return <Skeleton title={TITLE} />;
+  if (gate || !me.data || !kpis.summary) {
+    return <ErrorState title={TITLE} error={gate?.error ?? null} onRetry={() => gate?.retry()} />;
   }
   if (!me.available("generate_plan")) {
     return (
@@ -68,28 +53,16 @@ export function GeneratePlanPanel({ planType = "float_rebalance", onPlanGenerate
       </Card>
     );
   }
-  const summary = view(kpis.summary);
+  const summary = kpis.summary;
   const names = new Map(summary.banks.map((b) => [b.id, bankName(b, locale)]));
   const allowed = me.can("generate_plan");
 
   // follow a plan while it moves (generating, executing), one read a second
+  // a failed read leaves the plan shown true to its time (this widget does
+  // not show the follow's error); the operator can generate again
   const follow = async (start: Plan, announce: boolean) => {
-    setFollowing(true);
-    let current = start;
-    try {
-      for (let i = 0; i < 120 && MOVING.has(current.status) && alive.current; i++) {
-        setPlan(current);
-        await new Promise((resolve) => setTimeout(resolve, 1000));
-        current = await readPlan(client, current.id);
-      }
-    } catch {
-      // the plan shown stays true to its time; the operator can generate again
-    } finally {
-      if (alive.current) setFollowing(false);
-    }
-    if (!alive.current) return;
-    setPlan(current);
-    if (announce) onPlanGenerated?.(current);
+    const current = await followPlan(start);
+    if (current && announce) onPlanGenerated?.(current);
   };
 
   const submit = (event: FormEvent<HTMLFormElement>) => {
@@ -254,7 +227,7 @@ function PlanPreview({ plan, names, locale, canExecute, me, onExecute }: {
     <div data-plan={plan.status}>
       <h3 data-field="summary">{plan.summary || "Plan"}</h3>
       <p className="molam-muted">
-        <span data-field="type">{PLAN_TYPES[plan.plan_type as PlanType] ?? plan.plan_type}</span> ·{" "}
+        <span data-field="type">{planTypeLabel(plan.plan_type)}</span> ·{" "}
         <span data-field="status">Status: {plan.status}</span>
       </p>
       {MOVING.has(plan.status) ? <progress aria-label="In progress" /> : null}

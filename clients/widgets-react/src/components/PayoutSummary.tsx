@@ -2,10 +2,9 @@
 // and pending approvals, and what settled in the last 24 h; live.
 
 import { formatDateTime, formatMoney, formatNumber } from "../format.js";
-import { useKpis } from "../hooks/useKpis.js";
+import { useSummary } from "../hooks/useSummary.js";
 import { useLocale } from "../hooks/provider.js";
 import { Card, ErrorState, LiveLine, Skeleton } from "../ui/parts.js";
-import { view } from "../ui/summary.js";
 
 export interface PayoutSummaryProps {
   refreshInterval?: number;
@@ -13,11 +12,11 @@ export interface PayoutSummaryProps {
 
 export function PayoutSummary({ refreshInterval }: PayoutSummaryProps) {
   const locale = useLocale();
-  const kpis = useKpis(refreshInterval === undefined ? {} : { refreshInterval });
+  const kpis = useSummary(refreshInterval === undefined ? {} : { refreshInterval });
   const title = "Payouts";
   if (kpis.status === "loading") return <Skeleton title={title} />;
   if (!kpis.summary) return <ErrorState title={title} error={kpis.error} onRetry={() => void kpis.reload()} />;
-  const summary = view(kpis.summary);
+  const summary = kpis.summary;
   const p = summary.payouts;
   const stat = (label: string, value: number, field: string) => (
     <div>

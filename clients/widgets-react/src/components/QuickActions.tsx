@@ -6,13 +6,12 @@ import { useId, useState, type ReactNode } from "react";
 import type { ActionResult } from "@molam/ops-sdk";
 import { formatNumber } from "../format.js";
 import { useAction } from "../hooks/useAction.js";
-import { useKpis } from "../hooks/useKpis.js";
-import { useMe } from "../hooks/useMe.js";
+import { useMeAndSummary } from "../hooks/useMeAndSummary.js";
 import { useLocale, useOpsClient } from "../hooks/provider.js";
 import { ConfirmDialog, ReasonField } from "../ui/dialog.js";
-import { failed } from "../ui/retry.js";
+import { actionOutcome } from "../model/actions.js";
 import { Card, ErrorState, Message, Skeleton, type Tone } from "../ui/parts.js";
-import { bankName, view, type BankRow } from "../ui/summary.js";
+import { bankName, type BankRow } from "../model/summary.js";
 import { exportAuditLog, type ExportFormat } from "../ui/export.js";
 
 type Values = Record<string, string>;
@@ -99,8 +98,7 @@ export interface QuickActionsProps {
 export function QuickActions({ onSuccess }: QuickActionsProps) {
   const client = useOpsClient();
   const locale = useLocale();
-  const me = useMe();
-  const kpis = useKpis();
+  const { me, kpis, gate } = useMeAndSummary();
   const id = useId();
   const [running, setRunning] = useState<Item | "export" | null>(null);
   const [outcome, setOutcome] = useState<{ tone: Tone; text: string } | null>(null);
@@ -109,36 +107,18 @@ export function QuickActions({ onSuccess }: QuickActionsProps) {
   );
   const [exporting, setExporting] = useState<{ pending: boolean; error: Error | null }>({ pending: false, error: null });
   const title = "Quick actions";
-  if (me.status === "loading" || kpis.status === "loading") return <Skeleton title={title} />;
-  const failure = failed(
-    { ok: Boolean(me.data), error: me.error, reload: me.reload },
-    { ok: Boolean(kpis.summary), error: kpis.error, reload: kpis.reload },
-  );
-  if (failure || !me.data || !kpis.summary) {
-    return <ErrorState title={title} error={failure?.error ?? null} onRetry={() => failure?.retry()} />;
+  if (gate === "loading") return <Skeleton title={title} />;
+  if (gate || !me.data || !kpis.summary) {
+    return <ErrorState title={title} error={gate?.error ?? null} onRetry={() => gate?.retry()} />;
   }
-  const banks = view(kpis.summary).banks;
+  const banks = kpis.summary.banks;
 
   const run = (item: Item, values: Values) =>
     void action.run({ name: item.action, payload: item.body(values) }).then((result) => {
       if (!result) return;
       setRunning(null);
-      if (result.status === 202) {
-        setOutcome({ tone: "wait", text: "Accepted: waiting for signatures or a worker." });
-      } else {
-        const details = ((result.body as { log?: { details?: Record<string, unknown> } }).log?.details ?? {}) as Record<
-          string,
-          unknown
-        >;
-        const count = details["count"] ?? details["retried"] ?? details["payouts"];
-        setOutcome({
-          tone: "ok",
-          text:
-            count === undefined || count === null
-              ? `${item.label}: done.`
-              : `${item.label}: done (${formatNumber(String(count), { locale })}).`,
-        });
-      }
+      const { kind, text } = actionOutcome(result, item.label, locale);
+      setOutcome({ tone: kind, text });
       void kpis.reload();
       onSuccess?.(result);
     });

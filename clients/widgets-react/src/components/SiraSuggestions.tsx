@@ -8,29 +8,18 @@ import { useId, useState } from "react";
 import type { ActionResult, Schemas } from "@molam/ops-sdk";
 import { formatNumber, formatPercent } from "../format.js";
 import { useAction } from "../hooks/useAction.js";
-import { useKpis } from "../hooks/useKpis.js";
-import { useMe } from "../hooks/useMe.js";
+import { useMeAndSummary } from "../hooks/useMeAndSummary.js";
 import { useLocale, useOpsClient } from "../hooks/provider.js";
 import { useResource } from "../hooks/useResource.js";
 import { ConfirmDialog, ReasonField } from "../ui/dialog.js";
-import { errorText } from "../ui/errors.js";
-import { collect } from "../ui/lists.js";
-import { failed } from "../ui/retry.js";
+import { errorText } from "../model/errors.js";
+import { collect } from "../model/lists.js";
 import { Card, ErrorState, Message, Skeleton } from "../ui/parts.js";
-import { PLAN_TYPES } from "../ui/plans.js";
-import { bankName, view, type BankRow } from "../ui/summary.js";
+import { isDangerous, suggestionAction, suggestionTarget } from "../model/suggestions.js";
 
 type Suggestion = Schemas["Suggestion"];
 type Choice = "accept_suggestion" | "decline_suggestion";
 
-const ACTIONS: Record<string, string> = {
-  freeze_payouts: "Freeze payouts",
-  unfreeze_payouts: "Unfreeze payouts",
-  pause_bank: "Pause the bank",
-  resume_bank: "Resume the bank",
-  retry_failed_payouts: "Retry failed payouts",
-  generate_plan: "Generate a plan",
-};
 const TITLE = "Suggestions";
 
 export interface SiraSuggestionsProps {
@@ -39,30 +28,10 @@ export interface SiraSuggestionsProps {
   onSuccess?: (result: ActionResult<unknown>) => void;
 }
 
-function targetText(action: Suggestion["action"] | undefined, banks: BankRow[], locale: string): string {
-  const payload = (action?.payload ?? {}) as {
-    bank_profile_id?: string;
-    plan_params?: { type?: string };
-    scope?: unknown;
-    currency?: string;
-  };
-  if (payload.bank_profile_id) {
-    const bank = banks.find((b) => b.id === String(payload.bank_profile_id));
-    return bank ? bankName(bank, locale) : String(payload.bank_profile_id);
-  }
-  if (action?.action_type === "generate_plan") {
-    const type = payload.plan_params?.type ?? "";
-    return PLAN_TYPES[type as keyof typeof PLAN_TYPES] ?? type;
-  }
-  if (payload.scope === "global") return "all payouts";
-  return payload.currency ?? "";
-}
-
 export function SiraSuggestions({ defaultOpen = false, onSuccess }: SiraSuggestionsProps) {
   const client = useOpsClient();
   const locale = useLocale();
-  const me = useMe();
-  const kpis = useKpis();
+  const { me, kpis, gate } = useMeAndSummary();
   const id = useId();
   const [open, setOpen] = useState(defaultOpen);
   const [deciding, setDeciding] = useState<{ suggestion: Suggestion; choice: Choice } | null>(null);
@@ -77,15 +46,11 @@ export function SiraSuggestions({ defaultOpen = false, onSuccess }: SiraSuggesti
       : client.declineSuggestion(body.id, { reason: body.reason }, o),
   );
 
-  if (me.status === "loading" || kpis.status === "loading") return <Skeleton title={TITLE} />;
-  const failure = failed(
-    { ok: Boolean(me.data), error: me.error, reload: me.reload },
-    { ok: Boolean(kpis.summary), error: kpis.error, reload: kpis.reload },
-  );
-  if (failure || !me.data || !kpis.summary) {
-    return <ErrorState title={TITLE} error={failure?.error ?? null} onRetry={() => failure?.retry()} />;
+  if (gate === "loading") return <Skeleton title={TITLE} />;
+  if (gate || !me.data || !kpis.summary) {
+    return <ErrorState title={TITLE} error={gate?.error ?? null} onRetry={() => gate?.retry()} />;
   }
-  const summary = view(kpis.summary);
+  const summary = kpis.summary;
   const available = summary.suggestions.available;
   const count = items.data && open ? items.data.length : summary.suggestions.open;
   const label = `SIRA suggestions: ${formatNumber(count, { locale })} open`;
@@ -121,13 +86,13 @@ export function SiraSuggestions({ defaultOpen = false, onSuccess }: SiraSuggesti
         {items.data && items.data.length ? (
           <ul className="molam-plain">
             {items.data.map((s) => {
-              const what = ACTIONS[s.action?.action_type ?? ""] ?? s.action?.action_type ?? "";
+              const what = suggestionAction(s.action);
               return (
                 <li key={s.id} className="molam-item" data-id={s.id}>
                   <h3>{s.title}</h3>
                   <p className="molam-muted">{s.description}</p>
                   <p data-field="proposed">
-                    Proposes: {what} — {targetText(s.action, summary.banks, locale)}
+                    Proposes: {what} — {suggestionTarget(s.action, summary.banks, locale)}
                   </p>
                   <p>Confidence {formatPercent(s.confidence ?? 0, { locale })}</p>
                   <div className="molam-row">
@@ -162,14 +127,11 @@ export function SiraSuggestions({ defaultOpen = false, onSuccess }: SiraSuggesti
           title={deciding.choice === "accept_suggestion" ? "Accept this suggestion?" : "Decline this suggestion?"}
           text={
             deciding.choice === "accept_suggestion"
-              ? `This runs “${ACTIONS[deciding.suggestion.action?.action_type ?? ""] ?? deciding.suggestion.action?.action_type ?? ""}” on ${targetText(deciding.suggestion.action, summary.banks, locale)}, as you.`
+              ? `This runs “${suggestionAction(deciding.suggestion.action)}” on ${suggestionTarget(deciding.suggestion.action, summary.banks, locale)}, as you.`
               : deciding.suggestion.title
           }
           confirmLabel={deciding.choice === "accept_suggestion" ? "Accept" : "Decline"}
-          danger={
-            deciding.choice === "accept_suggestion" &&
-            ["freeze_payouts", "pause_bank"].includes(deciding.suggestion.action?.action_type ?? "")
-          }
+          danger={deciding.choice === "accept_suggestion" && isDangerous(deciding.suggestion.action)}
           pending={decide.pending}
           error={decide.error}
           onConfirm={(values) =>

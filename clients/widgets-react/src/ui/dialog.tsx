@@ -7,7 +7,7 @@
 
 import { useEffect, useId, useRef, type FormEvent, type ReactNode } from "react";
 import type { Failure } from "../hooks/failure.js";
-import { errorText } from "./errors.js";
+import { errorText } from "../model/errors.js";
 
 // An engine without <dialog> behaviour (jsdom, old WebViews) still shows it.
 function showModal(dialog: HTMLDialogElement) {

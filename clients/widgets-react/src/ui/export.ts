@@ -2,7 +2,7 @@
 // request, else (202) a job followed until its file can be fetched.
 
 import type { OpsClient } from "@molam/ops-sdk";
-import { errorFromResult } from "./read.js";
+import { errorFromResult } from "../model/read.js";
 
 export type ExportFormat = "csv" | "json";
 

@@ -3,7 +3,7 @@
 
 import { useId, type ReactNode } from "react";
 import type { Failure } from "../hooks/failure.js";
-import { errorText } from "./errors.js";
+import { errorText } from "../model/errors.js";
 import { Styles } from "./styles.js";
 
 export type Tone = "error" | "ok" | "wait" | "info";

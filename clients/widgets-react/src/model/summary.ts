@@ -66,7 +66,11 @@ export function view(summary: KpiSummary): SummaryView {
   };
 }
 
-/** A bank's name in the reader's language (modeltranslation names). */
+/** What names a bank: enough for bankName(). */
+export type BankLike = Pick<BankRow, "id" | "name" | "names">;
+
+/** A bank's name in the reader's language (modeltranslation names); an
+ *  empty translation falls back to the name, as the dashboard does. */
 export function bankName(bank: Pick<BankRow, "name" | "names">, locale: string): string {
-  return bank.names?.[locale.slice(0, 2)] ?? bank.name;
+  return bank.names?.[locale.slice(0, 2)] || bank.name;
 }

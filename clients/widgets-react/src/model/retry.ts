@@ -1,6 +1,6 @@
 import type { Failure } from "../hooks/failure.js";
 
-interface Part {
+export interface Part {
   /** Whether this part has what the widget shows. */
   ok: boolean;
   error: Failure | null;
@@ -9,7 +9,12 @@ interface Part {
 
 /** What a widget made of several reads shows when one failed: the first
  *  error, and one retry that reads again every part that has nothing. */
-export function failed(...parts: Part[]): { error: Failure | null; retry(): void } | null {
+export interface Failed {
+  error: Failure | null;
+  retry(): void;
+}
+
+export function failed(...parts: Part[]): Failed | null {
   const missing = parts.filter((p) => !p.ok);
   if (!missing.length) return null;
   return {

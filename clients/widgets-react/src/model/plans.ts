@@ -2,6 +2,7 @@
 // bank names, and what it could not do.
 
 import type { OpsClient, Schemas } from "@molam/ops-sdk";
+import type { ApprovalLike } from "./approvals.js";
 import { errorFromResult } from "./read.js";
 
 export type Plan = Schemas["Plan"] & { approval?: PlanApproval | null };
@@ -24,8 +25,44 @@ export type PlanType = keyof typeof PLAN_TYPES;
 
 export const isPlanType = (value: string): value is PlanType => value in PLAN_TYPES;
 
-export async function readPlan(client: OpsClient, id: string): Promise<Plan> {
-  const result = await client.api.GET("/api/ops/plans/{plan_id}", { params: { path: { plan_id: id } } });
+/** A plan type in words, or as it is when this version does not know it. */
+export const planTypeLabel = (type: string): string => (isPlanType(type) ? PLAN_TYPES[type] : type);
+
+/** A plan as far as a widget reads it (the fields it shows). */
+export interface PlanLike {
+  id: string;
+  status: string;
+  plan_type: string;
+  summary?: string | null;
+  currency?: string | null;
+  total_amount?: string | null;
+  payout_count?: number | null;
+  steps?: readonly unknown[] | null;
+  approval_required?: boolean;
+  approval?: (ApprovalLike & { approval_token?: string | null }) | null;
+  details?: { done?: number; total?: number } | null;
+}
+
+export const PLAN_STATUSES: Record<string, string> = {
+  generating: "generating",
+  pending: "pending",
+  approved: "approved",
+  executing: "executing",
+  executed: "executed",
+  failed: "failed",
+  rejected: "rejected",
+  cancelled: "cancelled",
+};
+
+/** Statuses a plan moves on from by itself: a panel follows them. */
+export const MOVING = new Set(["generating", "executing"]);
+
+/** GET /api/ops/plans/{id}; `signal` aborts the read (a superseded poll). */
+export async function readPlan(client: OpsClient, id: string, signal?: AbortSignal): Promise<Plan> {
+  const result = await client.api.GET("/api/ops/plans/{plan_id}", {
+    params: { path: { plan_id: id } },
+    ...(signal ? { signal } : {}),
+  });
   if (!result.data) throw errorFromResult(result);
   return result.data.plan as Plan;
 }
