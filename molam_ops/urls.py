@@ -8,8 +8,8 @@ from molam_ops.api_root import ApiRootApi
 from molam_ops.errors import api_not_found
 from molam_ops.schema_views import OpenApiDocumentView
 from widgets.api import urls as widget_api
-from widgets.routing import websocket_urlpatterns
 from widgets.asyncapi import AsyncApiDocumentView
+from widgets.routing import websocket_urlpatterns
 
 api_ops: list[URLPattern | URLResolver] = [
     # GET /api/ops/: every endpoint below, and the KPI socket

@@ -159,6 +159,58 @@ class SiraRecordSerializer(serializers.Serializer[Any]):
     refused_step = RefusedStepSerializer(required=False)
 
 
+class StepRowSerializer(serializers.Serializer[Any]):
+    """A step's row as the workers last wrote it."""
+
+    index = serializers.IntegerField()
+    action = serializers.CharField()
+    status = serializers.ChoiceField(StepStatus.choices)
+    error = serializers.CharField(allow_blank=True, allow_null=True)
+    attempts = serializers.IntegerField()
+
+
+class StepErrorSerializer(serializers.Serializer[Any]):
+    index = serializers.IntegerField()
+    action = serializers.CharField()
+    code = serializers.CharField(allow_blank=True)
+    message = serializers.CharField(allow_blank=True, allow_null=True)
+
+
+class ExecutionRecordSerializer(serializers.Serializer[Any]):
+    """Who started the execution, under which approval, when."""
+
+    action_id = serializers.UUIDField()
+    by = serializers.CharField()
+    approval_id = serializers.CharField(allow_null=True)
+    started_at = serializers.DateTimeField()
+
+
+class CancelledRecordSerializer(serializers.Serializer[Any]):
+    by = serializers.CharField()
+    reason = serializers.CharField(allow_blank=True)
+    at = serializers.DateTimeField()
+
+
+class RollbackStepSerializer(serializers.Serializer[Any]):
+    """One inverse step of a rollback and how it ended."""
+
+    of_index = serializers.IntegerField(help_text="The step it undoes.")
+    action = serializers.CharField()
+    fields = serializers.DictField(help_text="The inverse action's input.")  # type: ignore[assignment]
+    status = serializers.ChoiceField(["done", "noop", "skipped", "failed"])
+    code = serializers.CharField(required=False)
+    message = serializers.CharField(required=False)
+    log_id = serializers.CharField(required=False, allow_null=True)
+
+
+class RollbackRecordSerializer(serializers.Serializer[Any]):
+    by = serializers.CharField()
+    at = serializers.DateTimeField()
+    reason = serializers.CharField(allow_blank=True)
+    complete = serializers.BooleanField()
+    steps = RollbackStepSerializer(many=True)
+
+
 class PlanDetailsSerializer(serializers.Serializer[Any]):
     """What the planner and the workers record on a plan (all optional)."""
 
@@ -179,6 +231,16 @@ class PlanDetailsSerializer(serializers.Serializer[Any]):
     )
     progress = PlanProgressSerializer(required=False)
     error = PlanErrorSerializer(required=False)
+    # the workers' record, rewritten as steps move (plans.execution.progress)
+    done = serializers.IntegerField(required=False, help_text="Steps done.")
+    total = serializers.IntegerField(required=False, help_text="Steps in all.")
+    steps = StepRowSerializer(many=True, required=False)
+    errors = StepErrorSerializer(many=True, required=False)
+    execution = ExecutionRecordSerializer(required=False)
+    cancelled = CancelledRecordSerializer(required=False)
+    rollback = RollbackRecordSerializer(required=False)
+    finished_at = serializers.DateTimeField(required=False)
+    failed_step = serializers.IntegerField(required=False)
 
 
 class PlanParamsSerializer(serializers.Serializer[Any]):

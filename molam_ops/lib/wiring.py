@@ -154,6 +154,7 @@ SPECTACULAR_SETTINGS = {
         "CircuitState": "payouts.choices.CircuitState",
         "PlanType": "plans.choices.PlanType",
         "ApprovalStatus": "approvals.choices.ApprovalStatus",
+        "StepStatus": "plans.choices.StepStatus",
     },
 }
 

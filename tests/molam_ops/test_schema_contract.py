@@ -33,6 +33,7 @@ FREE_FORM = {
     "Suggestion.result",
     "PlanDetails.summary_facts",
     "RefusedStep.step",
+    "RollbackStep.fields",
 }
 
 
@@ -136,7 +137,8 @@ def test_statuses_and_types_are_enums() -> None:
         ("Plan", "plan_type", "PlanType"),
         ("Plan", "status", "PlanStatusEnum"),
         ("Suggestion", "status", "SuggestionStatusEnum"),
-        ("StepProgress", "status", "StepProgressStatusEnum"),
+        ("StepProgress", "status", "StepStatus"),
+        ("StepRow", "status", "StepStatus"),
     ):
         prop = schemas[schema]["properties"][field]
         refs = [prop.get("$ref")] + [p.get("$ref") for p in prop.get("allOf", [])]

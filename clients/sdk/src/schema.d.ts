@@ -1204,6 +1204,12 @@ export interface components {
             plan: components["schemas"]["Plan"];
             approval?: components["schemas"]["Approval"];
         };
+        CancelledRecord: {
+            by: string;
+            reason: string;
+            /** Format: date-time */
+            at: string;
+        };
         /** @description A row where the chain does not hold. */
         ChainBreak: {
             seq: number;
@@ -1425,6 +1431,15 @@ export interface components {
             log: components["schemas"]["AuditRow"];
             plan: components["schemas"]["Plan"];
             approval?: components["schemas"]["Approval"];
+        };
+        /** @description Who started the execution, under which approval, when. */
+        ExecutionRecord: {
+            /** Format: uuid */
+            action_id: string;
+            by: string;
+            approval_id: string | null;
+            /** Format: date-time */
+            started_at: string;
         };
         /**
          * @description A ``feature:<name>`` control as a flag; ``active``: switched on and not
@@ -1812,6 +1827,18 @@ export interface components {
             };
             progress?: components["schemas"]["PlanProgress"];
             error?: components["schemas"]["PlanError"];
+            /** @description Steps done. */
+            done?: number;
+            /** @description Steps in all. */
+            total?: number;
+            steps?: components["schemas"]["StepRow"][];
+            errors?: components["schemas"]["StepError"][];
+            execution?: components["schemas"]["ExecutionRecord"];
+            cancelled?: components["schemas"]["CancelledRecord"];
+            rollback?: components["schemas"]["RollbackRecord"];
+            /** Format: date-time */
+            finished_at?: string;
+            failed_step?: number;
         };
         PlanError: {
             code: string;
@@ -2188,6 +2215,36 @@ export interface components {
             plan: components["schemas"]["Plan"];
             approval?: components["schemas"]["Approval"];
         };
+        RollbackRecord: {
+            by: string;
+            /** Format: date-time */
+            at: string;
+            reason: string;
+            complete: boolean;
+            steps: components["schemas"]["RollbackStep"][];
+        };
+        /** @description One inverse step of a rollback and how it ended. */
+        RollbackStep: {
+            /** @description The step it undoes. */
+            of_index: number;
+            action: string;
+            /** @description The inverse action's input. */
+            fields: {
+                [key: string]: unknown;
+            };
+            status: components["schemas"]["RollbackStepStatusEnum"];
+            code?: string;
+            message?: string;
+            log_id?: string | null;
+        };
+        /**
+         * @description * `done` - done
+         *     * `noop` - noop
+         *     * `skipped` - skipped
+         *     * `failed` - failed
+         * @enum {string}
+         */
+        RollbackStepStatusEnum: "done" | "noop" | "skipped" | "failed";
         Scope: {
             currencies: string[] | null;
             banks: string[] | null;
@@ -2237,16 +2294,30 @@ export interface components {
          * @enum {string}
          */
         SourceEnum: "sira" | "heuristic";
+        StepError: {
+            index: number;
+            action: string;
+            code: string;
+            message: string | null;
+        };
         StepProgress: {
             index: number;
             action: string;
-            status: components["schemas"]["StepProgressStatusEnum"];
+            status: components["schemas"]["StepStatus"];
             expected: number | null;
             moved: number | null;
             reasons: {
                 [key: string]: number;
             };
             partial: boolean;
+        };
+        /** @description A step's row as the workers last wrote it. */
+        StepRow: {
+            index: number;
+            action: string;
+            status: components["schemas"]["StepStatus"];
+            error: string | null;
+            attempts: number;
         };
         /**
          * @description * `pending` - Pending
@@ -2257,7 +2328,7 @@ export interface components {
          *     * `cancelled` - Cancelled
          * @enum {string}
          */
-        StepProgressStatusEnum: "pending" | "running" | "blocked" | "done" | "failed" | "cancelled";
+        StepStatus: "pending" | "running" | "blocked" | "done" | "failed" | "cancelled";
         SuggestedAction: {
             action_type: string;
             payload: {

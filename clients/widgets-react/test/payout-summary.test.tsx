@@ -10,10 +10,10 @@ describe("PayoutSummary", () => {
     const card = () => screen.getByRole("region", { name: "Payouts" });
     expect(card().dataset["state"]).toBe("loading");
     await waitFor(() => expect(card().dataset["state"]).toBe("ready"));
-    const summary = (await client.summary()) as { payouts: Record<string, number> };
+    const { payouts } = await client.summary();
     const field = (name: string) => container.querySelector(`[data-field=${name}]`)!.textContent;
-    for (const name of ["pending", "processing", "sent_24h", "failed"]) {
-      expect(field(name)).toBe(new Intl.NumberFormat("en").format(summary.payouts[name]!));
+    for (const name of ["pending", "processing", "sent_24h", "failed"] as const) {
+      expect(field(name)).toBe(new Intl.NumberFormat("en").format(payouts[name]));
     }
     expect(await violations(container)).toEqual([]);
   });
