@@ -235,7 +235,9 @@ class PlanDetailsSerializer(serializers.Serializer[Any]):
     done = serializers.IntegerField(required=False, help_text="Steps done.")
     total = serializers.IntegerField(required=False, help_text="Steps in all.")
     steps = StepRowSerializer(many=True, required=False)
-    errors = StepErrorSerializer(many=True, required=False)
+    # DRF's metaclass takes declared fields out of the class body, so this
+    # does not replace Serializer.errors, as the stubs assume
+    errors = StepErrorSerializer(many=True, required=False)  # type: ignore[assignment]
     execution = ExecutionRecordSerializer(required=False)
     cancelled = CancelledRecordSerializer(required=False)
     rollback = RollbackRecordSerializer(required=False)
