@@ -49,6 +49,9 @@ def _responses_match_the_schema() -> Iterator[None]:
     """Every /api answer a test client gets is checked against the OpenAPI
     document (tests/schema_check.py): the schema and the code cannot drift."""
     uninstall = schema_check.install()
+    # built now, not inside the first test that meets an /api answer: those
+    # seconds would land in the middle of a test that measures a window
+    schema_check.warm()
     yield
     uninstall()
 

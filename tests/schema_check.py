@@ -187,6 +187,13 @@ def _short(response: HttpResponse | StreamingHttpResponse) -> str:
         return response.content[:1000].decode("utf-8", "replace")
 
 
+def warm() -> None:
+    """Build the document and its validators (seconds, once per process)."""
+    _openapi()
+    _templates()
+    _error_validator()
+
+
 def checked() -> int:
     """How many answers this process has checked."""
     return _state["checked"]
