@@ -8,7 +8,7 @@ export type Schemas = components["schemas"];
 /** The object under "summary" of GET /api/metrics/summary. */
 export type KpiSummary = Schemas["MetricsSummary"]["summary"];
 
-/** The §6 error codes: the schema's enum once it declares one, a string until then. */
+/** The error codes the service can answer: the schema's enum. */
 export type ErrorCode = Schemas["ErrorDetail"]["code"];
 
 /** Called before every request, so a refreshed token is used at once. */

@@ -1,4 +1,4 @@
-// Idempotency keys (DESIGN: ≤ 255 chars, unique per logical attempt): a v4
+// Idempotency keys (the service takes ≤ 255 chars, unique per logical attempt): a v4
 // UUID from crypto.randomUUID, or from getRandomValues where only that
 // exists (React Native with a polyfill), or Math.random as a last resort —
 // a key only has to be unique, not secret.
