@@ -314,9 +314,15 @@ def test_forwarded_proto_counts_only_from_a_trusted_proxy(
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("OPS_IP_ALLOWLIST", "203.0.113.0/24,203.0.113.1/24"), ("TRUSTED_PROXIES", "x")],
+    [
+        ("OPS_IP_ALLOWLIST", "203.0.113.0/24,203.0.113.1/24"),
+        ("TRUSTED_PROXIES", "x"),
+        ("CORS_ALLOWED_ORIGINS", "localhost:8081"),  # no scheme
+    ],
 )
-def test_a_bad_cidr_stops_the_boot_with_one_line(name: str, value: str) -> None:
+def test_a_bad_address_setting_stops_the_boot_with_one_line(
+    name: str, value: str
+) -> None:
     env = {**os.environ, "DEBUG": "1", name: value}
     done = subprocess.run(
         [sys.executable, "manage.py", "check"],
