@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from django.conf import settings
@@ -17,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from molam_ops.actions.registry import all_actions
+from molam_ops.api_root import path_template
 from molam_ops.errors import OpsError
 from molam_ops.identity import Principal, required_principal
 from molam_ops.lib.fields import iso_utc
@@ -24,8 +24,6 @@ from widgets import selectors, services
 from widgets.api.serializers import MetricsSummarySerializer
 from widgets.choices import WidgetType
 from widgets.models import WidgetState
-
-_PARAM = re.compile(r"<(?:\w+:)?(\w+)>")
 
 
 @extend_schema(tags=["widgets"], responses=MetricsSummarySerializer)
@@ -40,7 +38,7 @@ class MetricsSummaryApi(APIView):
 def _allowed_actions(principal: Principal) -> dict[str, str]:
     """Action name → URL (``{param}`` placeholders) for the caller's roles."""
     return {
-        spec.name: "/api/ops/" + _PARAM.sub(r"{\1}", spec.url)
+        spec.name: path_template("api/ops/" + spec.url)
         for spec in all_actions()
         if spec.http and principal.acting_role(spec.roles)
     }
